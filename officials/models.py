@@ -1,0 +1,218 @@
+"""People and places: users and roles, departments, categories, enterprises, links."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from officials.credit_code import normalize, validate_credit_code
+
+
+class Role(models.TextChoices):
+    ENTREPRENEUR = "entrepreneur", _("Entrepreneur")
+    LIAISON = "liaison", _("Liaison official")
+    HANDLER = "handler", _("Handling department staff")
+    LEADER = "leader", _("Linked leader")
+    INSPECTOR = "inspector", _("Discipline inspector")
+    ADMIN = "admin", _("Administrator")
+
+
+OFFICIAL_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})
+
+
+class Category(models.Model):
+    """What a request is about; departments are routed by it."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+
+class Department(models.Model):
+    """A handling unit in the city → county → town tree; its region is its jurisdiction."""
+
+    name = models.CharField(_("name"), max_length=200)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    region = models.CharField(_("region"), max_length=100, blank=True)
+    # Materialised path "/1/4/9/" so a jurisdiction (a department and all below it) is one
+    # indexed prefix query rather than a recursive walk.
+    path = models.CharField(max_length=255, editable=False, db_index=True, default="")
+    categories = models.ManyToManyField(
+        Category, verbose_name=_("categories handled"), blank=True, related_name="departments"
+    )
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.region and self.parent_id:
+            self.region = self.parent.region
+        super().save(*args, **kwargs)
+        path = f"{self.parent.path if self.parent_id else '/'}{self.pk}/"
+        if path != self.path:
+            old = self.path
+            Department.objects.filter(pk=self.pk).update(path=path)
+            self.path = path
+            if old:  # moved: re-root every descendant
+                for child in Department.objects.filter(path__startswith=old).exclude(pk=self.pk):
+                    child.save()
+
+    def clean(self):
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk == self.pk:
+                raise ValidationError({"parent": _("A department cannot be placed under itself.")})
+            ancestor = ancestor.parent
+
+
+class Enterprise(models.Model):
+    """A registered business (经营主体), identified by its unified social credit code."""
+
+    name = models.CharField(_("name"), max_length=200)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+    )
+    region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    whitelisted = models.BooleanField(_("on the inspection whitelist"), default=False)
+    # ISO weekdays (1 = Monday … 7 = Sunday) on which routine inspections are barred.
+    quiet_days = models.JSONField(_("quiet production days"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.credit_code = normalize(self.credit_code)
+        super().save(*args, **kwargs)
+
+
+class User(AbstractUser):
+    """Anyone who logs in; `role` decides what they may do, scoping decides what they see."""
+
+    name = models.CharField(_("full name"), max_length=100, blank=True)
+    role = models.CharField(
+        _("role"), max_length=20, choices=Role.choices, default=Role.ENTREPRENEUR
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    enterprises = models.ManyToManyField(
+        Enterprise,
+        verbose_name=_("enterprises acted for"),
+        blank=True,
+        through="EnterpriseMember",
+        related_name="members",
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.get_full_name() or self.username
+
+    @property
+    def is_official(self) -> bool:
+        return self.role in OFFICIAL_ROLES
+
+
+class EnterpriseMember(models.Model):
+    """An entrepreneur acting for an enterprise."""
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.enterprise_id}"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE)
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "enterprise"], name="unique_enterprise_member")
+        ]
+
+
+class LinkKind(models.TextChoices):
+    LEADER = "leader", _("Linked leader (挂包)")
+    LIAISON = "liaison", _("Liaison commissioner (驻企)")
+
+
+class EnterpriseLinkQuerySet(models.QuerySet):
+    def active(self, on=None):
+        on = on or timezone.localdate()
+        return self.filter(
+            models.Q(start__lte=on), models.Q(end__isnull=True) | models.Q(end__gte=on)
+        )
+
+
+class EnterpriseLink(models.Model):
+    """The standing tie (包联) between an official and an enterprise, for a period."""
+
+    official = models.ForeignKey(
+        User, verbose_name=_("official"), on_delete=models.CASCADE, related_name="links"
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.CASCADE, related_name="links"
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=LinkKind.choices)
+    start = models.DateField(_("from"), default=timezone.localdate)
+    end = models.DateField(_("until"), null=True, blank=True)
+
+    objects = EnterpriseLinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("enterprise link")
+        verbose_name_plural = _("enterprise links")
+        indexes = [models.Index(fields=["official", "enterprise"])]
+
+    def __str__(self) -> str:
+        return f"{self.official} ↔ {self.enterprise} ({self.get_kind_display()})"

@@ -1,0 +1,150 @@
+"""API shapes of reference data and provisioning (departments, enterprises, users)."""
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from officials.credit_code import normalize, validate_credit_code
+from officials.models import (
+    Category,
+    Department,
+    Enterprise,
+    EnterpriseLink,
+    EnterpriseMember,
+    LinkKind,
+    Role,
+    User,
+)
+
+
+class RefSerializer(serializers.Serializer):
+    """`{"id", "name"}`: how the API points at an enterprise, department or person."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, obj) -> str:
+        return obj.display_name if isinstance(obj, User) else obj.name
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Category
+        fields = ["code", "name"]
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    parent = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True
+    )
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    categories = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.all(), many=True, required=False
+    )
+
+    class Meta:
+        model = Department
+        fields = ["id", "name", "parent", "region", "categories"]
+
+
+class EnterpriseSerializer(serializers.ModelSerializer):
+    credit_code = serializers.CharField(max_length=64)
+    quiet_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=7), required=False, max_length=7
+    )
+
+    class Meta:
+        model = Enterprise
+        fields = ["id", "name", "credit_code", "region", "industry", "whitelisted", "quiet_days"]
+
+    def validate_credit_code(self, value: str) -> str:
+        code = normalize(value)
+        try:
+            validate_credit_code(code)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+        if Enterprise.objects.filter(credit_code=code).exists():
+            raise serializers.ValidationError(_("An enterprise with this credit code exists."))
+        return code
+
+    def validate_quiet_days(self, value: list[int]) -> list[int]:
+        return sorted(set(value))
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """Provisioning a user; for an entrepreneur `enterprises` are the ones they act for,
+    for a liaison or leader the ones they are linked to."""
+
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
+    name = serializers.CharField(max_length=100)
+    role = serializers.ChoiceField(choices=Role.choices)
+    department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True
+    )
+    enterprises = serializers.PrimaryKeyRelatedField(
+        queryset=Enterprise.objects.all(), many=True, required=False, write_only=True
+    )
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "password",
+            "name",
+            "role",
+            "department",
+            "enterprises",
+            "email",
+            "phone",
+            "title",
+        ]
+        extra_kwargs = {
+            "email": {"required": False},
+            "phone": {"required": False},
+            "title": {"required": False},
+        }
+
+    def validate(self, attrs):
+        role = attrs["role"]
+        if role == Role.HANDLER and not attrs.get("department"):
+            raise serializers.ValidationError({"department": [_("A handler needs a department.")]})
+        if attrs.get("enterprises") and role not in (Role.ENTREPRENEUR, Role.LIAISON, Role.LEADER):
+            raise serializers.ValidationError(
+                {"enterprises": [_("Only entrepreneurs, liaisons and leaders have enterprises.")]}
+            )
+        candidate = User(
+            username=attrs["username"],
+            email=attrs.get("email", ""),
+            first_name=attrs.get("name", ""),
+        )
+        try:
+            validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"password": error.messages}) from None
+        return attrs
+
+    @transaction.atomic
+    def create(self, validated_data):
+        enterprises = validated_data.pop("enterprises", [])
+        password = validated_data.pop("password")
+        user = User(**validated_data)
+        user.set_password(password)
+        user.is_staff = user.role == Role.ADMIN
+        user.save()
+        if user.role == Role.ENTREPRENEUR:
+            EnterpriseMember.objects.bulk_create(
+                EnterpriseMember(user=user, enterprise=e) for e in enterprises
+            )
+        elif enterprises:
+            kind = LinkKind.LIAISON if user.role == Role.LIAISON else LinkKind.LEADER
+            EnterpriseLink.objects.bulk_create(
+                EnterpriseLink(official=user, enterprise=e, kind=kind) for e in enterprises
+            )
+        return user

@@ -1,0 +1,35 @@
+"""Top-level URLs: pages, the admin, the API and its schema."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from officials.api import CategoryViewSet, DepartmentViewSet, EnterpriseViewSet, UserViewSet
+from portal import views
+from requests_app.api import ServiceRequestViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.register("categories", CategoryViewSet, basename="category")
+router.register("departments", DepartmentViewSet, basename="department")
+router.register("enterprises", EnterpriseViewSet, basename="enterprise")
+router.register("users", UserViewSet, basename="user")
+router.register("requests", ServiceRequestViewSet, basename="request")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("requests_app.urls")),
+]
+
+handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"

@@ -1,0 +1,136 @@
+"""The service request API: thin views that resolve access, validate input and call the workflow."""
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from officials.models import Role
+from portal.api import Pagination
+from requests_app import workflow
+from requests_app.attachments import UploadTooLarge, add_attachment, may_attach
+from requests_app.filters import RequestFilter
+from requests_app.models import Attachment
+from requests_app.selectors import requests_visible_to
+from requests_app.serializers import (
+    ACTION_INPUTS,
+    AttachmentInput,
+    AttachmentSerializer,
+    RequestCreateInput,
+    RequestEventSerializer,
+    ServiceRequestSerializer,
+    VerifySerializer,
+)
+from requests_app.timeline import verify_chain
+
+VERIFY_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+
+
+class EventPagination(Pagination):
+    page_size = 200  # a timeline is read whole; 200 covers all but the longest histories
+
+
+class ServiceRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = ServiceRequestSerializer
+    filterset_class = RequestFilter
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+
+    def get_queryset(self):
+        return (
+            requests_visible_to(self.request.user)
+            .with_related()
+            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+            .order_by("-submitted_at", "-id")
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def _respond(self, service_request, code=status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=service_request.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    @extend_schema(request=RequestCreateInput, responses={201: ServiceRequestSerializer})
+    def create(self, request):
+        data = RequestCreateInput(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        created = workflow.submit_request(by=request.user, **data.validated_data)
+        return self._respond(created, status.HTTP_201_CREATED)
+
+    @extend_schema(responses=RequestEventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        service_request = self.get_object()
+        events = service_request.events.select_related("actor").order_by("seq")
+        paginator = EventPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(RequestEventSerializer(page, many=True).data)
+
+    @extend_schema(responses=VerifySerializer)
+    @action(detail=True, methods=["get"])
+    def verify(self, request, pk=None):
+        service_request = self.get_object()
+        if request.user.role not in VERIFY_ROLES:
+            raise PermissionDenied("Only discipline inspectors verify case histories.")
+        result = verify_chain(service_request)
+        return Response(VerifySerializer(result).data)
+
+    @extend_schema(
+        request={"multipart/form-data": AttachmentInput},
+        responses={201: AttachmentSerializer, 413: OpenApiResponse(description="Upload too large")},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def attachments(self, request, pk=None):
+        service_request = self.get_object()
+        # Refuse early on the declared length, before the body is read, where the client sent one.
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > settings.ATTACHMENT_MAX_BYTES + 64 * 1024:
+            raise UploadTooLarge
+        if not may_attach(service_request, request.user):
+            raise PermissionDenied("You may not add files to this request.")
+        data = AttachmentInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        attachment = add_attachment(
+            service_request, by=request.user, upload=data.validated_data["file"]
+        )
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+def _make_action(name: str):
+    input_class = ACTION_INPUTS[name]
+
+    def run(self, request, pk=None):
+        service_request = self.get_object()  # 404 when missing or not visible
+        workflow.check(service_request, name, request.user)  # 403, then 409
+        data = input_class(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)  # 400
+        changed = workflow.transition(
+            service_request.pk, name, by=request.user, **data.validated_data
+        )
+        return self._respond(changed)
+
+    run.__name__ = name
+    run.__doc__ = f"{workflow.TRANSITIONS[name].label} ({name})."
+    documented = extend_schema(
+        request=input_class,
+        responses={
+            200: ServiceRequestSerializer,
+            400: OpenApiResponse(description="Invalid input"),
+            403: OpenApiResponse(description="Not allowed for this user"),
+            404: OpenApiResponse(description="No such request"),
+            409: OpenApiResponse(description="Not allowed in the current state"),
+        },
+        operation_id=f"requests_{name}",
+    )(run)
+    return action(detail=True, methods=["post"], url_path=name)(documented)
+
+
+for _name in workflow.ACTIONS:
+    setattr(ServiceRequestViewSet, _name, _make_action(_name))

@@ -1,0 +1,184 @@
+"""The clocks of the "133" rule: working-time arithmetic, the calendar it runs on, and due times.
+
+The arithmetic is pure: functions of (start, duration, calendar). A working day contributes all
+its 24 local hours, a non-working day none; days are local (Asia/Shanghai) days, times are aware.
+"""
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.conf import settings
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+DAY = dt.timedelta(days=1)
+# No real calendar has a year without working days; past this many days the calendar is broken.
+_MAX_DAYS_SCANNED = 3660
+
+
+class Calendar(Protocol):
+    def is_working_day(self, day: dt.date) -> bool: ...
+
+
+class WeekendCalendar:
+    """Monday to Friday work, weekends off: the fallback for years without official data."""
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return day.isoweekday() <= 5
+
+
+class NaturalDaysCalendar:
+    """Every day counts (the natural-days policy)."""
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return True
+
+
+class ExceptionCalendar:
+    """The weekday rule plus a table of exceptions, loaded one year at a time on demand.
+
+    `load_year(year)` returns ({date: is_working}, covered); a year that is not covered falls
+    back to the weekday rule and logs a warning: a clock must never raise for a future year, but
+    it must not pass silently either.
+    """
+
+    def __init__(self, load_year: Callable[[int], tuple[dict[dt.date, bool], bool]]):
+        self._load_year = load_year
+        self._years: dict[int, dict[dt.date, bool]] = {}
+        self.provisional_years: set[int] = set()
+
+    def _exceptions(self, year: int) -> dict[dt.date, bool]:
+        if year not in self._years:
+            exceptions, covered = self._load_year(year)
+            if not covered:
+                self.provisional_years.add(year)
+                logger.warning(
+                    "No official working-day calendar for %s: counting Monday–Friday as working "
+                    "days (provisional). Load it with `manage.py load_calendar`.",
+                    year,
+                )
+            self._years[year] = exceptions
+        return self._years[year]
+
+    def is_working_day(self, day: dt.date) -> bool:
+        exceptions = self._exceptions(day.year)
+        if day in exceptions:
+            return exceptions[day]
+        return day.isoweekday() <= 5
+
+
+def _local(moment: dt.datetime) -> dt.datetime:
+    if timezone.is_naive(moment):
+        raise ValueError("Clock arithmetic needs an aware datetime.")
+    return timezone.localtime(moment)
+
+
+def _next_midnight(local: dt.datetime) -> dt.datetime:
+    tz = local.tzinfo
+    day = local.date() + DAY
+    return dt.datetime.combine(day, dt.time.min).replace(tzinfo=tz)
+
+
+def add_working_time(start: dt.datetime, duration: dt.timedelta, calendar: Calendar) -> dt.datetime:
+    """The moment `duration` of working time after `start`.
+
+    Friday 16:00 + 1 day = Monday 16:00; Saturday 10:00 + 1 day = Tuesday 00:00.
+    """
+    if duration < dt.timedelta(0):
+        raise ValueError("duration must not be negative")
+    current = _local(start)
+    remaining = duration
+    for _ in range(_MAX_DAYS_SCANNED):
+        midnight = _next_midnight(current)
+        if calendar.is_working_day(current.date()):
+            available = midnight - current
+            if remaining <= available:
+                return current + remaining
+            remaining -= available
+        current = midnight
+    raise ValueError("The calendar has no working days in ten years; check the calendar table.")
+
+
+def working_time_between(start: dt.datetime, end: dt.datetime, calendar: Calendar) -> dt.timedelta:
+    """Working time from `start` to `end`; negative when `end` comes first."""
+    if end < start:
+        return -working_time_between(end, start, calendar)
+    current, end = _local(start), _local(end)
+    total = dt.timedelta(0)
+    while current < end:
+        midnight = _next_midnight(current)
+        stop = min(midnight, end)
+        if calendar.is_working_day(current.date()):
+            total += stop - current
+        current = stop
+    return total
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """How long each clock runs, and in which kind of days."""
+
+    assign_days: int = 1
+    answer_days: int = 3
+    day_kind: str = "working"  # or "natural"
+
+    @classmethod
+    def from_settings(cls) -> "DeadlinePolicy":
+        return cls(
+            assign_days=settings.DEADLINE_ASSIGN_DAYS,
+            answer_days=settings.DEADLINE_ANSWER_DAYS,
+            day_kind=settings.DEADLINE_DAY_KIND,
+        )
+
+    @property
+    def assign_duration(self) -> dt.timedelta:
+        return self.assign_days * DAY
+
+    @property
+    def answer_duration(self) -> dt.timedelta:
+        return self.answer_days * DAY
+
+
+def _load_year_from_db(year: int) -> tuple[dict[dt.date, bool], bool]:
+    from requests_app.models import CalendarDay, CalendarYear
+
+    covered = CalendarYear.objects.filter(year=year, provisional=False).exists()
+    rows = CalendarDay.objects.filter(date__year=year).values_list("date", "is_working")
+    return dict(rows), covered
+
+
+def calendar_for(policy: DeadlinePolicy) -> Calendar:
+    """The calendar a policy counts on: the database's working-day table, or natural days."""
+    if policy.day_kind == "natural":
+        return NaturalDaysCalendar()
+    return ExceptionCalendar(_load_year_from_db)
+
+
+@dataclass
+class Clocks:
+    """Everything needed to compute due times for one state change: policy and calendar."""
+
+    policy: DeadlinePolicy
+    calendar: Calendar
+
+    @classmethod
+    def current(cls) -> "Clocks":
+        policy = DeadlinePolicy.from_settings()
+        return cls(policy=policy, calendar=calendar_for(policy))
+
+    def assign_due(self, start: dt.datetime) -> dt.datetime:
+        return add_working_time(start, self.policy.assign_duration, self.calendar)
+
+    def answer_due(self, start: dt.datetime) -> dt.datetime:
+        return add_working_time(start, self.policy.answer_duration, self.calendar)
+
+    def time_left(self, now: dt.datetime, due: dt.datetime) -> dt.timedelta:
+        """Working time left on a clock; what a pause keeps."""
+        return working_time_between(now, due, self.calendar)
+
+    def resume(self, now: dt.datetime, left: dt.timedelta) -> dt.datetime:
+        return add_working_time(now, left, self.calendar)

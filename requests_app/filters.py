@@ -1,0 +1,56 @@
+"""Filters of the request list; they narrow an already scoped queryset and can never widen it."""
+
+import datetime as dt
+
+import django_filters
+from django.db.models import Q
+from django.utils import timezone
+
+from officials.models import Category
+from requests_app.models import ServiceRequest, Status, overdue_q
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+class RequestFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    category = django_filters.ModelChoiceFilter(
+        field_name="category", to_field_name="code", queryset=Category.objects.all()
+    )
+    enterprise = django_filters.NumberFilter(field_name="enterprise_id")
+    department = django_filters.NumberFilter(field_name="department_id")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    submitted_after = django_filters.DateFilter(method="filter_after")
+    submitted_before = django_filters.DateFilter(method="filter_before")
+    ordering = django_filters.OrderingFilter(fields=["submitted_at", "answer_due_at"])
+
+    class Meta:
+        model = ServiceRequest
+        fields: list[str] = []
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = ServiceRequest.objects.filter(overdue_q(timezone.now()))
+        if value:
+            return queryset.filter(pk__in=overdue.values("pk"))
+        # Not `exclude(condition)`: SQL's NOT over NULL comparisons would drop rows silently.
+        return queryset.exclude(pk__in=overdue.values("pk"))
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(description__icontains=value)
+            | Q(reference__icontains=value)
+        )
+
+    def filter_after(self, queryset, name, value):
+        return queryset.filter(submitted_at__gte=_local_midnight(value))
+
+    def filter_before(self, queryset, name, value):
+        # Inclusive of the whole named (local) day.
+        return queryset.filter(submitted_at__lt=_local_midnight(value + dt.timedelta(days=1)))

@@ -1,0 +1,348 @@
+"""Service requests (诉求), their hash-chained timeline, attachments and the working calendar."""
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from officials.models import Category, Department, Enterprise
+
+
+class Status(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    ASSIGNED = "assigned", _("Assigned")
+    RECTIFYING = "rectifying", _("Rectifying")
+    INFO_NEEDED = "info_needed", _("Information needed")
+    FEEDBACK = "feedback", _("Feedback given")
+    CLOSED = "closed", _("Closed")
+    REJECTED = "rejected", _("Rejected")
+    MERGED = "merged", _("Merged")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+OPEN_STATUSES = frozenset(
+    {
+        Status.SUBMITTED,
+        Status.ASSIGNED,
+        Status.RECTIFYING,
+        Status.INFO_NEEDED,
+        Status.FEEDBACK,
+    }
+)
+# The answer clock runs in these states; it pauses in info_needed and stops at feedback.
+ANSWER_CLOCK_STATUSES = frozenset({Status.SUBMITTED, Status.ASSIGNED, Status.RECTIFYING})
+
+
+class Source(models.TextChoices):
+    WEB = "web", _("Web")
+    API = "api", _("API")
+    BREAKFAST_MEETING = "breakfast_meeting", _("Government–business breakfast meeting")
+    SYMPOSIUM = "symposium", _("Entrepreneurs' symposium")
+    VISIT = "visit", _("Site visit")
+    HOTLINE = "hotline", _("12345 hotline")
+
+
+ON_BEHALF_SOURCES = frozenset(
+    {
+        Source.BREAKFAST_MEETING,
+        Source.SYMPOSIUM,
+        Source.VISIT,
+        Source.HOTLINE,
+        Source.WEB,
+    }
+)
+
+
+class ExtensionState(models.TextChoices):
+    NONE = "", _("None")
+    PENDING = "pending", _("Pending approval")
+    APPROVED = "approved", _("Approved")
+
+
+class ServiceRequestQuerySet(models.QuerySet):
+    def overdue(self, now=None):
+        """Requests whose running clock has breached as of `now` (set-based, index-friendly)."""
+        now = now or timezone.now()
+        return self.filter(overdue_q(now))
+
+    def with_related(self):
+        return self.select_related("enterprise", "category", "department", "handler", "liaison")
+
+
+def overdue_q(now) -> Q:
+    return (
+        Q(status=Status.SUBMITTED, assign_due_at__lt=now)
+        | Q(status__in=ANSWER_CLOCK_STATUSES, answer_due_at__lt=now)
+        # A paused clock is overdue only if it had already breached when it was paused.
+        | Q(status=Status.INFO_NEEDED, answer_due_at__lt=models.F("answer_paused_at"))
+    )
+
+
+class ServiceRequest(models.Model):
+    """A problem an enterprise brings. Only requests_app.workflow changes `status`."""
+
+    reference = models.CharField(
+        _("reference"), max_length=32, unique=True, null=True, editable=False
+    )
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("enterprise"), on_delete=models.PROTECT, related_name="requests"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), on_delete=models.PROTECT, related_name="requests"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), max_length=10000)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.WEB
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED, editable=False
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="requests",
+    )
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handler"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="handled_requests",
+    )
+    liaison = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("liaison"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="liaison_requests",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+    )
+    # Clocks: stored, indexed due times, recomputed by the workflow at every state change.
+    assign_due_at = models.DateTimeField(_("assign due"), null=True)
+    answer_due_at = models.DateTimeField(_("answer due"), null=True)
+    answer_paused_at = models.DateTimeField(_("answer clock paused"), null=True, blank=True)
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
+    transfer_count = models.PositiveIntegerField(_("times transferred"), default=0)
+    rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    extension_state = models.CharField(
+        _("extension"), max_length=10, choices=ExtensionState.choices, default="", blank=True
+    )
+    extension_until = models.DateTimeField(_("extended until"), null=True, blank=True)
+    extension_plan = models.TextField(_("extension plan"), blank=True)
+    # Hash of the newest timeline event: without it, deleting the last events would go unnoticed.
+    timeline_head = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ServiceRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at"]
+        verbose_name = _("service request")
+        verbose_name_plural = _("service requests")
+        indexes = [
+            models.Index(fields=["status", "assign_due_at"], name="req_status_assign_due"),
+            models.Index(fields=["status", "answer_due_at"], name="req_status_answer_due"),
+            models.Index(fields=["department", "status"], name="req_department_status"),
+            models.Index(fields=["enterprise", "status"], name="req_enterprise_status"),
+            models.Index(fields=["submitted_at"], name="req_submitted_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="request_rating_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference or '—'} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def is_overdue(self, now=None) -> bool:
+        now = now or timezone.now()
+        if self.status == Status.SUBMITTED and self.assign_due_at and self.assign_due_at < now:
+            return True
+        if self.status in ANSWER_CLOCK_STATUSES and self.answer_due_at and self.answer_due_at < now:
+            return True
+        return bool(
+            self.status == Status.INFO_NEEDED
+            and self.answer_due_at
+            and self.answer_paused_at
+            and self.answer_due_at < self.answer_paused_at
+        )
+
+    @property
+    def running_clock(self) -> str | None:
+        """The clock a queue badge shows: 'assign' before assignment, then 'answer'."""
+        if self.status == Status.SUBMITTED:
+            return "assign"
+        if self.status in ANSWER_CLOCK_STATUSES:
+            return "answer"
+        return None
+
+    @property
+    def next_due_at(self):
+        clock = self.running_clock
+        if clock == "assign":
+            return min(d for d in (self.assign_due_at, self.answer_due_at) if d)
+        if clock == "answer":
+            return self.answer_due_at
+        return None
+
+
+GENESIS_HASH = "0" * 64
+
+
+class RequestEvent(models.Model):
+    """One step of a request's timeline. Append-only; each hash chains to the previous event."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField(editable=False)
+    action = models.CharField(_("action"), max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    from_status = models.CharField(_("from"), max_length=20, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"))
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["request_id", "seq"]
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "seq"], name="unique_event_seq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id}#{self.seq} {self.action}"
+
+    def canonical(self) -> bytes:
+        """The fields the hash covers, in a stable byte form (sorted keys, UTC microseconds)."""
+        payload = {
+            "request": self.request_id,
+            "seq": self.seq,
+            "action": self.action,
+            "actor": self.actor_id,
+            "from": self.from_status,
+            "to": self.to_status,
+            "note": self.note,
+            "data": self.data,
+            "created_at": self.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        }
+        return json.dumps(
+            payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        ).encode()
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256(self.prev_hash.encode() + self.canonical()).hexdigest()
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError("Timeline events are append-only; they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("Timeline events are append-only; they cannot be deleted.")
+
+
+def attachment_path(instance, filename):
+    # A random stored name: the uploader's file name never reaches the file system.
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.PROTECT, related_name="attachments"
+    )
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class CalendarYear(models.Model):
+    """A year the working-day calendar covers; provisional when no official data exists."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    provisional = models.BooleanField(_("provisional"), default=False)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    loaded_at = models.DateTimeField(_("loaded"), default=timezone.now)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """A day that breaks the weekday rule: a holiday, or a make-up working day (调休)."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_working = models.BooleanField(_("working day"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar exception")
+        verbose_name_plural = _("calendar exceptions")
+
+    def __str__(self) -> str:
+        return f"{self.date} {'working' if self.is_working else 'holiday'} {self.name}"

@@ -1,0 +1,244 @@
+"""API shapes of service requests: one output shape, and one input serializer per action.
+
+The page views validate their forms with the same input serializers, so a rule about what an
+action accepts lives in exactly one place.
+"""
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from officials.models import Category, Department, Role, User
+from officials.selectors import enterprises_visible_to
+from officials.serializers import RefSerializer
+from requests_app.models import Attachment, RequestEvent, ServiceRequest, Source
+from requests_app.workflow import allowed_actions
+
+TEXT_MAX = 10000
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "original_name", "content_type", "size", "sha256", "uploaded_at", "url"]
+
+    def get_url(self, obj) -> str:
+        from django.urls import reverse
+
+        return reverse("requests:attachment", args=[obj.request_id, obj.pk])
+
+
+class ServiceRequestSerializer(serializers.ModelSerializer):
+    enterprise = RefSerializer(read_only=True)
+    category = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department = RefSerializer(read_only=True, allow_null=True)
+    handler = RefSerializer(read_only=True, allow_null=True)
+    liaison = RefSerializer(read_only=True, allow_null=True)
+    overdue = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ServiceRequest
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "enterprise",
+            "category",
+            "title",
+            "description",
+            "source",
+            "submitted_at",
+            "assign_due_at",
+            "answer_due_at",
+            "assigned_at",
+            "answered_at",
+            "closed_at",
+            "department",
+            "handler",
+            "liaison",
+            "overdue",
+            "reopen_count",
+            "rating",
+            "allowed_actions",
+            "transfer_count",
+            "extension_state",
+            "extension_until",
+            "extension_plan",
+            "merged_into",
+            "attachments",
+        ]
+        read_only_fields = fields
+
+    def get_overdue(self, obj) -> bool:
+        return obj.is_overdue(self.context.get("now"))
+
+    def get_allowed_actions(self, obj) -> list[str]:
+        request = self.context.get("request")
+        return allowed_actions(obj, request.user) if request else []
+
+
+class RequestEventSerializer(serializers.ModelSerializer):
+    actor = RefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = RequestEvent
+        fields = [
+            "id",
+            "action",
+            "actor",
+            "from_status",
+            "to_status",
+            "note",
+            "created_at",
+            "hash",
+            "seq",
+            "prev_hash",
+            "data",
+        ]
+        read_only_fields = fields
+
+
+class VerifySerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    events = serializers.IntegerField()
+    first_bad_event = serializers.IntegerField(allow_null=True)
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _ScopedEnterpriseField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return enterprises_visible_to(self.context["request"].user)
+
+
+class RequestCreateInput(serializers.Serializer):
+    enterprise = _ScopedEnterpriseField(required=False)
+    category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.all())
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=TEXT_MAX)
+    source = serializers.ChoiceField(choices=Source.choices, required=False)
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        if "enterprise" not in attrs:
+            own = list(enterprises_visible_to(user)[:2]) if user.role == Role.ENTREPRENEUR else []
+            if len(own) != 1:
+                raise serializers.ValidationError(
+                    {"enterprise": [serializers.Field.default_error_messages["required"]]}
+                )
+            attrs["enterprise"] = own[0]
+        attrs.setdefault("source", Source.WEB)
+        return attrs
+
+
+class AttachmentInput(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False, max_length=255)
+
+
+def _text(max_length=2000, **kwargs):
+    return serializers.CharField(max_length=max_length, **kwargs)
+
+
+def _optional_text(max_length=2000):
+    return serializers.CharField(
+        max_length=max_length, required=False, allow_blank=True, default=""
+    )
+
+
+class AssignInput(serializers.Serializer):
+    department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    handler = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(role=Role.HANDLER), required=False, allow_null=True
+    )
+    note = _optional_text()
+
+
+class RejectInput(serializers.Serializer):
+    reason = _text()
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _VisibleRequestField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        from requests_app.selectors import requests_visible_to
+
+        return requests_visible_to(self.context["request"].user)
+
+
+class MergeInput(serializers.Serializer):
+    into = _VisibleRequestField()
+    note = _optional_text()
+
+
+class EmptyInput(serializers.Serializer):
+    pass
+
+
+class TransferInput(serializers.Serializer):
+    department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    reason = _text()
+
+
+class RequestInfoInput(serializers.Serializer):
+    question = _text(TEXT_MAX)
+
+
+class ProvideInfoInput(serializers.Serializer):
+    answer = _text(TEXT_MAX)
+
+
+class FeedbackInput(serializers.Serializer):
+    message = _text(TEXT_MAX)
+
+
+class ExtendInput(serializers.Serializer):
+    until = serializers.DateTimeField()
+    plan = _text(TEXT_MAX)
+
+    def validate_until(self, value):
+        if timezone.is_naive(value):
+            value = timezone.make_aware(value)
+        return value
+
+
+class ApproveExtensionInput(serializers.Serializer):
+    note = _optional_text()
+
+
+class ReviewInput(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    comment = _optional_text(TEXT_MAX)
+    channel = _optional_text(40)
+
+
+class WithdrawInput(serializers.Serializer):
+    reason = _optional_text()
+
+
+class CommentInput(serializers.Serializer):
+    text = _text(TEXT_MAX)
+
+
+ACTION_INPUTS: dict[str, type[serializers.Serializer]] = {
+    "assign": AssignInput,
+    "reject": RejectInput,
+    "merge": MergeInput,
+    "start": EmptyInput,
+    "transfer": TransferInput,
+    "request_info": RequestInfoInput,
+    "provide_info": ProvideInfoInput,
+    "feedback": FeedbackInput,
+    "extend": ExtendInput,
+    "approve_extension": ApproveExtensionInput,
+    "review": ReviewInput,
+    "withdraw": WithdrawInput,
+    "comment": CommentInput,
+}

@@ -1,0 +1,20 @@
+"""Page URLs of the request loop."""
+
+from django.urls import path
+
+from requests_app import views
+
+app_name = "requests"
+
+urlpatterns = [
+    path("requests/", views.request_list, name="list"),
+    path("requests/new/", views.request_create, name="create"),
+    path("requests/<int:pk>/", views.request_detail, name="detail"),
+    path("requests/<int:pk>/act/<slug:action>/", views.request_act, name="act"),
+    path("requests/<int:pk>/attach/", views.request_attach, name="attach"),
+    path("requests/<int:pk>/verify/", views.request_verify, name="verify"),
+    path(
+        "requests/<int:pk>/files/<int:attachment_id>/", views.attachment_download, name="attachment"
+    ),
+    path("extensions/", views.extension_list, name="extensions"),
+]
