@@ -4,6 +4,7 @@ from django.db.models import Q
 from rest_framework import mixins, permissions, viewsets
 
 from officials.models import Category, Role, User
+from officials.permissions import IsAdminRole
 from officials.selectors import departments_visible_to, enterprises_visible_to
 from officials.serializers import (
     CategorySerializer,
@@ -11,7 +12,6 @@ from officials.serializers import (
     EnterpriseSerializer,
     UserSerializer,
 )
-from portal.api import IsAdminRole
 
 
 class ReadForAllWriteForAdmins(permissions.BasePermission):

@@ -122,6 +122,13 @@ class Enterprise(models.Model):
         super().save(*args, **kwargs)
 
 
+class PortalUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # `createsuperuser` makes the first portal administrator, not an entrepreneur.
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """Anyone who logs in; `role` decides what they may do, scoping decides what they see."""
 
@@ -148,7 +155,7 @@ class User(AbstractUser):
         related_name="members",
     )
 
-    objects = UserManager()
+    objects = PortalUserManager()
 
     class Meta:
         verbose_name = _("user")

@@ -8,7 +8,8 @@ from officials.models import Department, Enterprise, EnterpriseLink, Role, User
 def jurisdiction_regions(user: User) -> QuerySet | None:
     """Regions the user's department covers (it and every department below it).
 
-    None means the whole portal: an official without a department covers everything.
+    None means no department: an inspector, leader or admin then covers the whole portal
+    (API.md); a liaison or handler covers no region at all.
     """
     if user.department_id is None:
         return None
@@ -32,9 +33,10 @@ def enterprises_visible_to(user: User) -> QuerySet:
     if user.role == Role.ADMIN:
         return qs
     regions = jurisdiction_regions(user)
-    if regions is None:
-        return qs
-    scope = Q(region__in=regions)
+    if regions is None and user.role in (Role.INSPECTOR, Role.LEADER):
+        return qs  # API.md: only these (and admins) cover the whole portal without a department
+    # A liaison or handler without a department covers no region: just their links, if any.
+    scope = Q(region__in=regions) if regions is not None else Q(pk__in=[])
     if user.role in (Role.LIAISON, Role.LEADER):
         scope |= Q(pk__in=linked_enterprise_ids(user))
     return qs.filter(scope)

@@ -136,7 +136,8 @@ class UserSerializer(serializers.ModelSerializer):
         password = validated_data.pop("password")
         user = User(**validated_data)
         user.set_password(password)
-        user.is_staff = user.role == Role.ADMIN
+        # A portal administrator runs the Django admin too (reference data, calendars, users).
+        user.is_staff = user.is_superuser = user.role == Role.ADMIN
         user.save()
         if user.role == Role.ENTREPRENEUR:
             EnterpriseMember.objects.bulk_create(

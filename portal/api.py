@@ -1,33 +1,42 @@
-"""What every API endpoint shares: pagination and the mapping of errors to status codes."""
+"""What every API endpoint shares: parsing, pagination and the mapping of errors to status codes."""
+
+import json
 
 from axes.exceptions import AxesBackendPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
-from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework import parsers, status
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from officials.models import Role
+# Re-exported: it lives in officials so that importing it does not pull in requests_app.
+from officials.permissions import IsAdminRole as IsAdminRole
 from requests_app.attachments import UploadTooLarge
 from requests_app.workflow import InvalidInput, InvalidTransition, NotPermitted
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing text that no database can store.
+
+    JSON may spell an unpaired UTF-16 surrogate ("\\ud800"); Python decodes it into a string
+    that cannot be encoded as UTF-8, and the first query or hash using it would fail with a 500.
+    """
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ParseError(_("JSON parse error - the text has an unpaired surrogate.")) from None
+        return data
 
 
 class Pagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 200
-
-
-class IsAdminRole(BasePermission):
-    message = "Only administrators may do this."
-
-    def has_permission(self, request, view) -> bool:
-        return bool(
-            request.user and request.user.is_authenticated and request.user.role == Role.ADMIN
-        )
 
 
 def exception_handler(exc, context):

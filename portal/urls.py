@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("requests_app.urls")),
+    path("", include("officials.urls")),
 ]
 
 handler400 = "portal.views.bad_request"

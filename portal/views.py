@@ -1,9 +1,14 @@
 """Portal-wide views: home (routes each role to its queue), login, the API token, error pages."""
 
+from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+
+from portal.api import JSONParser
 
 
 @login_required
@@ -22,6 +27,19 @@ class LogoutView(auth_views.LogoutView):
 
 class ObtainTokenView(ObtainAuthToken):
     """`POST {"username", "password"}` → `{"token"}`; wrong credentials → 400 (API.md)."""
+
+    parser_classes = (FormParser, MultiPartParser, JSONParser)
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            # django-axes refuses a locked-out login inside authenticate(), which Django reports
+            # as wrong credentials; axes marks the request it was handed (DRF's wrapper, which
+            # its middleware never sees). Answer what API.md promises for a lock-out: 429.
+            if getattr(request, "axes_locked_out", False):
+                raise AxesBackendPermissionDenied("Locked out.") from None
+            raise
 
 
 def _error(request, template: str, code: int):

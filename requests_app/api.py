@@ -7,11 +7,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from officials.models import Role
-from portal.api import Pagination
+from portal.api import JSONParser, Pagination
 from requests_app import workflow
 from requests_app.attachments import UploadTooLarge, add_attachment, may_attach
 from requests_app.filters import RequestFilter
@@ -54,7 +54,9 @@ class ServiceRequestViewSet(
         return {**super().get_serializer_context(), "now": timezone.now()}
 
     def _respond(self, service_request, code=status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=service_request.pk)
+        # Acting can take a request out of the actor's sight (a handler transferring it to
+        # another department): they still get the result of what they just did, not an error.
+        fresh = self.get_queryset().filter(pk=service_request.pk).first() or service_request
         return Response(self.get_serializer(fresh).data, status=code)
 
     @extend_schema(request=RequestCreateInput, responses={201: ServiceRequestSerializer})

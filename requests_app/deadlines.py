@@ -105,9 +105,10 @@ def add_working_time(start: dt.datetime, duration: dt.timedelta, calendar: Calen
 
 def working_time_between(start: dt.datetime, end: dt.datetime, calendar: Calendar) -> dt.timedelta:
     """Working time from `start` to `end`; negative when `end` comes first."""
-    if end < start:
-        return -working_time_between(end, start, calendar)
+    # Localise first: a naive argument is refused with the clock's own error, not a TypeError.
     current, end = _local(start), _local(end)
+    if end < current:
+        return -working_time_between(end, current, calendar)
     total = dt.timedelta(0)
     while current < end:
         midnight = _next_midnight(current)
@@ -182,3 +183,39 @@ class Clocks:
 
     def resume(self, now: dt.datetime, left: dt.timedelta) -> dt.datetime:
         return add_working_time(now, left, self.calendar)
+
+
+def working_horizon(now: dt.datetime, left: dt.timedelta, calendar: Calendar) -> dt.datetime:
+    """The latest moment with at most `left` working time between `now` and it.
+
+    A clock whose due time is at or before this moment has no more than `left` working time
+    remaining: the sweep compares stored due times against it in SQL.
+    """
+    moment = _local(add_working_time(now, left, calendar))
+    # Time in a non-working day adds nothing, so the horizon stretches across such days.
+    while not calendar.is_working_day(moment.date()):
+        moment = _next_midnight(moment)
+    return moment
+
+
+def subtract_working_time(
+    end: dt.datetime, duration: dt.timedelta, calendar: Calendar
+) -> dt.datetime:
+    """The latest moment with `duration` of working time between it and `end`."""
+    if duration < dt.timedelta(0):
+        raise ValueError("duration must not be negative")
+    current = _local(end)
+    remaining = duration
+    for _ in range(_MAX_DAYS_SCANNED):
+        day_start = dt.datetime.combine(current.date(), dt.time.min).replace(tzinfo=current.tzinfo)
+        if day_start == current:
+            day_start = dt.datetime.combine(current.date() - DAY, dt.time.min).replace(
+                tzinfo=current.tzinfo
+            )
+        if calendar.is_working_day(day_start.date()):
+            available = current - day_start
+            if remaining <= available:
+                return current - remaining
+            remaining -= available
+        current = day_start
+    raise ValueError("The calendar has no working days in ten years; check the calendar table.")

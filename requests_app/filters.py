@@ -3,11 +3,23 @@
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
 from officials.models import Category
 from requests_app.models import ServiceRequest, Status, overdue_q
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An id: a whole number the database can hold (a 30-digit id is a 400, not an overflow)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
 
 
 def _local_midnight(day: dt.date) -> dt.datetime:
@@ -19,8 +31,8 @@ class RequestFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         field_name="category", to_field_name="code", queryset=Category.objects.all()
     )
-    enterprise = django_filters.NumberFilter(field_name="enterprise_id")
-    department = django_filters.NumberFilter(field_name="department_id")
+    enterprise = IdFilter(field_name="enterprise_id")
+    department = IdFilter(field_name="department_id")
     overdue = django_filters.BooleanFilter(method="filter_overdue")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     submitted_after = django_filters.DateFilter(method="filter_after")

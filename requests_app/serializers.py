@@ -5,6 +5,7 @@ action accepts lives in exactly one place.
 """
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -129,6 +130,10 @@ class RequestCreateInput(serializers.Serializer):
         user = self.context["request"].user
         if "enterprise" not in attrs:
             own = list(enterprises_visible_to(user)[:2]) if user.role == Role.ENTREPRENEUR else []
+            if user.role == Role.ENTREPRENEUR and not own:
+                raise serializers.ValidationError(
+                    {"enterprise": [_("You act for no enterprise yet: register yours first.")]}
+                )
             if len(own) != 1:
                 raise serializers.ValidationError(
                     {"enterprise": [serializers.Field.default_error_messages["required"]]}

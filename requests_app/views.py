@@ -1,9 +1,335 @@
-from django.http import HttpResponse
+"""Pages of the request loop: lists and queues, filing, the detail page and its action forms.
+
+Every view is thin: it resolves access with the selectors, validates with the API's input
+serializers, calls the workflow and renders. Missing and not-yours are both 404.
+"""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from officials.models import Category, Role
+from officials.selectors import enterprises_visible_to
+from requests_app import workflow
+from requests_app.attachments import may_attach
+from requests_app.deadlines import DeadlinePolicy
+from requests_app.filters import RequestFilter
+from requests_app.forms import (
+    MAX_FILES,
+    action_form,
+    check_uploads,
+    flatten_errors,
+    store_uploads,
+)
+from requests_app.models import (
+    ON_BEHALF_SOURCES,
+    OPEN_STATUSES,
+    Attachment,
+    ExtensionState,
+    RequestEvent,
+    Source,
+    Status,
+)
+from requests_app.presenters import clock_badge, event_rows, status_label
+from requests_app.selectors import get_visible_request, queue_for, requests_visible_to
+from requests_app.serializers import ACTION_INPUTS, RequestCreateInput
+from requests_app.timeline import verify_chain
+from requests_app.workflow import InvalidInput, InvalidTransition, NotPermitted
+
+PAGE_SIZE = 50
+FILING_ROLES = frozenset({Role.ENTREPRENEUR, Role.LIAISON, Role.LEADER, Role.ADMIN})
+VERIFY_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+# Inspectors and entrepreneurs read whole histories; the other officials work a queue.
+HISTORY_ROLES = frozenset({Role.ENTREPRENEUR, Role.INSPECTOR})
+
+LIST_TITLES = {
+    Role.ENTREPRENEUR: gettext_lazy("My requests"),
+    Role.LIAISON: gettext_lazy("Queue of my enterprises"),
+    Role.HANDLER: gettext_lazy("My department's queue"),
+    Role.LEADER: gettext_lazy("Requests of linked enterprises"),
+    Role.INSPECTOR: gettext_lazy("Case histories"),
+    Role.ADMIN: gettext_lazy("Requests"),
+}
+# --- lists ---------------------------------------------------------------------------------------
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse("pages pending")
+def _list_queryset(user, status: str):
+    if user.role in HISTORY_ROLES or (status and status not in OPEN_STATUSES):
+        return requests_visible_to(user).with_related().order_by("-submitted_at", "-id")
+    return queue_for(user)
 
 
-request_list = request_create = request_detail = request_act = request_attach = _todo
-request_verify = attachment_download = extension_list = _todo
+def _filter_choices(user) -> dict:
+    enterprises = list(
+        enterprises_visible_to(user).order_by("name").values_list("pk", "name")[:200]
+    )
+    return {
+        "statuses": Status.choices,
+        "categories": list(Category.objects.all()),
+        "enterprises": enterprises if len(enterprises) > 1 else [],
+    }
+
+
+@login_required
+@require_GET
+def request_list(request):
+    user = request.user
+    base = _list_queryset(user, request.GET.get("status", ""))
+    filterset = RequestFilter(request.GET or None, queryset=base)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    now, policy = timezone.now(), DeadlinePolicy.from_settings()
+    filters = _filter_choices(user)
+    context = {
+        "title": LIST_TITLES.get(user.role, LIST_TITLES[Role.ADMIN]),
+        "page": page,
+        "rows": [(row, clock_badge(row, now, policy)) for row in page],
+        "filters": filters,
+        "values": request.GET,
+        "may_file": user.role in FILING_ROLES,
+        "show_enterprise": user.role != Role.ENTREPRENEUR or bool(filters["enterprises"]),
+    }
+    return render(request, "requests/list.html", context)
+
+
+@login_required
+@require_GET
+def extension_list(request):
+    """Extensions waiting for approval (挂账督办), for leaders and admins to approve."""
+    user = request.user
+    if not user.is_official:
+        raise PermissionDenied
+    pending = (
+        requests_visible_to(user)
+        .filter(status=Status.RECTIFYING, extension_state=ExtensionState.PENDING)
+        .with_related()
+        .order_by("extension_until", "id")
+    )
+    page = Paginator(pending, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(row, "approve_extension" in workflow.allowed_actions(row, user)) for row in page]
+    return render(request, "requests/extensions.html", {"page": page, "rows": rows})
+
+
+# --- filing --------------------------------------------------------------------------------------
+
+
+def _create_context(request, data, errors) -> dict:
+    user = request.user
+    enterprises = list(enterprises_visible_to(user).order_by("name"))
+    on_behalf = user.role != Role.ENTREPRENEUR
+    return {
+        "enterprises": enterprises,
+        # One enterprise needs no choice: the serializer fills it in for an entrepreneur.
+        "choose_enterprise": on_behalf or len(enterprises) > 1,
+        "categories": list(Category.objects.all()),
+        "sources": [(s.value, s.label) for s in Source if s in ON_BEHALF_SOURCES]
+        if on_behalf
+        else [],
+        "data": data,
+        "errors": errors,
+        "max_files": MAX_FILES,
+        "max_size": settings.ATTACHMENT_MAX_BYTES,
+    }
+
+
+@login_required
+def request_create(request):
+    """File a request (受理), with its files; a bad file means nothing is created."""
+    if request.user.role not in FILING_ROLES:
+        raise PermissionDenied
+    errors: dict = {}
+    if request.method == "POST":
+        data = RequestCreateInput(data=request.POST, context={"request": request})
+        files = request.FILES.getlist("files")
+        valid = data.is_valid()
+        errors = flatten_errors(data.errors) if not valid else {}
+        if problems := check_uploads(files):
+            errors["files"] = problems
+        if not errors:
+            try:
+                # One transaction: a file refused while storing takes the request back with it.
+                with transaction.atomic():
+                    created = workflow.submit_request(by=request.user, **data.validated_data)
+                    store_uploads(created, request.user, files)
+            except InvalidInput as error:
+                errors = flatten_errors(error.errors)
+            except NotPermitted:
+                raise PermissionDenied from None
+            else:
+                messages.success(request, _("Request %(ref)s filed.") % {"ref": created.reference})
+                return redirect("requests:detail", pk=created.pk)
+    context = _create_context(request, request.POST, errors)
+    return render(request, "requests/create.html", context)
+
+
+# --- the detail page -----------------------------------------------------------------------------
+
+
+def _render_detail(request, service_request, *, failed=None, attach_errors=None):
+    """The detail page; `failed` is an action form to show again with its errors."""
+    user = request.user
+    forms = [
+        failed if failed is not None and failed.action == action else action_form(action, user)
+        for action in workflow.allowed_actions(service_request, user)
+    ]
+    context = {
+        "sr": service_request,
+        "status_label": status_label(service_request.status),
+        "badge": clock_badge(service_request, timezone.now(), DeadlinePolicy.from_settings()),
+        "events": event_rows(service_request),
+        "attachments": list(service_request.attachments.order_by("id")),
+        "forms": forms,
+        "open_form": failed.action if failed is not None else "",
+        "may_attach": may_attach(service_request, user),
+        "attach_errors": attach_errors or [],
+        "may_verify": user.role in VERIFY_ROLES,
+        "show_hashes": user.role in VERIFY_ROLES,
+        "max_files": MAX_FILES,
+    }
+    return render(request, "requests/detail.html", context)
+
+
+@login_required
+@require_GET
+def request_detail(request, pk):
+    return _render_detail(request, get_visible_request(request.user, pk))
+
+
+def _detail(service_request) -> str:
+    return reverse("requests:detail", args=[service_request.pk])
+
+
+def _next_page(request) -> str | None:
+    """Where a form asked to go back to (the extensions list), if it is one of ours."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and safe else None
+
+
+def _conflict(request, service_request, error: InvalidTransition):
+    context = {"sr": service_request, "message": str(error)}
+    return render(request, "errors/409.html", context, status=409)
+
+
+def _action_data(request, action: str):
+    """The posted form, with a merge target given by its number turned into its id."""
+    data = request.POST.copy()
+    if action == "review" and data.get("accepted") not in ("true", "false"):
+        # An unticked radio would reach DRF's BooleanField as False: a rejection nobody chose.
+        return data, {"accepted": [_("Choose whether you accept the answer.")]}
+    into = data.get("into", "").strip()
+    if action == "merge" and into and not into.isdigit():
+        pk = (
+            requests_visible_to(request.user)
+            .filter(reference__iexact=into)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if pk is None:
+            return data, {"into": [_("No request with this number is visible to you.")]}
+        data["into"] = str(pk)
+    return data, {}
+
+
+@login_required
+@require_POST
+def request_act(request, pk, action):
+    """Run one workflow action from its form: 403, 409, errors next to fields, or done."""
+    service_request = get_visible_request(request.user, pk)
+    if action not in ACTION_INPUTS:
+        raise Http404
+    try:
+        workflow.check(service_request, action, request.user)
+    except NotPermitted:
+        raise PermissionDenied from None
+    except InvalidTransition as error:
+        return _conflict(request, service_request, error)
+    data, errors = _action_data(request, action)
+    serializer = ACTION_INPUTS[action](data=data, context={"request": request})
+    if not errors and serializer.is_valid():
+        try:
+            workflow.transition(
+                service_request.pk, action, by=request.user, **serializer.validated_data
+            )
+        except InvalidInput as error:
+            errors = flatten_errors(error.errors)
+        except InvalidTransition as error:  # someone else acted first
+            return _conflict(request, service_request, error)
+        else:
+            label = workflow.TRANSITIONS[action].label
+            messages.success(request, _("Done: %(action)s.") % {"action": label})
+            return redirect(_next_page(request) or _detail(service_request))
+    else:
+        errors = errors or flatten_errors(serializer.errors)
+    failed = action_form(action, request.user, data, errors)
+    return _render_detail(request, service_request, failed=failed)
+
+
+@login_required
+@require_POST
+def request_attach(request, pk):
+    service_request = get_visible_request(request.user, pk)
+    if not may_attach(service_request, request.user):
+        raise PermissionDenied
+    files = request.FILES.getlist("files")
+    problems = check_uploads(files) or ([] if files else [_("Choose a file.")])
+    if not problems:
+        try:
+            with transaction.atomic():
+                store_uploads(service_request, request.user, files)
+        except InvalidInput as error:
+            problems = flatten_errors(error.errors).get("files", [])
+        else:
+            messages.success(request, _("Files attached."))
+            return redirect("requests:detail", pk=service_request.pk)
+    return _render_detail(request, service_request, attach_errors=problems)
+
+
+@login_required
+@require_POST
+def request_verify(request, pk):
+    """Re-compute the timeline's hash chain for an inspector: intact, or where it breaks."""
+    service_request = get_visible_request(request.user, pk)
+    if request.user.role not in VERIFY_ROLES:
+        raise PermissionDenied
+    result = verify_chain(service_request)
+    if result.ok:
+        messages.success(
+            request, _("The history is intact: %(n)d events verified.") % {"n": result.events}
+        )
+    elif result.first_bad_event is not None:
+        seq = RequestEvent.objects.filter(pk=result.first_bad_event).values_list("seq", flat=True)
+        messages.error(
+            request,
+            _("The history was altered: the first bad event is #%(seq)s (id %(id)s).")
+            % {"seq": seq.first(), "id": result.first_bad_event},
+        )
+    else:
+        messages.error(request, _("The history was altered: events are missing at the end."))
+    return redirect("requests:detail", pk=service_request.pk)
+
+
+@login_required
+@require_GET
+def attachment_download(request, pk, attachment_id):
+    """Stream an attachment under its original name, to those who may see its request."""
+    service_request = get_visible_request(request.user, pk)
+    attachment = get_object_or_404(Attachment, pk=attachment_id, request=service_request)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )

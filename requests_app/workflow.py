@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from officials.models import Category, Department, Enterprise, EnterpriseLink, LinkKind, Role, User
+from officials.selectors import enterprises_visible_to
 from requests_app.deadlines import Clocks
 from requests_app.models import (
     ON_BEHALF_SOURCES,
@@ -497,6 +498,11 @@ def submit_request(
         _require(source in ON_BEHALF_SOURCES, "source", _("Choose where the request came from."))
     else:
         raise NotPermitted(_("Your role does not file requests."))
+    _require(
+        enterprises_visible_to(by).filter(pk=enterprise.pk).exists(),
+        "enterprise",
+        _("You cannot file requests for this enterprise."),
+    )
     _require(bool(title.strip()), "title", _("Give the request a title."))
     _require(bool(description.strip()), "description", _("Describe the problem."))
     clocks = Clocks.current()

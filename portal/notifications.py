@@ -1,0 +1,180 @@
+"""Every outbound message: its words, who receives it, the inbox row, and the e-mail after commit.
+
+Messages are written into the inbox in the recipient's language at once (cheap string
+formatting, so a sweep can notify thousands); the e-mail is rendered and sent later by Celery.
+A mail server or broker that is down never blocks or undoes the change that caused the message:
+the row stays with `emailed_at` empty and the next sweep hands it to the worker again.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Notification
+
+logger = logging.getLogger(__name__)
+
+EMAIL_MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: object  # lazy translatable format strings, filled from the context
+    body: object
+
+
+MESSAGES: dict[str, Message] = {
+    "request_assigned": Message(
+        _("Your request %(reference)s has been assigned"),
+        _("“%(title)s” has been assigned to %(department)s. An answer is due by %(answer_due)s."),
+    ),
+    "handler_assigned": Message(
+        _("New request for your department: %(reference)s"),
+        _(
+            "“%(title)s” from %(enterprise)s has been assigned to %(department)s. Please sign "
+            "for it; the answer is due by %(answer_due)s."
+        ),
+    ),
+    "info_requested": Message(
+        _("More information is needed for %(reference)s"),
+        _("%(department)s asks about “%(title)s”: %(note)s"),
+    ),
+    "feedback_given": Message(
+        _("Your request %(reference)s has been answered"),
+        _("%(department)s answered “%(title)s”: %(note)s Please review the answer."),
+    ),
+    "request_closed": Message(
+        _("Request %(reference)s is closed"),
+        _("“%(title)s” was closed after the review."),
+    ),
+    "extension_pending": Message(
+        _("Extension to approve: %(reference)s"),
+        _("%(department)s asks for more time on “%(title)s” until %(until)s. Plan: %(note)s"),
+    ),
+    "reminder": Message(
+        _("Reminder: %(reference)s is due %(due)s"),
+        _("The %(clock)s deadline of “%(title)s” (%(enterprise)s) is %(due)s."),
+    ),
+    "escalated": Message(
+        _("Escalated to you: %(reference)s"),
+        _(
+            "The %(clock)s deadline of “%(title)s” (%(enterprise)s) passed at %(due)s. "
+            "Please supervise (督办)."
+        ),
+    ),
+    "accountability_opened": Message(
+        _("Accountability case opened: %(reference)s"),
+        _(
+            "The %(clock)s deadline of “%(title)s” (%(enterprise)s) passed at %(due)s; "
+            "a case has been opened for %(department)s."
+        ),
+    ),
+}
+
+
+def language_of(user) -> str:
+    return user.language or settings.LANGUAGE_CODE
+
+
+def render(kind: str, context: dict, language: str) -> tuple[str, str]:
+    message = MESSAGES[kind]
+    with translation.override(language):
+        values = {key: str(value) for key, value in context.items()}
+        return str(message.subject) % values, str(message.body) % values
+
+
+def build(
+    recipients: Iterable, kind: str, context: dict, link: str = "", now=None
+) -> list[Notification]:
+    """Unsaved inbox rows, one per distinct active recipient, each in their own language."""
+    now = now or timezone.now()
+    seen: set[int] = set()
+    rows = []
+    for user in recipients:
+        if user is None or not user.is_active or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        subject, body = render(kind, context, language_of(user))
+        rows.append(
+            Notification(
+                recipient=user,
+                kind=kind,
+                subject=subject[:200],
+                body=body,
+                link=link,
+                created_at=now,
+                email_wanted=bool(user.email),
+            )
+        )
+    return rows
+
+
+def save_and_send(rows: list[Notification]) -> list[Notification]:
+    """Store the rows; hand their e-mails to Celery once the surrounding transaction commits."""
+    if not rows:
+        return rows
+    Notification.objects.bulk_create(rows, batch_size=1000)
+    ids = [row.pk for row in rows if row.email_wanted]
+    if ids:
+        transaction.on_commit(lambda: enqueue_emails(ids))
+    return rows
+
+
+def notify(recipients: Iterable, kind: str, context: dict, link: str = "") -> list[Notification]:
+    return save_and_send(build(recipients, kind, context, link))
+
+
+def enqueue_emails(ids: list[int]) -> None:
+    from portal.tasks import send_notification_emails
+
+    try:
+        send_notification_emails.delay(ids)
+    except Exception:  # the broker is down: the rows wait for the next sweep, nothing is lost
+        logger.warning(
+            "Could not enqueue %d e-mails; the next sweep retries.", len(ids), exc_info=True
+        )
+
+
+def requeue_unsent(now=None, older_than_minutes: int = 10) -> int:
+    """Hand e-mails that never went out (broker or worker down) to Celery again."""
+    now = now or timezone.now()
+    cutoff = now - timezone.timedelta(minutes=older_than_minutes)
+    ids = list(
+        Notification.objects.filter(
+            email_wanted=True,
+            emailed_at__isnull=True,
+            created_at__lt=cutoff,
+            email_attempts__lt=EMAIL_MAX_ATTEMPTS,
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:5000]
+    )
+    for start in range(0, len(ids), 500):
+        enqueue_emails(ids[start : start + 500])
+    return len(ids)
+
+
+def send_email(notification: Notification) -> None:
+    """Render and send one e-mail in the recipient's language; raises if the mail server fails."""
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+
+    user = notification.recipient
+    with translation.override(language_of(user)):
+        context = {
+            "notification": notification,
+            "user": user,
+            "site_url": settings.SITE_URL.rstrip("/"),
+        }
+        text = render_to_string("email/notification.txt", context)
+        html = render_to_string("email/notification.html", context)
+    mail = EmailMultiAlternatives(
+        notification.subject, text, settings.DEFAULT_FROM_EMAIL, [user.email]
+    )
+    mail.attach_alternative(html, "text/html")
+    mail.send()

@@ -1,0 +1,125 @@
+"""How requests look on a page: clock badges and readable timeline rows. No queries per row."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from officials.models import Department
+from requests_app.deadlines import DeadlinePolicy
+from requests_app.forms import CHANNEL_CHOICES
+from requests_app.models import RequestEvent, Status
+
+# Timeline events in the past tense; transitions name them in the imperative.
+EVENT_LABELS = {
+    "submitted": gettext_lazy("Filed"),
+    "assign": gettext_lazy("Assigned"),
+    "reject": gettext_lazy("Rejected as out of scope"),
+    "merge": gettext_lazy("Merged as duplicate"),
+    "merge_received": gettext_lazy("A duplicate was merged into this request"),
+    "start": gettext_lazy("Signed for"),
+    "transfer": gettext_lazy("Transferred"),
+    "request_info": gettext_lazy("Information requested"),
+    "provide_info": gettext_lazy("Information provided"),
+    "feedback": gettext_lazy("Feedback given"),
+    "extend": gettext_lazy("Extension requested"),
+    "approve_extension": gettext_lazy("Extension approved"),
+    "review": gettext_lazy("Reviewed"),
+    "withdraw": gettext_lazy("Withdrawn"),
+    "comment": gettext_lazy("Comment"),
+    "attachment_added": gettext_lazy("File attached"),
+    "reminder": gettext_lazy("Reminder"),
+    "escalated": gettext_lazy("Escalated to the linked leader"),
+    "accountability_opened": gettext_lazy("Accountability case opened"),
+}
+
+
+# --- clock badges --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Badge:
+    text: str
+    level: str  # ok, warn, late, paused
+    due: dt.datetime | None = None
+
+
+def _span(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return _("%(days)dd %(hours)dh") % {"days": days, "hours": hours}
+    if hours and minutes:
+        return _("%(hours)dh %(minutes)dm") % {"hours": hours, "minutes": minutes}
+    if hours:
+        return _("%(hours)dh") % {"hours": hours}
+    return _("%(minutes)dm") % {"minutes": minutes}
+
+
+def clock_badge(service_request, now: dt.datetime, policy: DeadlinePolicy) -> Badge | None:
+    """Countdown of the running clock; amber in its last DEADLINE_WARN_FRACTION. No queries."""
+    if service_request.status == Status.INFO_NEEDED:
+        return Badge(_("Clock paused"), "paused")
+    clock, due = service_request.running_clock, service_request.next_due_at
+    if clock is None or due is None:
+        return None
+    left = due - now
+    if left < dt.timedelta(0):
+        return Badge(_("%(time)s overdue") % {"time": _span(-left)}, "late", due)
+    length = policy.assign_duration if clock == "assign" else policy.answer_duration
+    warn = left < length * settings.DEADLINE_WARN_FRACTION
+    return Badge(_("%(time)s left") % {"time": _span(left)}, "warn" if warn else "ok", due)
+
+
+@dataclass
+class EventRow:
+    event: RequestEvent
+    label: str
+    from_label: str
+    to_label: str
+    details: list[str]
+
+
+def status_label(value: str) -> str:
+    return Status(value).label if value in Status.values else value
+
+
+def _event_details(event, departments: dict) -> list[str]:
+    data, details = event.data or {}, []
+    for key in ("department", "to_department"):
+        if data.get(key) in departments:
+            details.append(_("Department: %s") % departments[data[key]])
+    if event.action == "review":
+        verdict = _("accepted") if data.get("accepted") else _("not accepted")
+        details.append(_("Verdict: %s") % verdict)
+        if data.get("rating"):
+            details.append(_("Rating: %d / 5") % data["rating"])
+        if data.get("channel"):
+            channel = dict(CHANNEL_CHOICES).get(data["channel"], data["channel"])
+            details.append(_("Channel: %s") % channel)
+    if data.get("until"):
+        until = dt.datetime.fromisoformat(data["until"])
+        details.append(_("Until: %s") % timezone.localtime(until).strftime("%Y-%m-%d %H:%M"))
+    if data.get("reference"):
+        details.append(_("Request: %s") % data["reference"])
+    return details
+
+
+def event_rows(service_request) -> list[EventRow]:
+    events = list(service_request.events.select_related("actor").order_by("seq"))
+    ids = {e.data.get(k) for e in events for k in ("department", "to_department") if e.data}
+    departments = dict(Department.objects.filter(pk__in=ids - {None}).values_list("pk", "name"))
+    return [
+        EventRow(
+            event=event,
+            label=EVENT_LABELS.get(event.action, event.action),
+            from_label=status_label(event.from_status),
+            to_label=status_label(event.to_status),
+            details=_event_details(event, departments),
+        )
+        for event in events
+    ]

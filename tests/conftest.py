@@ -1,0 +1,220 @@
+"""Shared fixtures: the cast of named personas, API clients, and requests in every state.
+
+The cast (one city, two districts, three enterprises' worth of people):
+
+    Fuzhou (city, region "fuzhou")
+    ├── Gulou District (region "gulou")
+    │   ├── Roads Bureau        — hank, hilda (handlers): requests are assigned here
+    │   └── Environment Bureau  — hugo (handler of another department: an outsider)
+    └── Minhou County (region "minhou")
+        └── Land Bureau
+
+    acme   (region gulou)   — alice acts for it; liam (liaison) and leona (leader) are linked
+    globex (region minhou)  — mallory acts for it (the outsider enterprise)
+
+    olga   liaison of Minhou County, linked to nothing in Gulou (outsider)
+    lars   leader of Minhou County, not linked to acme (outsider)
+    ivan   inspector without a department: the whole portal
+    irene  inspector of Minhou County (outsider for Gulou)
+    ada    administrator
+"""
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from django.test.utils import override_settings
+from rest_framework.test import APIClient
+
+from officials.models import Department, Enterprise, Role, User
+from requests_app.models import ServiceRequest
+from requests_app.workflow import transition
+from tests.factories import (
+    DepartmentFactory,
+    EnterpriseFactory,
+    ServiceRequestFactory,
+    UserFactory,
+    category,
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_settings(tmp_path_factory):
+    """A cheap password hash (users are made by the hundred) and uploads kept out of the repo."""
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
+    ):
+        yield
+
+
+@dataclass
+class Cast:
+    city: Department
+    gulou: Department
+    roads: Department
+    environment: Department
+    minhou: Department
+    land: Department
+    acme: Enterprise
+    globex: Enterprise
+    alice: User
+    mallory: User
+    liam: User
+    olga: User
+    hank: User
+    hilda: User
+    hugo: User
+    leona: User
+    lars: User
+    ivan: User
+    irene: User
+    ada: User
+
+    def __getitem__(self, name: str):
+        return getattr(self, name)
+
+
+# The insider of each role for a request of acme assigned to the Roads Bureau.
+INSIDERS = {
+    Role.ENTREPRENEUR: "alice",
+    Role.LIAISON: "liam",
+    Role.HANDLER: "hank",
+    Role.LEADER: "leona",
+    Role.INSPECTOR: "ivan",
+    Role.ADMIN: "ada",
+}
+# Someone of each (scoped) role who must not even learn that acme's request exists.
+OUTSIDERS = {
+    Role.ENTREPRENEUR: "mallory",
+    Role.LIAISON: "olga",
+    Role.HANDLER: "hugo",
+    Role.LEADER: "lars",
+    Role.INSPECTOR: "irene",
+}
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    city = DepartmentFactory(name="Fuzhou Municipal Government", region="fuzhou")
+    gulou = DepartmentFactory(name="Gulou District", parent=city, region="gulou")
+    roads = DepartmentFactory(name="Gulou Roads Bureau", parent=gulou)
+    roads.categories.add(category("infrastructure"))
+    environment = DepartmentFactory(name="Gulou Environment Bureau", parent=gulou)
+    minhou = DepartmentFactory(name="Minhou County", parent=city, region="minhou")
+    land = DepartmentFactory(name="Minhou Land Bureau", parent=minhou)
+    acme = EnterpriseFactory(name="Acme Valves", region="gulou")
+    globex = EnterpriseFactory(name="Globex Textiles", region="minhou")
+
+    def person(username: str, role: str, **kwargs) -> User:
+        return UserFactory(username=username, name=username.title(), role=role, **kwargs)
+
+    return Cast(
+        city=city,
+        gulou=gulou,
+        roads=roads,
+        environment=environment,
+        minhou=minhou,
+        land=land,
+        acme=acme,
+        globex=globex,
+        alice=person("alice", Role.ENTREPRENEUR, enterprises=[acme]),
+        mallory=person("mallory", Role.ENTREPRENEUR, enterprises=[globex]),
+        liam=person("liam", Role.LIAISON, enterprises=[acme]),
+        olga=person("olga", Role.LIAISON, department=minhou, enterprises=[globex]),
+        hank=person("hank", Role.HANDLER, department=roads),
+        hilda=person("hilda", Role.HANDLER, department=roads),
+        hugo=person("hugo", Role.HANDLER, department=environment),
+        leona=person("leona", Role.LEADER, department=minhou, enterprises=[acme]),
+        lars=person("lars", Role.LEADER, department=minhou),
+        ivan=person("ivan", Role.INSPECTOR),
+        irene=person("irene", Role.INSPECTOR, department=minhou),
+        ada=person("ada", Role.ADMIN, is_staff=True),
+    )
+
+
+@pytest.fixture
+def api() -> Callable[[User | None], APIClient]:
+    """`api(user)`: an API client logged in as `user` (`api(None)`: anonymous)."""
+
+    def client_for(user: User | None = None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for
+
+
+# --- requests in every state -------------------------------------------------------------------
+# Each state is reached by driving the real workflow, the way people would. The pending extension
+# is a state of its own for the table: `extend` and `approve_extension` depend on it.
+
+PENDING_EXTENSION = "rectifying+extension_pending"
+
+Step = tuple[str, str, Callable[[Cast, ServiceRequest], dict]]
+
+_ASSIGN: Step = ("assign", "liam", lambda c, r: {"department": c.roads, "handler": c.hank})
+_START: Step = ("start", "hank", lambda c, r: {})
+_PATHS: dict[str, list[Step]] = {
+    "submitted": [],
+    "assigned": [_ASSIGN],
+    "rectifying": [_ASSIGN, _START],
+    PENDING_EXTENSION: [
+        _ASSIGN,
+        _START,
+        (
+            "extend",
+            "hank",
+            lambda c, r: {
+                "until": r.answer_due_at + dt.timedelta(days=14),
+                "plan": "Week 1: survey. Week 2: repave.",
+            },
+        ),
+    ],
+    "info_needed": [
+        _ASSIGN,
+        _START,
+        ("request_info", "hank", lambda c, r: {"question": "Which gate?"}),
+    ],
+    "feedback": [_ASSIGN, _START, ("feedback", "hank", lambda c, r: {"message": "Repaved."})],
+    "closed": [
+        _ASSIGN,
+        _START,
+        ("feedback", "hank", lambda c, r: {"message": "Repaved."}),
+        ("review", "alice", lambda c, r: {"accepted": True, "rating": 5}),
+    ],
+    "rejected": [("reject", "liam", lambda c, r: {"reason": "A private contract dispute."})],
+    "merged": [
+        _ASSIGN,
+        (
+            "merge",
+            "liam",
+            lambda c, r: {"into": ServiceRequestFactory(enterprise=c.acme, by=c.alice)},
+        ),
+    ],
+    "withdrawn": [_ASSIGN, _START, ("withdraw", "alice", lambda c, r: {"reason": "Fixed."})],
+}
+STATES = tuple(_PATHS)
+
+
+def status_of(state: str) -> str:
+    return state.split("+")[0]
+
+
+def drive(cast: Cast, request: ServiceRequest, state: str) -> ServiceRequest:
+    """Take a freshly submitted request of acme to `state` through the workflow."""
+    for action, actor, payload in _PATHS[state]:
+        request = transition(request.pk, action, by=cast[actor], **payload(cast, request))
+    return request
+
+
+@pytest.fixture
+def request_in(cast) -> Callable[[str], ServiceRequest]:
+    """`request_in(state)`: a request of acme filed by alice and driven to `state`."""
+
+    def make(state: str) -> ServiceRequest:
+        return drive(cast, ServiceRequestFactory(enterprise=cast.acme, by=cast.alice), state)
+
+    return make

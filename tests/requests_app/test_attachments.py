@@ -1,0 +1,205 @@
+"""Attachments: judged by content not by name, at most 10 MB, stored under a random name."""
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from requests_app.attachments import sniff
+from requests_app.models import Attachment, RequestEvent
+
+pytestmark = pytest.mark.django_db
+
+MB = 1024 * 1024
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64  # legacy .doc/.xls/.ppt container
+WINDOWS_EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 64 + b"This program cannot be run"
+LINUX_ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 64
+JAVA_CLASS = b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + b"\x00" * 32
+
+
+def zipped(*names: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<xml/>")
+    return buffer.getvalue()
+
+
+DOCX = zipped("[Content_Types].xml", "_rels/.rels", "word/document.xml")
+XLSX = zipped("[Content_Types].xml", "xl/workbook.xml")
+
+
+def upload(api, user, service_request, name, content):
+    return api(user).post(
+        f"/api/v1/requests/{service_request.pk}/attachments/",
+        {"file": SimpleUploadedFile(name, content)},
+        format="multipart",
+    )
+
+
+@pytest.mark.parametrize(
+    "name, content, content_type",
+    [
+        ("survey.pdf", PDF, "application/pdf"),
+        ("gate.png", PNG, "image/png"),
+        ("gate.jpg", JPEG, "image/jpeg"),
+        ("photo.dat", PNG, "image/png"),  # the name does not matter, the content does
+        ("invoice.exe", PDF, "application/pdf"),
+        (
+            "letter.docx",
+            DOCX,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        ("sheet.xlsx", XLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("old.xls", OLE2, "application/vnd.ms-excel"),
+        ("old.doc", OLE2, "application/msword"),
+        ("notes.txt", "道路损坏，请尽快处理。\n".encode(), "text/plain"),
+        ("notes-gbk.txt", "道路损坏，请尽快处理。\n".encode("gb18030"), "text/plain"),
+        ("page.pdf", b"<html><script>alert(1)</script></html>", "text/plain"),
+    ],
+)
+def test_accepted_files(cast, api, request_in, name, content, content_type):
+    service_request = request_in("rectifying")
+    response = upload(api, cast.alice, service_request, name, content)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["original_name"] == name
+    assert body["content_type"] == content_type
+    assert body["size"] == len(content)
+    assert body["sha256"] == hashlib.sha256(content).hexdigest()
+    assert isinstance(body["id"], int)
+    assert body["url"]
+
+
+def test_an_attachment_is_listed_in_the_request_and_on_the_timeline(cast, api, request_in):
+    service_request = request_in("assigned")
+    created = upload(api, cast.hank, service_request, "plan.pdf", PDF).json()
+    detail = api(cast.alice).get(f"/api/v1/requests/{service_request.pk}/").json()
+    assert [a["id"] for a in detail["attachments"]] == [created["id"]]
+    event = service_request.events.order_by("-seq").first()
+    assert event.action == "attachment_added"
+    assert event.actor == cast.hank
+    assert event.data == {"attachment": created["id"], "sha256": created["sha256"]}
+    assert event.from_status == event.to_status == "assigned"
+
+
+def test_the_stored_file_has_a_random_name_inside_the_media_root(cast, api, request_in):
+    service_request = request_in("submitted")
+    response = upload(api, cast.alice, service_request, "../../../etc/passwd.pdf", PDF)
+    assert response.status_code == 201
+    attachment = Attachment.objects.get(pk=response.json()["id"])
+    stored = Path(attachment.file.path).resolve()
+    assert stored.is_relative_to(Path(settings.MEDIA_ROOT).resolve())
+    assert "passwd" not in stored.name and ".." not in attachment.file.name
+    assert stored.read_bytes() == PDF
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("report.pdf", WINDOWS_EXE),  # an executable renamed .pdf
+        ("report.pdf", LINUX_ELF),
+        ("report.pdf", JAVA_CLASS),
+        ("letter.docx", zipped("payload.exe")),  # a plain zip is not a document
+        ("blob.bin", bytes(range(256)) * 4),
+        ("nul.txt", b"text\x00with a nul byte"),
+        ("latin1.txt", "café".encode("latin-1") + b"\xff\xfe\x00"),
+    ],
+)
+def test_refused_files_are_400(cast, api, request_in, name, content):
+    service_request = request_in("submitted")
+    events_before = RequestEvent.objects.filter(request=service_request).count()
+    response = upload(api, cast.alice, service_request, name, content)
+    assert response.status_code == 400
+    assert "file" in response.json()
+    assert not Attachment.objects.exists()
+    assert RequestEvent.objects.filter(request=service_request).count() == events_before
+
+
+def test_an_empty_file_is_400(cast, api, request_in):
+    response = upload(api, cast.alice, request_in("submitted"), "empty.pdf", b"")
+    assert response.status_code == 400
+    assert "file" in response.json()
+
+
+def test_a_missing_file_is_400(cast, api, request_in):
+    service_request = request_in("submitted")
+    client = api(cast.alice)
+    url = f"/api/v1/requests/{service_request.pk}/attachments/"
+    assert client.post(url, {}, format="multipart").status_code == 400
+    assert client.post(url, {"file": "not a file"}, format="multipart").status_code == 400
+
+
+def test_a_json_body_is_415(cast, api, request_in):
+    service_request = request_in("submitted")
+    response = api(cast.alice).post(
+        f"/api/v1/requests/{service_request.pk}/attachments/", {"file": "x"}, format="json"
+    )
+    assert response.status_code == 415
+
+
+def test_a_file_name_longer_than_255_is_shortened_keeping_its_extension(cast, api, request_in):
+    response = upload(api, cast.alice, request_in("submitted"), "x" * 300 + ".pdf", PDF)
+    assert response.status_code == 201
+    name = response.json()["original_name"]
+    assert len(name) <= 255
+    assert name.endswith(".pdf")
+
+
+def test_eleven_megabytes_is_413(cast, api, request_in):
+    service_request = request_in("submitted")
+    response = upload(api, cast.alice, service_request, "big.pdf", PDF + b"0" * (11 * MB))
+    assert response.status_code == 413
+    assert "detail" in response.json()
+    assert not Attachment.objects.exists()
+
+
+def test_one_byte_over_ten_megabytes_is_413(cast, api, request_in):
+    """Within the slack allowed for the multipart envelope: refused after reading, still 413."""
+    service_request = request_in("submitted")
+    content = PDF + b"0" * (settings.ATTACHMENT_MAX_BYTES - len(PDF) + 1)
+    response = upload(api, cast.alice, service_request, "big.pdf", content)
+    assert response.status_code == 413
+    assert not Attachment.objects.exists()
+
+
+def test_exactly_ten_megabytes_is_accepted(cast, api, request_in):
+    service_request = request_in("submitted")
+    content = PDF + b"0" * (settings.ATTACHMENT_MAX_BYTES - len(PDF))
+    response = upload(api, cast.alice, service_request, "max.pdf", content)
+    assert response.status_code == 201
+    assert response.json()["size"] == 10 * MB
+
+
+@pytest.mark.parametrize("persona", ["ivan", "leona"])
+def test_those_who_only_read_may_not_attach(cast, api, request_in, persona):
+    response = upload(api, cast[persona], request_in("rectifying"), "a.pdf", PDF)
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("state", ["closed", "rejected", "merged", "withdrawn"])
+def test_a_finished_request_takes_no_files(cast, api, request_in, state):
+    response = upload(api, cast.ada, request_in(state), "a.pdf", PDF)
+    assert response.status_code == 403
+    assert not Attachment.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["alice", "liam", "hank", "ada"])
+def test_the_people_working_a_request_may_attach(cast, api, request_in, persona):
+    assert upload(api, cast[persona], request_in("rectifying"), "a.pdf", PDF).status_code == 201
+
+
+def test_sniff_is_pure():
+    assert sniff(PDF, "x.txt") == "application/pdf"
+    assert sniff(OLE2, "deck.PPT") == "application/vnd.ms-powerpoint"
+    assert sniff(WINDOWS_EXE, "x.pdf") is None
+    assert sniff(b"", "x.txt") is None
+    # A multi-byte character cut in two by the sniffing window is still text.
+    assert sniff(("汉" * 3000).encode()[:8191], "x.txt") == "text/plain"
