@@ -311,8 +311,8 @@ class Demo:
             "extension_pending",
         )
         age_hours = rng.uniform(2, 20) if recent else rng.uniform(24 * 6, 24 * 120)
-        if kind == "overdue_submitted":
-            age_hours = rng.uniform(24 * 4, 24 * 8)
+        if kind in ("overdue_submitted", "overdue_rectifying"):
+            age_hours = rng.uniform(24 * 4, 24 * 12)
         t = self.now - dt.timedelta(hours=age_hours)
         title = rng.choice(TITLES[code])
         request = workflow.submit_request(
