@@ -62,6 +62,15 @@ class Department(models.Model):
     categories = models.ManyToManyField(
         Category, verbose_name=_("categories handled"), blank=True, related_name="departments"
     )
+    # Told when the escalation ladder names the department head.
+    head = models.ForeignKey(
+        "User",
+        verbose_name=_("head"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="headed_departments",
+    )
 
     class Meta:
         ordering = ["path"]

@@ -13,7 +13,8 @@ from rest_framework.response import Response
 from officials.models import Role
 from portal.api import JSONParser, Pagination
 from requests_app import workflow
-from requests_app.attachments import UploadTooLarge, add_attachment, may_attach
+from requests_app.attachments import add_attachment, may_attach
+from requests_app.errors import UploadTooLarge
 from requests_app.filters import RequestFilter
 from requests_app.models import Attachment
 from requests_app.selectors import requests_visible_to

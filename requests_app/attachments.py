@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from officials.models import Role
+from requests_app.errors import InvalidInput, UploadTooLarge
 from requests_app.models import OPEN_STATUSES, Attachment, ServiceRequest
 from requests_app.timeline import append_event
-from requests_app.workflow import InvalidInput
 
 # Detected by magic numbers (the `filetype` library).
 ALLOWED_MIME = {
@@ -44,10 +44,6 @@ ATTACH_ROLES = frozenset({Role.ENTREPRENEUR, Role.LIAISON, Role.HANDLER, Role.AD
 
 def may_attach(request: ServiceRequest, user) -> bool:
     return user.role in ATTACH_ROLES and request.status in OPEN_STATUSES
-
-
-class UploadTooLarge(Exception):
-    """Larger than ATTACHMENT_MAX_BYTES (HTTP 413)."""
 
 
 def sniff(head: bytes, name: str) -> str | None:

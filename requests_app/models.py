@@ -170,8 +170,18 @@ class ServiceRequest(models.Model):
         verbose_name = _("service request")
         verbose_name_plural = _("service requests")
         indexes = [
-            models.Index(fields=["status", "assign_due_at"], name="req_status_assign_due"),
-            models.Index(fields=["status", "answer_due_at"], name="req_status_answer_due"),
+            # Partial indexes over the due times of running clocks only: the sweep and the
+            # overdue filter read these, and closed requests (most of them) never enter them.
+            models.Index(
+                fields=["assign_due_at"],
+                name="req_assign_due_running",
+                condition=Q(status="submitted"),
+            ),
+            models.Index(
+                fields=["answer_due_at"],
+                name="req_answer_due_running",
+                condition=Q(status__in=["submitted", "assigned", "rectifying"]),
+            ),
             models.Index(fields=["department", "status"], name="req_department_status"),
             models.Index(fields=["enterprise", "status"], name="req_enterprise_status"),
             models.Index(fields=["submitted_at"], name="req_submitted_at"),
@@ -346,3 +356,111 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {'working' if self.is_working else 'holiday'} {self.name}"
+
+
+class Clock(models.TextChoices):
+    ASSIGN = "assign", _("Assign clock")
+    ANSWER = "answer", _("Answer clock")
+    EXTENSION = "extension", _("Approved extension")
+
+
+class Trigger(models.TextChoices):
+    FRACTION = "fraction", _("At a fraction of the clock")
+    BREACH = "breach", _("When the clock breaches")
+    AFTER_BREACH = "after_breach", _("Working days after the breach")
+
+
+class EscalationAction(models.TextChoices):
+    REMIND = "remind", _("Remind (催办)")
+    ESCALATE = "escalate", _("Escalate (督办)")
+    ACCOUNTABILITY = "accountability", _("Open an accountability case (追责问责)")
+
+
+class Recipient(models.TextChoices):
+    ASSIGNEE = "assignee", _("Assignee (handler, or the department's handlers)")
+    LIAISON = "liaison", _("Liaison")
+    LEADER = "leader", _("Linked leader")
+    DEPARTMENT_HEAD = "department_head", _("Head of the department")
+    INSPECTORS = "inspectors", _("Inspectors of the region")
+
+
+class EscalationRule(models.Model):
+    """One rung of the ladder: on which clock, when, what to do and whom to tell."""
+
+    name = models.CharField(_("name"), max_length=100)
+    clock = models.CharField(_("clock"), max_length=10, choices=Clock.choices)
+    trigger = models.CharField(_("when"), max_length=20, choices=Trigger.choices)
+    fraction = models.DecimalField(
+        _("fraction of the clock"),
+        max_digits=4,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_("For 'at a fraction': 0.75 fires when three quarters of the clock are used."),
+    )
+    days_after = models.PositiveSmallIntegerField(
+        _("working days after the breach"), null=True, blank=True
+    )
+    action = models.CharField(_("action"), max_length=20, choices=EscalationAction.choices)
+    recipients = models.JSONField(
+        _("recipients"),
+        default=list,
+        blank=True,
+        help_text=_("Any of: assignee, liaison, leader, department_head, inspectors."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["clock", "id"]
+        verbose_name = _("escalation rule")
+        verbose_name_plural = _("escalation rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(trigger="fraction") | Q(fraction__gt=0, fraction__lt=1),
+                name="escalation_fraction_between_0_and_1",
+            ),
+            models.CheckConstraint(
+                condition=~Q(trigger="after_breach") | Q(days_after__gte=1),
+                name="escalation_days_after_set",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.trigger == Trigger.FRACTION and not (self.fraction and 0 < self.fraction < 1):
+            raise ValidationError({"fraction": _("Give a fraction between 0 and 1.")})
+        if self.trigger == Trigger.AFTER_BREACH and not self.days_after:
+            raise ValidationError({"days_after": _("Give at least one working day.")})
+        if self.clock == Clock.EXTENSION and self.trigger == Trigger.FRACTION:
+            raise ValidationError(
+                {"trigger": _("An extension's clock fires at or after its date.")}
+            )
+        unknown = set(self.recipients or []) - set(Recipient.values)
+        if unknown:
+            raise ValidationError({"recipients": _("Unknown recipients: %s") % ", ".join(unknown)})
+
+
+class EscalationFiring(models.Model):
+    """A rule that fired for a request in one clock cycle: one row at most (the unique key)."""
+
+    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="firings")
+    rule = models.ForeignKey(EscalationRule, on_delete=models.PROTECT, related_name="firings")
+    # 0 for the assign clock; the reopen count for the answer and extension clocks, so a
+    # reopened request starts a new cycle while a transfer does not.
+    cycle = models.PositiveIntegerField()
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("escalation firing")
+        verbose_name_plural = _("escalation firings")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "rule", "cycle"], name="unique_firing"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.rule_id} #{self.cycle}"

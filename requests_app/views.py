@@ -24,6 +24,7 @@ from officials.selectors import enterprises_visible_to
 from requests_app import workflow
 from requests_app.attachments import may_attach
 from requests_app.deadlines import DeadlinePolicy
+from requests_app.errors import InvalidInput, InvalidTransition, NotPermitted
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
     MAX_FILES,
@@ -45,7 +46,6 @@ from requests_app.presenters import clock_badge, event_rows, status_label
 from requests_app.selectors import get_visible_request, queue_for, requests_visible_to
 from requests_app.serializers import ACTION_INPUTS, RequestCreateInput
 from requests_app.timeline import verify_chain
-from requests_app.workflow import InvalidInput, InvalidTransition, NotPermitted
 
 PAGE_SIZE = 50
 FILING_ROLES = frozenset({Role.ENTREPRENEUR, Role.LIAISON, Role.LEADER, Role.ADMIN})

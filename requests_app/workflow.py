@@ -7,16 +7,18 @@ checks role and state, saves, appends a hash-chained timeline event and refreshe
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from officials.models import Category, Department, Enterprise, EnterpriseLink, LinkKind, Role, User
+from officials.models import Category, Enterprise, EnterpriseLink, LinkKind, Role, User
 from officials.selectors import enterprises_visible_to
+from requests_app import changes, notices
 from requests_app.deadlines import Clocks
+from requests_app.errors import InvalidInput, InvalidTransition, NotPermitted, WorkflowError
 from requests_app.models import (
     ON_BEHALF_SOURCES,
     OPEN_STATUSES,
@@ -27,40 +29,21 @@ from requests_app.models import (
 )
 from requests_app.timeline import append_event
 
-
-class WorkflowError(Exception):
-    """Base of the errors a client can cause; the API maps each to its status code."""
-
-
-class NotPermitted(WorkflowError):
-    """The user may see the request but may not do this (HTTP 403)."""
-
-
-class InvalidTransition(WorkflowError):
-    """The action is not allowed in the request's current state (HTTP 409)."""
-
-    def __init__(self, message: str, status: str):
-        super().__init__(message)
-        self.status = status
+__all__ = [
+    "ACTIONS",
+    "TRANSITIONS",
+    "InvalidInput",
+    "InvalidTransition",
+    "NotPermitted",
+    "WorkflowError",
+    "allowed_actions",
+    "check",
+    "submit_request",
+    "transition",
+]
 
 
-class InvalidInput(WorkflowError):
-    """The action is allowed, but what came with it is not (HTTP 400, per field)."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-@dataclass
-class Change:
-    """What an action handler reports back for the timeline event."""
-
-    note: str = ""
-    data: dict = field(default_factory=dict)
-
-
-Handler = Callable[..., Change]
+Handler = Callable[..., changes.Change]
 
 
 @dataclass(frozen=True)
@@ -75,184 +58,6 @@ class Transition:
     may: Callable[[ServiceRequest, User], bool] = lambda request, user: True
     # State detail beyond the status (e.g. "an extension is pending").
     guard: Callable[[ServiceRequest], bool] = lambda request: True
-
-
-# --- action handlers: each mutates the locked request and says what to record -----------------
-
-
-def _require(condition: bool, field_name: str, message: str) -> None:
-    if not condition:
-        raise InvalidInput({field_name: [message]})
-
-
-def _assign(
-    request, *, by, now, clocks, department: Department, handler: User | None = None, note: str = ""
-) -> Change:
-    _check_handler(department, handler)
-    request.department = department
-    request.handler = handler
-    request.assigned_at = request.assigned_at or now
-    if request.liaison_id is None and by.role == Role.LIAISON:
-        request.liaison = by  # 首接负责制: the liaison who takes it follows it to the end
-    data = {"department": department.pk, "handler": handler.pk if handler else None}
-    return Change(note=note, data=data)
-
-
-def _check_handler(department: Department, handler: User | None) -> None:
-    if handler is None:
-        return
-    _require(
-        handler.role == Role.HANDLER
-        and handler.department_id == department.pk
-        and handler.is_active,
-        "handler",
-        _("This person is not a handler of the chosen department."),
-    )
-
-
-def _reject(request, *, by, now, clocks, reason: str) -> Change:
-    _require(bool(reason.strip()), "reason", _("Say why the request is out of scope."))
-    return Change(note=reason)
-
-
-def _merge(request, *, by, now, clocks, into: ServiceRequest, note: str = "") -> Change:
-    from requests_app.selectors import requests_visible_to
-
-    _require(into.pk != request.pk, "into", _("A request cannot be merged into itself."))
-    _require(
-        requests_visible_to(by).filter(pk=into.pk).exists(),
-        "into",
-        _("No such request."),
-    )
-    # transition() already holds the lock on both rows (taken in id order, so two merges that
-    # point at each other cannot deadlock).
-    target = ServiceRequest.objects.get(pk=into.pk)
-    _require(
-        target.status in OPEN_STATUSES, "into", _("The request to merge into is no longer open.")
-    )
-    request.merged_into = target
-    append_event(
-        target,
-        action="merge_received",
-        actor=by,
-        now=now,
-        from_status=target.status,
-        note=note,
-        data={"request": request.pk, "reference": request.reference},
-    )
-    return Change(note=note, data={"into": target.pk, "reference": target.reference})
-
-
-def _start(request, *, by, now, clocks) -> Change:
-    if request.handler_id is None:
-        request.handler = by
-    return Change()
-
-
-def _transfer(request, *, by, now, clocks, department: Department, reason: str) -> Change:
-    _require(bool(reason.strip()), "reason", _("Say why the request is transferred."))
-    _require(
-        department.pk != request.department_id,
-        "department",
-        _("The request is already with this department."),
-    )
-    previous = request.department_id
-    request.department = department
-    request.handler = None
-    request.transfer_count += 1
-    # The clocks keep running: passing a request around never buys time.
-    return Change(
-        note=reason,
-        data={
-            "from_department": previous,
-            "to_department": department.pk,
-            "transfers": request.transfer_count,
-        },
-    )
-
-
-def _request_info(request, *, by, now, clocks, question: str) -> Change:
-    _require(bool(question.strip()), "question", _("Ask a question."))
-    request.answer_paused_at = now
-    return Change(note=question)
-
-
-def _provide_info(request, *, by, now, clocks, answer: str) -> Change:
-    _require(bool(answer.strip()), "answer", _("Give an answer."))
-    paused_at = request.answer_paused_at or now
-    data = {}
-    if request.answer_due_at and request.answer_due_at > paused_at:
-        left = clocks.time_left(paused_at, request.answer_due_at)
-        request.answer_due_at = clocks.resume(now, left)
-        data["time_left_seconds"] = int(left.total_seconds())
-    request.answer_paused_at = None
-    return Change(note=answer, data=data)
-
-
-def _feedback(request, *, by, now, clocks, message: str) -> Change:
-    _require(bool(message.strip()), "message", _("Say what was done."))
-    request.answered_at = request.answered_at or now
-    return Change(note=message)
-
-
-def _extend(request, *, by, now, clocks, until: dt.datetime, plan: str) -> Change:
-    _require(bool(plan.strip()), "plan", _("An extension needs a plan: steps and dates."))
-    _require(until > now, "until", _("The new date must be in the future."))
-    _require(
-        request.answer_due_at is None or until > request.answer_due_at,
-        "until",
-        _("The new date must be later than the current answer deadline."),
-    )
-    request.extension_state = ExtensionState.PENDING
-    request.extension_until = until
-    request.extension_plan = plan
-    return Change(note=plan, data={"until": until.isoformat()})
-
-
-def _approve_extension(request, *, by, now, clocks, note: str = "") -> Change:
-    request.extension_state = ExtensionState.APPROVED
-    request.answer_due_at = request.extension_until
-    return Change(note=note, data={"until": request.extension_until.isoformat()})
-
-
-def _review(
-    request,
-    *,
-    by,
-    now,
-    clocks,
-    accepted: bool,
-    rating: int | None = None,
-    comment: str = "",
-    channel: str = "",
-) -> Change:
-    data = {"accepted": accepted, "rating": rating, "channel": channel}
-    if accepted:
-        _require(
-            rating is not None and 1 <= rating <= 5,
-            "rating",
-            _("Give a rating from 1 to 5 to accept."),
-        )
-        request.rating = rating
-        request.closed_at = now
-        return Change(note=comment, data=data)
-    _require(bool(comment.strip()), "comment", _("Say why the answer is not acceptable."))
-    # 重办: reopened, with a fresh answer clock for the new round of work.
-    request.reopen_count += 1
-    request.rating = None
-    request.extension_state = ExtensionState.NONE
-    request.answer_due_at = clocks.answer_due(now)
-    data["reopen_count"] = request.reopen_count
-    return Change(note=comment, data=data)
-
-
-def _withdraw(request, *, by, now, clocks, reason: str = "") -> Change:
-    return Change(note=reason)
-
-
-def _comment(request, *, by, now, clocks, text: str) -> Change:
-    _require(bool(text.strip()), "text", _("Write a comment."))
-    return Change(note=text)
 
 
 # --- who may act -------------------------------------------------------------------------------
@@ -286,7 +91,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.ASSIGNED,
             frozenset({R.LIAISON, R.ADMIN}),
             gettext_lazy("Assign"),
-            _assign,
+            changes.assign,
         ),
         Transition(
             "reject",
@@ -294,7 +99,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.REJECTED,
             frozenset({R.LIAISON, R.ADMIN}),
             gettext_lazy("Reject as out of scope"),
-            _reject,
+            changes.reject,
         ),
         Transition(
             "merge",
@@ -302,7 +107,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.MERGED,
             frozenset({R.LIAISON, R.ADMIN}),
             gettext_lazy("Merge as duplicate"),
-            _merge,
+            changes.merge,
         ),
         Transition(
             "start",
@@ -310,7 +115,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.RECTIFYING,
             frozenset({R.HANDLER}),
             gettext_lazy("Sign for it and start"),
-            _start,
+            changes.start,
             may=_own_department,
         ),
         Transition(
@@ -319,7 +124,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.ASSIGNED,
             frozenset({R.HANDLER, R.LIAISON, R.ADMIN}),
             gettext_lazy("Transfer to another department"),
-            _transfer,
+            changes.transfer,
             may=_own_department,
         ),
         Transition(
@@ -328,7 +133,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.INFO_NEEDED,
             frozenset({R.HANDLER}),
             gettext_lazy("Ask the enterprise for information"),
-            _request_info,
+            changes.request_info,
             may=_own_department,
         ),
         Transition(
@@ -337,7 +142,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.RECTIFYING,
             frozenset({R.ENTREPRENEUR}),
             gettext_lazy("Answer the question"),
-            _provide_info,
+            changes.provide_info,
         ),
         Transition(
             "feedback",
@@ -345,7 +150,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.FEEDBACK,
             frozenset({R.HANDLER}),
             gettext_lazy("Give feedback"),
-            _feedback,
+            changes.feedback,
             may=_own_department,
         ),
         Transition(
@@ -354,7 +159,7 @@ TRANSITIONS: dict[str, Transition] = {
             None,
             frozenset({R.HANDLER}),
             gettext_lazy("Ask for an extension"),
-            _extend,
+            changes.extend,
             may=_own_department,
             guard=_no_pending_extension,
         ),
@@ -364,7 +169,7 @@ TRANSITIONS: dict[str, Transition] = {
             None,
             frozenset({R.LEADER, R.ADMIN}),
             gettext_lazy("Approve the extension"),
-            _approve_extension,
+            changes.approve_extension,
             guard=_pending_extension,
         ),
         Transition(
@@ -373,7 +178,7 @@ TRANSITIONS: dict[str, Transition] = {
             S.CLOSED,  # or back to rectifying
             frozenset({R.ENTREPRENEUR, R.LIAISON}),
             gettext_lazy("Review the answer"),
-            _review,
+            changes.review,
         ),
         Transition(
             "withdraw",
@@ -381,10 +186,10 @@ TRANSITIONS: dict[str, Transition] = {
             S.WITHDRAWN,
             frozenset({R.ENTREPRENEUR}),
             gettext_lazy("Withdraw"),
-            _withdraw,
+            changes.withdraw,
         ),
         Transition(
-            "comment", _ALL, None, frozenset(Role.values), gettext_lazy("Comment"), _comment
+            "comment", _ALL, None, frozenset(Role.values), gettext_lazy("Comment"), changes.comment
         ),
     ]
 }
@@ -459,6 +264,7 @@ def transition(
             note=change.note,
             data=change.data,
         )
+        notices.after_transition(request, action, change.note, by)
     return ServiceRequest.objects.with_related().get(pk=request.pk)
 
 
@@ -489,22 +295,24 @@ def submit_request(
     """File a new request (受理): both clocks start now."""
     now = now or timezone.now()
     if by.role == Role.ENTREPRENEUR:
-        _require(
+        changes.require(
             source in (Source.WEB, Source.API),
             "source",
             _("Enterprises file through the web or the API."),
         )
     elif by.role in (Role.LIAISON, Role.LEADER, Role.ADMIN):
-        _require(source in ON_BEHALF_SOURCES, "source", _("Choose where the request came from."))
+        changes.require(
+            source in ON_BEHALF_SOURCES, "source", _("Choose where the request came from.")
+        )
     else:
         raise NotPermitted(_("Your role does not file requests."))
-    _require(
+    changes.require(
         enterprises_visible_to(by).filter(pk=enterprise.pk).exists(),
         "enterprise",
         _("You cannot file requests for this enterprise."),
     )
-    _require(bool(title.strip()), "title", _("Give the request a title."))
-    _require(bool(description.strip()), "description", _("Describe the problem."))
+    changes.require(bool(title.strip()), "title", _("Give the request a title."))
+    changes.require(bool(description.strip()), "description", _("Describe the problem."))
     clocks = Clocks.current()
     with transaction.atomic():
         request = ServiceRequest.objects.create(

@@ -268,6 +268,6 @@ def test_the_graph_sees_the_real_dependencies():
     """Positive control: requests_app does depend on officials, so the graph is not empty."""
     graph = import_graph()
     assert _path_to(graph, "requests_app.workflow", "officials") is not None
-    # …and follows chains: portal.api imports requests_app, so anything importing it would too.
+    # …and follows chains: portal.urls imports requests_app, so anything importing it would too.
     assert _path_to(graph, "portal.urls", "requests_app") is not None
     assert "officials.models" in graph

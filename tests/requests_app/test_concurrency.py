@@ -120,7 +120,7 @@ def _race_once(cast, name, state, moves, outcomes) -> None:
     losers = [r for r in results if not isinstance(r, ServiceRequest)]
     assert len(winners) == 1, (name, results)
     assert len(losers) == 1 and isinstance(losers[0], InvalidTransition), (name, results)
-    assert losers[0].status == winners[0].status, name
+    assert losers[0].current_status == winners[0].status, name
     final = ServiceRequest.objects.get(pk=service_request.pk)
     assert final.status == winners[0].status, name
     assert final.status in outcomes, name
@@ -210,7 +210,7 @@ def test_a_transition_waits_for_the_row_lock(cast):
         held.result(timeout=30)
         outcome = contended.result(timeout=30)
     assert isinstance(outcome, InvalidTransition)
-    assert outcome.status == Status.RECTIFYING
+    assert outcome.current_status == Status.RECTIFYING
     assert ServiceRequest.objects.get(pk=service_request.pk).handler == cast.hank
     events = assert_timeline_whole(service_request)
     assert [e.action for e in events].count("start") == 1

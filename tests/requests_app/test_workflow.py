@@ -221,7 +221,7 @@ def test_refusals_raise_domain_errors_and_change_nothing(cast, request_in):
         transition(service_request.pk, "start", by=cast.hugo)
     with pytest.raises(InvalidTransition) as error:
         transition(service_request.pk, "feedback", by=cast.hank, message="Done.")
-    assert error.value.status == "assigned"
+    assert error.value.current_status == "assigned"
     with pytest.raises(InvalidTransition):
         transition(service_request.pk, "teleport", by=cast.ada)
     with pytest.raises(InvalidInput) as bad:

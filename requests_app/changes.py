@@ -1,0 +1,201 @@
+"""What each action does to the locked request row, and what it records on the timeline.
+
+Only `workflow.transition()` calls these, with the row locked and the role and state already
+checked; they validate their own input (InvalidInput) and never touch `status`.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from officials.models import Department, Role, User
+from requests_app.errors import InvalidInput
+from requests_app.models import OPEN_STATUSES, ExtensionState, ServiceRequest
+from requests_app.timeline import append_event
+
+
+@dataclass
+class Change:
+    """What an action handler reports back for the timeline event."""
+
+    note: str = ""
+    data: dict = field(default_factory=dict)
+
+
+# --- one function per action -----------------
+
+
+def require(condition: bool, field_name: str, message: str) -> None:
+    if not condition:
+        raise InvalidInput({field_name: [message]})
+
+
+def assign(
+    request, *, by, now, clocks, department: Department, handler: User | None = None, note: str = ""
+) -> Change:
+    _check_handler(department, handler)
+    request.department = department
+    request.handler = handler
+    request.assigned_at = request.assigned_at or now
+    if request.liaison_id is None and by.role == Role.LIAISON:
+        request.liaison = by  # 首接负责制: the liaison who takes it follows it to the end
+    data = {"department": department.pk, "handler": handler.pk if handler else None}
+    return Change(note=note, data=data)
+
+
+def _check_handler(department: Department, handler: User | None) -> None:
+    if handler is None:
+        return
+    require(
+        handler.role == Role.HANDLER
+        and handler.department_id == department.pk
+        and handler.is_active,
+        "handler",
+        _("This person is not a handler of the chosen department."),
+    )
+
+
+def reject(request, *, by, now, clocks, reason: str) -> Change:
+    require(bool(reason.strip()), "reason", _("Say why the request is out of scope."))
+    return Change(note=reason)
+
+
+def merge(request, *, by, now, clocks, into: ServiceRequest, note: str = "") -> Change:
+    from requests_app.selectors import requests_visible_to
+
+    require(into.pk != request.pk, "into", _("A request cannot be merged into itself."))
+    require(
+        requests_visible_to(by).filter(pk=into.pk).exists(),
+        "into",
+        _("No such request."),
+    )
+    # transition() already holds the lock on both rows (taken in id order, so two merges that
+    # point at each other cannot deadlock).
+    target = ServiceRequest.objects.get(pk=into.pk)
+    require(
+        target.status in OPEN_STATUSES, "into", _("The request to merge into is no longer open.")
+    )
+    request.merged_into = target
+    append_event(
+        target,
+        action="merge_received",
+        actor=by,
+        now=now,
+        from_status=target.status,
+        note=note,
+        data={"request": request.pk, "reference": request.reference},
+    )
+    return Change(note=note, data={"into": target.pk, "reference": target.reference})
+
+
+def start(request, *, by, now, clocks) -> Change:
+    if request.handler_id is None:
+        request.handler = by
+    return Change()
+
+
+def transfer(request, *, by, now, clocks, department: Department, reason: str) -> Change:
+    require(bool(reason.strip()), "reason", _("Say why the request is transferred."))
+    require(
+        department.pk != request.department_id,
+        "department",
+        _("The request is already with this department."),
+    )
+    previous = request.department_id
+    request.department = department
+    request.handler = None
+    request.transfer_count += 1
+    # The clocks keep running: passing a request around never buys time.
+    return Change(
+        note=reason,
+        data={
+            "from_department": previous,
+            "to_department": department.pk,
+            "transfers": request.transfer_count,
+        },
+    )
+
+
+def request_info(request, *, by, now, clocks, question: str) -> Change:
+    require(bool(question.strip()), "question", _("Ask a question."))
+    request.answer_paused_at = now
+    return Change(note=question)
+
+
+def provide_info(request, *, by, now, clocks, answer: str) -> Change:
+    require(bool(answer.strip()), "answer", _("Give an answer."))
+    paused_at = request.answer_paused_at or now
+    data = {}
+    if request.answer_due_at and request.answer_due_at > paused_at:
+        left = clocks.time_left(paused_at, request.answer_due_at)
+        request.answer_due_at = clocks.resume(now, left)
+        data["time_left_seconds"] = int(left.total_seconds())
+    request.answer_paused_at = None
+    return Change(note=answer, data=data)
+
+
+def feedback(request, *, by, now, clocks, message: str) -> Change:
+    require(bool(message.strip()), "message", _("Say what was done."))
+    request.answered_at = request.answered_at or now
+    return Change(note=message)
+
+
+def extend(request, *, by, now, clocks, until: dt.datetime, plan: str) -> Change:
+    require(bool(plan.strip()), "plan", _("An extension needs a plan: steps and dates."))
+    require(until > now, "until", _("The new date must be in the future."))
+    require(
+        request.answer_due_at is None or until > request.answer_due_at,
+        "until",
+        _("The new date must be later than the current answer deadline."),
+    )
+    request.extension_state = ExtensionState.PENDING
+    request.extension_until = until
+    request.extension_plan = plan
+    return Change(note=plan, data={"until": until.isoformat()})
+
+
+def approve_extension(request, *, by, now, clocks, note: str = "") -> Change:
+    request.extension_state = ExtensionState.APPROVED
+    request.answer_due_at = request.extension_until
+    return Change(note=note, data={"until": request.extension_until.isoformat()})
+
+
+def review(
+    request,
+    *,
+    by,
+    now,
+    clocks,
+    accepted: bool,
+    rating: int | None = None,
+    comment: str = "",
+    channel: str = "",
+) -> Change:
+    data = {"accepted": accepted, "rating": rating, "channel": channel}
+    if accepted:
+        require(
+            rating is not None and 1 <= rating <= 5,
+            "rating",
+            _("Give a rating from 1 to 5 to accept."),
+        )
+        request.rating = rating
+        request.closed_at = now
+        return Change(note=comment, data=data)
+    require(bool(comment.strip()), "comment", _("Say why the answer is not acceptable."))
+    # 重办: reopened, with a fresh answer clock for the new round of work.
+    request.reopen_count += 1
+    request.rating = None
+    request.extension_state = ExtensionState.NONE
+    request.answer_due_at = clocks.answer_due(now)
+    data["reopen_count"] = request.reopen_count
+    return Change(note=comment, data=data)
+
+
+def withdraw(request, *, by, now, clocks, reason: str = "") -> Change:
+    return Change(note=reason)
+
+
+def comment(request, *, by, now, clocks, text: str) -> Change:
+    require(bool(text.strip()), "text", _("Write a comment."))
+    return Change(note=text)

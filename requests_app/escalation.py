@@ -1,0 +1,392 @@
+"""The escalation ladder: the sweep that turns breached or nearly breached clocks into action.
+
+The sweep is set-based. For each active rule it computes one threshold moment from `now` on the
+working-day calendar (in Python: calendars are not SQL), then lets the database find, over the
+indexed due columns, every open request whose clock has passed that threshold and that has not
+fired the rule in its current clock cycle. Each batch runs in one transaction: lock the requests
+(skipping rows a user is changing right now; the next sweep gets them), insert the firings with
+ON CONFLICT DO NOTHING ... RETURNING, and only for the rows actually inserted append the
+timeline events, open the accountability cases and write the notifications. The unique key
+(request, rule, cycle) makes the sweep safe to run late, twice, or in two processes at once.
+`now` always comes from the application, never from the database clock.
+"""
+
+import datetime as dt
+import logging
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, Max, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from compliance.models import AccountabilityCase, CaseSource
+from officials.models import Department, EnterpriseLink, LinkKind, Role, User
+from portal import notifications
+from requests_app.deadlines import Clocks, subtract_working_time, working_horizon
+from requests_app.models import (
+    ANSWER_CLOCK_STATUSES,
+    GENESIS_HASH,
+    Clock,
+    EscalationAction,
+    EscalationFiring,
+    EscalationRule,
+    ExtensionState,
+    Recipient,
+    RequestEvent,
+    ServiceRequest,
+    Status,
+    Trigger,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+
+EVENT_ACTIONS = {
+    EscalationAction.REMIND: "reminder",
+    EscalationAction.ESCALATE: "escalated",
+    EscalationAction.ACCOUNTABILITY: "accountability_opened",
+}
+NOTIFICATION_KINDS = {
+    EscalationAction.REMIND: "reminder",
+    EscalationAction.ESCALATE: "escalated",
+    EscalationAction.ACCOUNTABILITY: "accountability_opened",
+}
+_TRIGGER_ORDER = {Trigger.FRACTION: 0, Trigger.BREACH: 1, Trigger.AFTER_BREACH: 2}
+_CLOCK_ORDER = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
+
+
+# --- which requests a clock applies to ---
+
+
+def clock_running(clock: str) -> Q:
+    """Requests whose `clock` is running now (a paused answer clock is not running)."""
+    if clock == Clock.ASSIGN:
+        return Q(status=Status.SUBMITTED)
+    answer = Q(status__in=ANSWER_CLOCK_STATUSES)
+    if clock == Clock.EXTENSION:
+        return answer & Q(extension_state=ExtensionState.APPROVED)
+    return answer & ~Q(extension_state=ExtensionState.APPROVED)
+
+
+def due_field(clock: str) -> str:
+    return "assign_due_at" if clock == Clock.ASSIGN else "answer_due_at"
+
+
+def cycle_of(clock: str):
+    return 0 if clock == Clock.ASSIGN else F("reopen_count")
+
+
+def threshold(rule: EscalationRule, now: dt.datetime, clocks: Clocks) -> dt.datetime:
+    """Requests whose due time is at or before this moment are due for `rule` (pure)."""
+    if rule.trigger == Trigger.BREACH:
+        return now
+    if rule.trigger == Trigger.AFTER_BREACH:
+        return subtract_working_time(now, dt.timedelta(days=rule.days_after), clocks.calendar)
+    duration = (
+        clocks.policy.assign_duration
+        if rule.clock == Clock.ASSIGN
+        else clocks.policy.answer_duration
+    )
+    left = duration * (1 - float(rule.fraction))
+    return working_horizon(now, left, clocks.calendar)
+
+
+def ordered_rules() -> list[EscalationRule]:
+    """Active rules in the order a request meets them, so a catch-up fires them in order."""
+    rules = list(EscalationRule.objects.filter(active=True))
+    return sorted(
+        rules,
+        key=lambda r: (
+            _CLOCK_ORDER[r.clock],
+            _TRIGGER_ORDER[r.trigger],
+            -(r.fraction or 0) if r.trigger == Trigger.FRACTION else (r.days_after or 0),
+            r.pk,
+        ),
+    )
+
+
+def due_requests(rule: EscalationRule, now: dt.datetime, clocks: Clocks):
+    """The set-based query: open requests past the rule's threshold, not yet fired this cycle."""
+    fired = EscalationFiring.objects.filter(
+        request=OuterRef("pk"),
+        rule=rule,
+        cycle=0 if rule.clock == Clock.ASSIGN else OuterRef("reopen_count"),
+    )
+    return (
+        ServiceRequest.objects.filter(clock_running(rule.clock))
+        .filter(**{f"{due_field(rule.clock)}__lte": threshold(rule, now, clocks)})
+        .filter(~Exists(fired))
+    )
+
+
+# --- the sweep ---
+
+
+@dataclass
+class SweepResult:
+    now: dt.datetime
+    fired: Counter = field(default_factory=Counter)
+    cases: int = 0
+    notifications: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"Sweep at {timezone.localtime(self.now):%Y-%m-%d %H:%M:%S %Z}: "
+            f"{self.fired['reminder']} reminders, {self.fired['escalated']} escalations, "
+            f"{self.fired['accountability_opened']} accountability cases opened, "
+            f"{self.notifications} notifications ({self.seconds:.2f} s)."
+        )
+
+
+def sweep(now: dt.datetime | None = None) -> SweepResult:
+    """Fire every rule that is due as of `now`, exactly once per request, rule and cycle."""
+    started = time.perf_counter()
+    result = SweepResult(now=now or timezone.now())
+    clocks = Clocks.current()
+    for rule in ordered_rules():
+        candidates = due_requests(rule, result.now, clocks)
+        while True:
+            fired = _fire_batch(rule, candidates, result)
+            if fired < BATCH_SIZE:
+                break
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+_ROW_FIELDS = (
+    "pk",
+    "status",
+    "reopen_count",
+    "timeline_head",
+    "assign_due_at",
+    "answer_due_at",
+    "reference",
+    "title",
+    "department_id",
+    "handler_id",
+    "liaison_id",
+    "enterprise_id",
+)
+
+
+def _fire_batch(rule: EscalationRule, candidates, result: SweepResult) -> int:
+    """Fire `rule` for up to BATCH_SIZE due requests in one transaction; return how many."""
+    with transaction.atomic():
+        # SKIP LOCKED: a request a user is changing right now is left for the next sweep rather
+        # than waited for; the lock also keeps the timeline's sequence ours while we append.
+        rows = list(
+            candidates.select_for_update(skip_locked=True, of=("self",))
+            .order_by("pk")
+            .values(*_ROW_FIELDS)[:BATCH_SIZE]
+        )
+        if not rows:
+            return 0
+        selected = rows
+        due = due_field(rule.clock)
+        inserted = _insert_firings(rule, rows, due, result.now)
+        rows = [row for row in rows if row["pk"] in inserted]
+        if rows:
+            _append_events(rule, rows, due, result.now)
+            context = _Context.load(rows)
+            if rule.action == EscalationAction.ACCOUNTABILITY:
+                result.cases += _open_cases(rule, rows, due, result.now, context)
+            result.notifications += _notify(rule, rows, due, result.now, context)
+            result.fired[EVENT_ACTIONS[rule.action]] += len(rows)
+        # The caller loops while batches come back full; rows fired by a concurrent sweep are
+        # no longer returned by the next query, so the loop ends.
+        return len(selected)
+
+
+def _insert_firings(rule, rows, due, now) -> set[int]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the rows this sweep, and no other, now owns."""
+    table = EscalationFiring._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value  # raw SQL: store datetimes as the ORM does
+    inserted: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params = []
+            for row in chunk:
+                cycle = 0 if rule.clock == Clock.ASSIGN else row["reopen_count"]
+                params += [row["pk"], rule.pk, cycle, adapt(row[due]), adapt(now)]
+            cursor.execute(
+                f"INSERT INTO {table} (request_id, rule_id, cycle, due_at, fired_at) "  # noqa: S608
+                f"VALUES {values} ON CONFLICT (request_id, rule_id, cycle) DO NOTHING "
+                "RETURNING request_id",
+                params,
+            )
+            inserted.update(request_id for (request_id,) in cursor.fetchall())
+    return inserted
+
+
+def _append_events(rule, rows, due, now) -> None:
+    """One hash-chained event per request, continuing each request's chain (rows are locked)."""
+    last_seq = dict(
+        RequestEvent.objects.filter(request_id__in=[row["pk"] for row in rows])
+        .values("request_id")
+        .annotate(last=Max("seq"))
+        .values_list("request_id", "last")
+    )
+    action = EVENT_ACTIONS[rule.action]
+    events = []
+    for row in rows:
+        event = RequestEvent(
+            request_id=row["pk"],
+            seq=last_seq.get(row["pk"], 0) + 1,
+            action=action,
+            actor=None,
+            from_status=row["status"],
+            to_status=row["status"],
+            note=rule.name,
+            data={
+                "rule": rule.pk,
+                "clock": rule.clock,
+                "due_at": row[due].isoformat(),
+                "cycle": 0 if rule.clock == Clock.ASSIGN else row["reopen_count"],
+            },
+            created_at=now,
+            prev_hash=row["timeline_head"] or GENESIS_HASH,
+        )
+        event.hash = event.compute_hash()
+        row["timeline_head"] = event.hash
+        events.append(event)
+    RequestEvent.objects.bulk_create(events, batch_size=1000)
+    _update_heads(rows)
+
+
+def _update_heads(rows) -> None:
+    table = ServiceRequest._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            if connection.vendor == "postgresql":
+                values = ", ".join(["(%s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"UPDATE {table} AS r SET timeline_head = v.head "  # noqa: S608
+                    f"FROM (VALUES {values}) AS v(id, head) WHERE r.id = v.id",
+                    [item for row in chunk for item in (row["pk"], row["timeline_head"])],
+                )
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET timeline_head = %s WHERE id = %s",  # noqa: S608
+                    [(row["timeline_head"], row["pk"]) for row in chunk],
+                )
+
+
+@dataclass
+class _Context:
+    """Everything a batch's messages and cases need, loaded in a fixed number of queries."""
+
+    departments: dict[int, Department]
+    enterprises: dict[int, tuple[str, str]]  # id -> (name, region)
+    users: dict[int, User]
+    handlers_by_department: dict[int, list[User]]
+    leaders_by_enterprise: dict[int, list[User]]
+    inspectors: list[tuple[User, set[str] | None]]
+
+    @classmethod
+    def load(cls, rows) -> "_Context":
+        from officials.models import Enterprise
+        from officials.selectors import jurisdiction_regions
+
+        department_ids = {row["department_id"] for row in rows if row["department_id"]}
+        enterprise_ids = {row["enterprise_id"] for row in rows}
+        departments = Department.objects.in_bulk(department_ids)
+        enterprises = {
+            pk: (name, region)
+            for pk, name, region in Enterprise.objects.filter(pk__in=enterprise_ids).values_list(
+                "pk", "name", "region"
+            )
+        }
+        user_ids = {row[key] for row in rows for key in ("handler_id", "liaison_id") if row[key]}
+        user_ids |= {d.head_id for d in departments.values() if d.head_id}
+        users = User.objects.in_bulk(user_ids)
+        handlers = defaultdict(list)
+        for user in User.objects.filter(
+            role=Role.HANDLER, is_active=True, department_id__in=department_ids
+        ):
+            handlers[user.department_id].append(user)
+        leaders = defaultdict(list)
+        for link in (
+            EnterpriseLink.objects.active()
+            .filter(
+                kind=LinkKind.LEADER,
+                enterprise_id__in=enterprise_ids,
+                official__is_active=True,
+            )
+            .select_related("official")
+        ):
+            leaders[link.enterprise_id].append(link.official)
+        inspectors = []
+        for user in User.objects.filter(role=Role.INSPECTOR, is_active=True).select_related(
+            "department"
+        ):
+            regions = jurisdiction_regions(user)
+            inspectors.append((user, None if regions is None else {r["region"] for r in regions}))
+        return cls(departments, enterprises, users, handlers, leaders, inspectors)
+
+    def recipients(self, code: str, row) -> list[User]:
+        if code == Recipient.ASSIGNEE:
+            if row["handler_id"]:
+                return [self.users[row["handler_id"]]]
+            if row["department_id"]:
+                return self.handlers_by_department.get(row["department_id"], [])
+            return [self.users[row["liaison_id"]]] if row["liaison_id"] else []
+        if code == Recipient.LIAISON:
+            return [self.users[row["liaison_id"]]] if row["liaison_id"] else []
+        if code == Recipient.LEADER:
+            return self.leaders_by_enterprise.get(row["enterprise_id"], [])
+        if code == Recipient.DEPARTMENT_HEAD:
+            department = self.departments.get(row["department_id"])
+            return [self.users[department.head_id]] if department and department.head_id else []
+        if code == Recipient.INSPECTORS:
+            region = self.enterprises[row["enterprise_id"]][1]
+            return [
+                user for user, regions in self.inspectors if regions is None or region in regions
+            ]
+        return []
+
+
+def _open_cases(rule, rows, due, now, context: _Context) -> int:
+    cases = [
+        AccountabilityCase(
+            source=CaseSource.BREACH,
+            request_id=row["pk"],
+            department_id=row["department_id"],
+            official_id=row["handler_id"],
+            region=context.enterprises[row["enterprise_id"]][1],
+            cause=f"{row['reference']}: {rule.name}"[:300],
+            rule=rule.name[:100],
+            breach_at=row[due],
+            opened_at=now,
+        )
+        for row in rows
+    ]
+    AccountabilityCase.objects.bulk_create(cases, batch_size=1000)
+    return len(cases)
+
+
+def _notify(rule, rows, due, now, context: _Context) -> int:
+    kind = NOTIFICATION_KINDS[rule.action]
+    pending = []
+    for row in rows:
+        recipients = [user for code in rule.recipients for user in context.recipients(code, row)]
+        department = context.departments.get(row["department_id"])
+        message_context = {
+            "reference": row["reference"],
+            "title": row["title"],
+            "enterprise": context.enterprises[row["enterprise_id"]][0],
+            "department": department.name if department else "—",
+            "clock": Clock(rule.clock).label,
+            "due": timezone.localtime(row[due]).strftime("%Y-%m-%d %H:%M"),
+        }
+        link = reverse("requests:detail", args=[row["pk"]])
+        pending += notifications.build(recipients, kind, message_context, link, now=now)
+    notifications.save_and_send(pending)
+    return len(pending)

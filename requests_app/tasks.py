@@ -1,0 +1,20 @@
+"""Celery tasks of the request loop: thin wrappers that hold no business logic."""
+
+from celery import shared_task
+
+from portal.notifications import requeue_unsent
+from requests_app.escalation import sweep
+
+
+@shared_task(
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    acks_late=True,
+)
+def run_deadline_sweep() -> str:
+    """The beat's minute tick: fire what is due, and re-send e-mails that never went out."""
+    result = sweep()
+    requeue_unsent(result.now)
+    return result.summary()
