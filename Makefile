@@ -24,7 +24,7 @@ venv: $(VENV)/.installed
 demo: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py serve_demo $(HOST):$(PORT)
 
 test: venv
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from portal.bulk import insert_rows
 from portal.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -92,25 +93,42 @@ def build(
     recipients: Iterable, kind: str, context: dict, link: str = "", now=None
 ) -> list[Notification]:
     """Unsaved inbox rows, one per distinct active recipient, each in their own language."""
+    return build_many(kind, [(recipients, context, link)], now)
+
+
+def build_many(kind: str, items: list[tuple[Iterable, dict, str]], now=None) -> list[Notification]:
+    """Unsaved inbox rows for many (recipients, context, link) items of one kind.
+
+    Rows are rendered language by language, switching the active translation once per
+    language rather than once per row: a sweep builds hundreds of thousands of these.
+    """
     now = now or timezone.now()
-    seen: set[int] = set()
+    by_language: dict[str, list] = {}
+    for recipients, context, link in items:
+        seen: set[int] = set()
+        for user in recipients:
+            if user is None or not user.is_active or user.pk in seen:
+                continue
+            seen.add(user.pk)
+            by_language.setdefault(language_of(user), []).append((user, context, link))
+    message = MESSAGES[kind]
     rows = []
-    for user in recipients:
-        if user is None or not user.is_active or user.pk in seen:
-            continue
-        seen.add(user.pk)
-        subject, body = render(kind, context, language_of(user))
-        rows.append(
-            Notification(
-                recipient=user,
-                kind=kind,
-                subject=subject[:200],
-                body=body,
-                link=link,
-                created_at=now,
-                email_wanted=bool(user.email),
-            )
-        )
+    for language, entries in by_language.items():
+        with translation.override(language):
+            subject_format, body_format = str(message.subject), str(message.body)
+            for user, context, link in entries:
+                values = {key: str(value) for key, value in context.items()}
+                rows.append(
+                    Notification(
+                        recipient=user,
+                        kind=kind,
+                        subject=(subject_format % values)[:200],
+                        body=body_format % values,
+                        link=link,
+                        created_at=now,
+                        email_wanted=bool(user.email),
+                    )
+                )
     return rows
 
 
@@ -118,7 +136,43 @@ def save_and_send(rows: list[Notification]) -> list[Notification]:
     """Store the rows; hand their e-mails to Celery once the surrounding transaction commits."""
     if not rows:
         return rows
-    Notification.objects.bulk_create(rows, batch_size=1000)
+    columns = (
+        "recipient_id",
+        "kind",
+        "subject",
+        "body",
+        "body_html",
+        "link",
+        "created_at",
+        "read_at",
+        "email_wanted",
+        "emailed_at",
+        "email_attempts",
+    )
+    ids = insert_rows(
+        Notification,
+        columns,
+        [
+            (
+                row.recipient_id,
+                row.kind,
+                row.subject,
+                row.body,
+                row.body_html,
+                row.link,
+                row.created_at,
+                None,
+                row.email_wanted,
+                None,
+                0,
+            )
+            for row in rows
+        ],
+        with_ids=True,
+    )
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = row.id = pk
+        row._state.adding = False
     ids = [row.pk for row in rows if row.email_wanted]
     if ids:
         transaction.on_commit(lambda: enqueue_emails(ids))

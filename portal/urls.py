@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("portal.urls_pages")),
     path("", include("requests_app.urls")),
     path("", include("officials.urls")),
 ]

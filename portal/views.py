@@ -1,14 +1,23 @@
-"""Portal-wide views: home (routes each role to its queue), login, the API token, error pages."""
+"""Portal-wide views: home, login, the API token, the inbox, error pages."""
 
 from axes.exceptions import AxesBackendPermissionDenied
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_POST
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 
+from portal import inbox as inboxes
 from portal.api import JSONParser
+
+INBOX_PAGE_SIZE = 30
 
 
 @login_required
@@ -42,10 +51,48 @@ class ObtainTokenView(ObtainAuthToken):
             raise
 
 
+# --- the inbox -----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def inbox(request):
+    """The user's own notifications, newest first; unread ones stand out."""
+    notifications = inboxes.notifications_of(request.user)
+    page = Paginator(notifications, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/inbox.html", {"page": page})
+
+
+@login_required
+@require_GET
+def inbox_open(request, pk):
+    """Open a notification: mark it read and follow its link (404 unless it is the user's)."""
+    notification = inboxes.get_own_notification(request.user, pk)
+    inboxes.mark_read(notification, by=request.user)
+    # The link is written by the portal itself, but a redirect target is checked all the same.
+    safe = url_has_allowed_host_and_scheme(
+        notification.link, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(notification.link if notification.link and safe else "portal:inbox")
+
+
+@login_required
+@require_POST
+def inbox_mark_all_read(request):
+    count = inboxes.mark_all_read(by=request.user)
+    if count:
+        text = ngettext(
+            "%(count)d notification marked as read.",
+            "%(count)d notifications marked as read.",
+            count,
+        )
+        messages.success(request, text % {"count": count})
+    return redirect("portal:inbox")
+
+
 def _error(request, template: str, code: int):
     if request.path.startswith("/api/"):
         from django.http import JsonResponse
-        from django.utils.translation import gettext as _
 
         messages = {
             400: _("Bad request."),

@@ -1,9 +1,23 @@
-"""Django admin for requests (read-mostly: only the workflow changes a status) and the calendar."""
+"""Django admin for requests (read-mostly), the working-day calendar and the escalation ladder."""
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from requests_app.models import Attachment, CalendarDay, CalendarYear, RequestEvent, ServiceRequest
+from requests_app.models import (
+    Attachment,
+    CalendarDay,
+    CalendarYear,
+    EscalationFiring,
+    EscalationRule,
+    Recipient,
+    RequestEvent,
+    ServiceRequest,
+)
 from requests_app.selectors import requests_visible_to
 
 
@@ -85,7 +99,6 @@ class ServiceRequestAdmin(admin.ModelAdmin):
         "extension_state",
         "extension_until",
         "extension_plan",
-        "timeline_head",
     ]
     readonly_fields = [f for f in fields if f not in ("category", "title", "description")]
     inlines = [AttachmentInline, EventInline]
@@ -126,10 +139,61 @@ class AttachmentAdmin(ReadOnlyAdmin):
         return super().get_queryset(request).filter(request__in=visible)
 
 
+def _days_in_year(is_working: bool):
+    """How many exceptions of one kind the row's year has: a subquery, not a query per row."""
+    days = (
+        CalendarDay.objects.filter(date__year=OuterRef("year"), is_working=is_working)
+        .order_by()
+        .values("is_working")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(days, output_field=IntegerField()), 0)
+
+
 @admin.register(CalendarYear)
 class CalendarYearAdmin(admin.ModelAdmin):
-    list_display = ["year", "provisional", "source", "loaded_at"]
+    list_display = ["year", "provisional", "source", "loaded_at", "holidays", "makeup_days"]
     list_filter = ["provisional"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(holiday_count=_days_in_year(False), makeup_count=_days_in_year(True))
+        )
+
+    @admin.display(description=_("holidays"), ordering="holiday_count")
+    def holidays(self, obj) -> int:
+        return obj.holiday_count
+
+    @admin.display(description=_("make-up days (调休)"), ordering="makeup_count")
+    def makeup_days(self, obj) -> int:
+        return obj.makeup_count
+
+    def changelist_view(self, request, extra_context=None):
+        self._warn_of_missing_years(request)
+        return super().changelist_view(request, extra_context)
+
+    def _warn_of_missing_years(self, request) -> None:
+        """Clocks count Monday–Friday for a year without official data: say so before it bites."""
+        this_year = timezone.localdate().year
+        wanted = {this_year, this_year + 1}
+        covered = set(
+            CalendarYear.objects.filter(year__in=wanted, provisional=False).values_list(
+                "year", flat=True
+            )
+        )
+        for year in sorted(wanted - covered):
+            messages.warning(
+                request,
+                _(
+                    "%(year)s has no official working-day calendar yet: deadlines count Monday "
+                    "to Friday as working days for it. Add its holidays and make-up working days "
+                    "here, or load them with `manage.py load_calendar`."
+                )
+                % {"year": year},
+            )
 
 
 class YearFilter(admin.SimpleListFilter):
@@ -146,9 +210,113 @@ class YearFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DayKindFilter(admin.BooleanFieldListFilter):
+    """The is_working flag, named for what it means in the calendar table."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = _("kind of day")
+
+    def choices(self, changelist):
+        labels = {"1": _("Make-up working day (调休)"), "0": _("Holiday")}
+        for choice in super().choices(changelist):
+            query = choice["query_string"]
+            for value, label in labels.items():
+                if f"{self.lookup_kwarg}={value}" in query:
+                    choice["display"] = label
+            yield choice
+
+
 @admin.register(CalendarDay)
 class CalendarDayAdmin(admin.ModelAdmin):
-    list_display = ["date", "is_working", "name"]
-    list_filter = ["is_working", YearFilter]
+    list_display = ["date", "weekday", "kind", "name"]
+    list_filter = [("is_working", DayKindFilter), YearFilter]
     search_fields = ["name"]
     date_hierarchy = "date"
+
+    @admin.display(description=_("weekday"))
+    def weekday(self, obj) -> str:
+        from django.utils.formats import date_format
+
+        return date_format(obj.date, "l")
+
+    @admin.display(description=_("kind of day"), ordering="is_working")
+    def kind(self, obj) -> str:
+        return _("Make-up working day (调休)") if obj.is_working else _("Holiday")
+
+
+# --- the escalation ladder -----------------------------------------------------------------------
+
+
+# Rule names are sentences: give them room (the admin's default text box is 20em).
+_WIDE = "width: min(40em, 100%)"
+
+
+class EscalationRuleForm(forms.ModelForm):
+    """Recipients as ticks rather than raw JSON; the model's clean() checks the combination."""
+
+    recipients = forms.MultipleChoiceField(
+        label=capfirst(_("recipients")),
+        choices=Recipient.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text=_("Who is told when the rule fires."),
+    )
+
+    class Meta:
+        model = EscalationRule
+        widgets = {"name": forms.TextInput(attrs={"class": "vTextField", "style": _WIDE})}
+        fields = [
+            "name",
+            "clock",
+            "trigger",
+            "fraction",
+            "days_after",
+            "action",
+            "recipients",
+            "active",
+        ]
+
+    def clean_recipients(self) -> list[str]:
+        chosen = set(self.cleaned_data["recipients"])
+        return [code for code in Recipient.values if code in chosen]  # a stable order
+
+
+@admin.register(EscalationRule)
+class EscalationRuleAdmin(admin.ModelAdmin):
+    form = EscalationRuleForm
+    fieldsets = [
+        (None, {"fields": ["name", "active"]}),
+        (_("Clock and moment"), {"fields": ["clock", "trigger", "fraction", "days_after"]}),
+        (_("What to do"), {"fields": ["action", "recipients"]}),
+    ]
+    list_display = [
+        "name",
+        "clock",
+        "trigger",
+        "fraction",
+        "days_after",
+        "action",
+        "recipient_labels",
+        "active",
+    ]
+    list_filter = ["clock", "action", "active"]
+    search_fields = ["name"]
+
+    @admin.display(description=_("recipients"))
+    def recipient_labels(self, obj) -> str:
+        labels = dict(Recipient.choices)
+        return ", ".join(str(labels.get(code, code)) for code in obj.recipients or []) or "—"
+
+
+@admin.register(EscalationFiring)
+class EscalationFiringAdmin(ReadOnlyAdmin):
+    list_display = ["request", "rule", "cycle", "due_at", "fired_at"]
+    list_filter = ["rule"]
+    search_fields = ["request__reference"]
+    list_select_related = ["request", "rule"]
+    date_hierarchy = "fired_at"
+
+    def get_queryset(self, request):
+        visible = requests_visible_to(request.user).values("pk")
+        return super().get_queryset(request).filter(request__in=visible)

@@ -205,6 +205,10 @@ def subtract_working_time(
     if duration < dt.timedelta(0):
         raise ValueError("duration must not be negative")
     current = _local(end)
+    if not duration:
+        # `end` itself is the latest such moment; the loop below would first step back over
+        # any non-working stretch before `end` and answer the start of it.
+        return current
     remaining = duration
     for _ in range(_MAX_DAYS_SCANNED):
         day_start = dt.datetime.combine(current.date(), dt.time.min).replace(tzinfo=current.tzinfo)

@@ -18,32 +18,32 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import AccountabilityCase, CaseSource
+from compliance.models import AccountabilityCase, CaseSource, CaseStatus
 from officials.models import Department, EnterpriseLink, LinkKind, Role, User
 from portal import notifications
+from portal.bulk import insert_rows
 from requests_app.deadlines import Clocks, subtract_working_time, working_horizon
 from requests_app.models import (
     ANSWER_CLOCK_STATUSES,
-    GENESIS_HASH,
     Clock,
     EscalationAction,
     EscalationFiring,
     EscalationRule,
     ExtensionState,
     Recipient,
-    RequestEvent,
     ServiceRequest,
     Status,
     Trigger,
 )
+from requests_app.timeline import NewEvent, append_many
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 
 EVENT_ACTIONS = {
     EscalationAction.REMIND: "reminder",
@@ -162,7 +162,6 @@ _ROW_FIELDS = (
     "pk",
     "status",
     "reopen_count",
-    "timeline_head",
     "assign_due_at",
     "answer_due_at",
     "reference",
@@ -191,7 +190,7 @@ def _fire_batch(rule: EscalationRule, candidates, result: SweepResult) -> int:
         inserted = _insert_firings(rule, rows, due, result.now)
         rows = [row for row in rows if row["pk"] in inserted]
         if rows:
-            _append_events(rule, rows, due, result.now)
+            append_many(_append_events(rule, rows, due), result.now)
             context = _Context.load(rows)
             if rule.action == EscalationAction.ACCOUNTABILITY:
                 result.cases += _open_cases(rule, rows, due, result.now, context)
@@ -205,44 +204,42 @@ def _fire_batch(rule: EscalationRule, candidates, result: SweepResult) -> int:
 def _insert_firings(rule, rows, due, now) -> set[int]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the rows this sweep, and no other, now owns."""
     table = EscalationFiring._meta.db_table
-    adapt = connection.ops.adapt_datetimefield_value  # raw SQL: store datetimes as the ORM does
-    inserted: set[int] = set()
+    cycles = [0 if rule.clock == Clock.ASSIGN else row["reopen_count"] for row in rows]
+    head = f"INSERT INTO {table} (request_id, rule_id, cycle, due_at, fired_at) "
+    tail = " ON CONFLICT (request_id, rule_id, cycle) DO NOTHING RETURNING request_id"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-            params = []
-            for row in chunk:
-                cycle = 0 if rule.clock == Clock.ASSIGN else row["reopen_count"]
-                params += [row["pk"], rule.pk, cycle, adapt(row[due]), adapt(now)]
+        if connection.vendor == "postgresql":
+            # Three array parameters instead of thousands of placeholders: binding a huge
+            # VALUES list costs more than the insert itself.
             cursor.execute(
-                f"INSERT INTO {table} (request_id, rule_id, cycle, due_at, fired_at) "  # noqa: S608
-                f"VALUES {values} ON CONFLICT (request_id, rule_id, cycle) DO NOTHING "
-                "RETURNING request_id",
-                params,
+                head + "SELECT r, %s, c, d, %s FROM unnest(%s::bigint[], %s::integer[], "
+                "%s::timestamptz[]) AS v(r, c, d)" + tail,
+                [rule.pk, now, [row["pk"] for row in rows], cycles, [row[due] for row in rows]],
             )
+            return {request_id for (request_id,) in cursor.fetchall()}
+        adapt = connection.ops.adapt_datetimefield_value  # raw SQL: store datetimes as the ORM
+        inserted: set[int] = set()
+        for start in range(0, len(rows), 500):
+            chunk = list(zip(rows[start : start + 500], cycles[start : start + 500], strict=True))
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            params = [
+                item
+                for row, cycle in chunk
+                for item in (row["pk"], rule.pk, cycle, adapt(row[due]), adapt(now))
+            ]
+            cursor.execute(head + f"VALUES {values}" + tail, params)
             inserted.update(request_id for (request_id,) in cursor.fetchall())
-    return inserted
+        return inserted
 
 
-def _append_events(rule, rows, due, now) -> None:
+def _append_events(rule, rows, due) -> list[NewEvent]:
     """One hash-chained event per request, continuing each request's chain (rows are locked)."""
-    last_seq = dict(
-        RequestEvent.objects.filter(request_id__in=[row["pk"] for row in rows])
-        .values("request_id")
-        .annotate(last=Max("seq"))
-        .values_list("request_id", "last")
-    )
     action = EVENT_ACTIONS[rule.action]
-    events = []
-    for row in rows:
-        event = RequestEvent(
+    return [
+        NewEvent(
             request_id=row["pk"],
-            seq=last_seq.get(row["pk"], 0) + 1,
             action=action,
-            actor=None,
-            from_status=row["status"],
-            to_status=row["status"],
+            status=row["status"],
             note=rule.name,
             data={
                 "rule": rule.pk,
@@ -250,33 +247,9 @@ def _append_events(rule, rows, due, now) -> None:
                 "due_at": row[due].isoformat(),
                 "cycle": 0 if rule.clock == Clock.ASSIGN else row["reopen_count"],
             },
-            created_at=now,
-            prev_hash=row["timeline_head"] or GENESIS_HASH,
         )
-        event.hash = event.compute_hash()
-        row["timeline_head"] = event.hash
-        events.append(event)
-    RequestEvent.objects.bulk_create(events, batch_size=1000)
-    _update_heads(rows)
-
-
-def _update_heads(rows) -> None:
-    table = ServiceRequest._meta.db_table
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 1000):
-            chunk = rows[start : start + 1000]
-            if connection.vendor == "postgresql":
-                values = ", ".join(["(%s, %s)"] * len(chunk))
-                cursor.execute(
-                    f"UPDATE {table} AS r SET timeline_head = v.head "  # noqa: S608
-                    f"FROM (VALUES {values}) AS v(id, head) WHERE r.id = v.id",
-                    [item for row in chunk for item in (row["pk"], row["timeline_head"])],
-                )
-            else:
-                cursor.executemany(
-                    f"UPDATE {table} SET timeline_head = %s WHERE id = %s",  # noqa: S608
-                    [(row["timeline_head"], row["pk"]) for row in chunk],
-                )
+        for row in rows
+    ]
 
 
 @dataclass
@@ -354,39 +327,56 @@ class _Context:
 
 
 def _open_cases(rule, rows, due, now, context: _Context) -> int:
+    """One case per breach: the request, its department and handler, the breach time."""
+    columns = (
+        "source",
+        "status",
+        "request_id",
+        "department_id",
+        "official_id",
+        "region",
+        "cause",
+        "rule",
+        "breach_at",
+        "opened_at",
+    )
     cases = [
-        AccountabilityCase(
-            source=CaseSource.BREACH,
-            request_id=row["pk"],
-            department_id=row["department_id"],
-            official_id=row["handler_id"],
-            region=context.enterprises[row["enterprise_id"]][1],
-            cause=f"{row['reference']}: {rule.name}"[:300],
-            rule=rule.name[:100],
-            breach_at=row[due],
-            opened_at=now,
+        (
+            CaseSource.BREACH.value,
+            CaseStatus.OPEN.value,
+            row["pk"],
+            row["department_id"],
+            row["handler_id"],
+            context.enterprises[row["enterprise_id"]][1],
+            f"{row['reference']}: {rule.name}"[:300],
+            rule.name[:100],
+            row[due],
+            now,
         )
         for row in rows
     ]
-    AccountabilityCase.objects.bulk_create(cases, batch_size=1000)
+    insert_rows(AccountabilityCase, columns, cases)
     return len(cases)
 
 
 def _notify(rule, rows, due, now, context: _Context) -> int:
     kind = NOTIFICATION_KINDS[rule.action]
-    pending = []
+    clock = Clock(rule.clock).label  # lazy: each recipient reads it in their own language
+    # reverse() once: building a link per row is a noticeable share of a 100,000-row sweep.
+    link = reverse("requests:detail", args=[0]).replace("/0/", "/{}/")
+    items = []
     for row in rows:
-        recipients = [user for code in rule.recipients for user in context.recipients(code, row)]
         department = context.departments.get(row["department_id"])
         message_context = {
             "reference": row["reference"],
             "title": row["title"],
             "enterprise": context.enterprises[row["enterprise_id"]][0],
             "department": department.name if department else "—",
-            "clock": Clock(rule.clock).label,
+            "clock": clock,
             "due": timezone.localtime(row[due]).strftime("%Y-%m-%d %H:%M"),
         }
-        link = reverse("requests:detail", args=[row["pk"]])
-        pending += notifications.build(recipients, kind, message_context, link, now=now)
-    notifications.save_and_send(pending)
-    return len(pending)
+        recipients = [user for code in rule.recipients for user in context.recipients(code, row)]
+        items.append((recipients, message_context, link.format(row["pk"])))
+    rows_out = notifications.build_many(kind, items, now=now)
+    notifications.save_and_send(rows_out)
+    return len(rows_out)

@@ -159,8 +159,6 @@ class ServiceRequest(models.Model):
     )
     extension_until = models.DateTimeField(_("extended until"), null=True, blank=True)
     extension_plan = models.TextField(_("extension plan"), blank=True)
-    # Hash of the newest timeline event: without it, deleting the last events would go unnoticed.
-    timeline_head = models.CharField(max_length=64, blank=True, editable=False)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = ServiceRequestQuerySet.as_manager()
@@ -235,6 +233,35 @@ class ServiceRequest(models.Model):
 GENESIS_HASH = "0" * 64
 
 
+def event_hash(
+    prev_hash: str,
+    *,
+    request_id: int,
+    seq: int,
+    action: str,
+    actor_id: int | None,
+    from_status: str,
+    to_status: str,
+    note: str,
+    data: dict,
+    created_at: dt.datetime,
+) -> str:
+    """SHA-256 over the previous hash and a canonical form of the event (sorted keys, UTC µs)."""
+    payload = {
+        "request": request_id,
+        "seq": seq,
+        "action": action,
+        "actor": actor_id,
+        "from": from_status,
+        "to": to_status,
+        "note": note,
+        "data": data,
+        "created_at": created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+    }
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
+
+
 class RequestEvent(models.Model):
     """One step of a request's timeline. Append-only; each hash chains to the previous event."""
 
@@ -268,25 +295,19 @@ class RequestEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.request_id}#{self.seq} {self.action}"
 
-    def canonical(self) -> bytes:
-        """The fields the hash covers, in a stable byte form (sorted keys, UTC microseconds)."""
-        payload = {
-            "request": self.request_id,
-            "seq": self.seq,
-            "action": self.action,
-            "actor": self.actor_id,
-            "from": self.from_status,
-            "to": self.to_status,
-            "note": self.note,
-            "data": self.data,
-            "created_at": self.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        }
-        return json.dumps(
-            payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-        ).encode()
-
     def compute_hash(self) -> str:
-        return hashlib.sha256(self.prev_hash.encode() + self.canonical()).hexdigest()
+        return event_hash(
+            self.prev_hash,
+            request_id=self.request_id,
+            seq=self.seq,
+            action=self.action,
+            actor_id=self.actor_id,
+            from_status=self.from_status,
+            to_status=self.to_status,
+            note=self.note,
+            data=self.data,
+            created_at=self.created_at,
+        )
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
@@ -295,6 +316,27 @@ class RequestEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("Timeline events are append-only; they cannot be deleted.")
+
+
+class TimelineHead(models.Model):
+    """The newest event of a request's timeline: where the next event chains on.
+
+    Without it, deleting the last events would leave an intact shorter chain. It is its own
+    narrow table so that the sweep can move 100,000 heads without rewriting request rows.
+    """
+
+    request = models.OneToOneField(
+        ServiceRequest, primary_key=True, on_delete=models.CASCADE, related_name="timeline_head"
+    )
+    seq = models.PositiveIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("timeline head")
+        verbose_name_plural = _("timeline heads")
+
+    def __str__(self) -> str:
+        return f"{self.request_id}#{self.seq}"
 
 
 def attachment_path(instance, filename):

@@ -35,7 +35,7 @@ def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
-def after_transition(request: ServiceRequest, action: str, note: str, by: User) -> None:
+def after_transition(request: ServiceRequest, action: str, note: str, by: User, now) -> None:
     """Write the inbox rows for this transition (inside its transaction; e-mail after commit)."""
     plan = []
     if action == "assign":
@@ -69,5 +69,5 @@ def after_transition(request: ServiceRequest, action: str, note: str, by: User) 
     for kind, recipients in plan:
         # Nobody is told about what they did themselves.
         others = [user for user in recipients if user is not None and user.pk != by.pk]
-        rows += notifications.build(others, kind, context, link)
+        rows += notifications.build(others, kind, context, link, now=now)
     notifications.save_and_send(rows)

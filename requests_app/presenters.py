@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from officials.models import Department
-from requests_app.deadlines import DeadlinePolicy
+from requests_app.deadlines import Calendar, Clocks, DeadlinePolicy, working_time_between
 from requests_app.forms import CHANNEL_CHOICES
-from requests_app.models import RequestEvent, Status
+from requests_app.models import RequestEvent, ServiceRequest, Status
 
 # Timeline events in the past tense; transitions name them in the imperative.
 EVENT_LABELS = {
@@ -60,8 +60,15 @@ def _span(delta: dt.timedelta) -> str:
     return _("%(minutes)dm") % {"minutes": minutes}
 
 
-def clock_badge(service_request, now: dt.datetime, policy: DeadlinePolicy) -> Badge | None:
-    """Countdown of the running clock; amber in its last DEADLINE_WARN_FRACTION. No queries."""
+def clock_badge(
+    service_request, now: dt.datetime, policy: DeadlinePolicy, calendar: Calendar | None = None
+) -> Badge | None:
+    """Countdown of the running clock; amber in its last DEADLINE_WARN_FRACTION.
+
+    The clock's length is working time, so with a `calendar` the time left is measured in working
+    time too (a Friday evening with a Monday-morning deadline is amber). The calendar loads a
+    year at a time and caches it: a whole page costs a query or two, not one per row.
+    """
     if service_request.status == Status.INFO_NEEDED:
         return Badge(_("Clock paused"), "paused")
     clock, due = service_request.running_clock, service_request.next_due_at
@@ -71,8 +78,36 @@ def clock_badge(service_request, now: dt.datetime, policy: DeadlinePolicy) -> Ba
     if left < dt.timedelta(0):
         return Badge(_("%(time)s overdue") % {"time": _span(-left)}, "late", due)
     length = policy.assign_duration if clock == "assign" else policy.answer_duration
-    warn = left < length * settings.DEADLINE_WARN_FRACTION
+    limit = length * settings.DEADLINE_WARN_FRACTION
+    # Working time never exceeds natural time: only a clock not already amber needs the calendar.
+    warn = left < limit or (
+        calendar is not None and working_time_between(now, due, calendar) < limit
+    )
     return Badge(_("%(time)s left") % {"time": _span(left)}, "warn" if warn else "ok", due)
+
+
+# --- the supervision ledger ----------------------------------------------------------------------
+
+
+@dataclass
+class LedgerRow:
+    request: ServiceRequest
+    badge: Badge | None
+    progress: str  # the latest timeline event, as a label
+    progress_at: dt.datetime | None
+
+
+def ledger_rows(requests, now: dt.datetime, clocks: Clocks) -> list[LedgerRow]:
+    """Rows of the ledger from requests annotated with their latest event (no queries per row)."""
+    return [
+        LedgerRow(
+            request=row,
+            badge=clock_badge(row, now, clocks.policy, clocks.calendar),
+            progress=EVENT_LABELS.get(row.progress_action, row.progress_action or ""),
+            progress_at=row.progress_at,
+        )
+        for row in requests
+    ]
 
 
 @dataclass

@@ -17,4 +17,5 @@ urlpatterns = [
         "requests/<int:pk>/files/<int:attachment_id>/", views.attachment_download, name="attachment"
     ),
     path("extensions/", views.extension_list, name="extensions"),
+    path("ledger/", views.ledger, name="ledger"),
 ]

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -23,7 +24,7 @@ from officials.models import Category, Role
 from officials.selectors import enterprises_visible_to
 from requests_app import workflow
 from requests_app.attachments import may_attach
-from requests_app.deadlines import DeadlinePolicy
+from requests_app.deadlines import Clocks
 from requests_app.errors import InvalidInput, InvalidTransition, NotPermitted
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
@@ -42,7 +43,7 @@ from requests_app.models import (
     Source,
     Status,
 )
-from requests_app.presenters import clock_badge, event_rows, status_label
+from requests_app.presenters import clock_badge, event_rows, ledger_rows, status_label
 from requests_app.selectors import get_visible_request, queue_for, requests_visible_to
 from requests_app.serializers import ACTION_INPUTS, RequestCreateInput
 from requests_app.timeline import verify_chain
@@ -50,6 +51,7 @@ from requests_app.timeline import verify_chain
 PAGE_SIZE = 50
 FILING_ROLES = frozenset({Role.ENTREPRENEUR, Role.LIAISON, Role.LEADER, Role.ADMIN})
 VERIFY_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+LEDGER_ROLES = frozenset({Role.LEADER, Role.ADMIN})
 # Inspectors and entrepreneurs read whole histories; the other officials work a queue.
 HISTORY_ROLES = frozenset({Role.ENTREPRENEUR, Role.INSPECTOR})
 
@@ -88,12 +90,12 @@ def request_list(request):
     base = _list_queryset(user, request.GET.get("status", ""))
     filterset = RequestFilter(request.GET or None, queryset=base)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    now, policy = timezone.now(), DeadlinePolicy.from_settings()
+    now, clocks = timezone.now(), Clocks.current()
     filters = _filter_choices(user)
     context = {
         "title": LIST_TITLES.get(user.role, LIST_TITLES[Role.ADMIN]),
         "page": page,
-        "rows": [(row, clock_badge(row, now, policy)) for row in page],
+        "rows": [(row, clock_badge(row, now, clocks.policy, clocks.calendar)) for row in page],
         "filters": filters,
         "values": request.GET,
         "may_file": user.role in FILING_ROLES,
@@ -118,6 +120,41 @@ def extension_list(request):
     page = Paginator(pending, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(row, "approve_extension" in workflow.allowed_actions(row, user)) for row in page]
     return render(request, "requests/extensions.html", {"page": page, "rows": rows})
+
+
+def _ledger_queryset(user, struck_off: bool):
+    """Requests with an approved extension: still open, or closed and struck off (事结销号).
+
+    The latest timeline event rides along as two correlated subqueries over the (request, seq)
+    unique index, so a page of any length is one query.
+    """
+    latest = RequestEvent.objects.filter(request=OuterRef("pk")).order_by("-seq")
+    scoped = requests_visible_to(user).filter(extension_state=ExtensionState.APPROVED)
+    if struck_off:
+        scoped = scoped.filter(status=Status.CLOSED).order_by("-closed_at", "-id")
+    else:
+        scoped = scoped.filter(status__in=OPEN_STATUSES).order_by("answer_due_at", "id")
+    return scoped.with_related().annotate(
+        progress_action=Subquery(latest.values("action")[:1]),
+        progress_at=Subquery(latest.values("created_at")[:1]),
+    )
+
+
+@login_required
+@require_GET
+def ledger(request):
+    """The supervision ledger (挂账督办) of leaders: plan, next due date and progress."""
+    if request.user.role not in LEDGER_ROLES:
+        raise PermissionDenied
+    struck_off = request.GET.get("show") == "closed"
+    queryset = _ledger_queryset(request.user, struck_off)
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "rows": ledger_rows(page, timezone.now(), Clocks.current()),
+        "struck_off": struck_off,
+    }
+    return render(request, "requests/ledger.html", context)
 
 
 # --- filing --------------------------------------------------------------------------------------
@@ -177,7 +214,7 @@ def request_create(request):
 
 def _render_detail(request, service_request, *, failed=None, attach_errors=None):
     """The detail page; `failed` is an action form to show again with its errors."""
-    user = request.user
+    user, clocks = request.user, Clocks.current()
     forms = [
         failed if failed is not None and failed.action == action else action_form(action, user)
         for action in workflow.allowed_actions(service_request, user)
@@ -185,7 +222,7 @@ def _render_detail(request, service_request, *, failed=None, attach_errors=None)
     context = {
         "sr": service_request,
         "status_label": status_label(service_request.status),
-        "badge": clock_badge(service_request, timezone.now(), DeadlinePolicy.from_settings()),
+        "badge": clock_badge(service_request, timezone.now(), clocks.policy, clocks.calendar),
         "events": event_rows(service_request),
         "attachments": list(service_request.attachments.order_by("id")),
         "forms": forms,

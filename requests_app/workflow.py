@@ -264,7 +264,7 @@ def transition(
             note=change.note,
             data=change.data,
         )
-        notices.after_transition(request, action, change.note, by)
+        notices.after_transition(request, action, change.note, by, now)
     return ServiceRequest.objects.with_related().get(pk=request.pk)
 
 

@@ -218,3 +218,15 @@ def request_in(cast) -> Callable[[str], ServiceRequest]:
         return drive(cast, ServiceRequestFactory(enterprise=cast.acme, by=cast.alice), state)
 
     return make
+
+
+@pytest.fixture
+def eager_tasks(settings):
+    """Celery tasks run in-process at once and e-mails land in `django.core.mail.outbox`.
+
+    The app reads its configuration through Django's settings, so this also keeps a test that
+    enqueues (an on-commit callback, the sweep's re-send of unsent e-mails) off any real broker.
+    """
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return settings

@@ -1,0 +1,238 @@
+"""Benchmark of the deadline sweep on PostgreSQL: 1,000,000 requests, 100,000 of them past due.
+
+Usage, on a throw-away database that the script empties and fills (create it first):
+
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/qinqing_bench
+    python benchmarks/sweep_benchmark.py
+
+It prints the fill time, the EXPLAIN plan of each rule's candidate query, the time and peak
+memory of a sweep that fires 100,000 escalations, and of a sweep with nothing due. Targets
+(issue 3, on a 2-core machine): ≤ 10 s, ≤ 200 MB, and ≤ 100 ms.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+
+def setup_django():
+    import django
+
+    django.setup()
+
+
+def fill(total: int, due: int) -> None:
+    """Create reference data with the ORM, then the requests and events in set-based SQL."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from officials.credit_code import check_character
+    from officials.models import Category, Department, Enterprise, EnterpriseLink, Role, User
+    from requests_app.models import EscalationRule
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", "--noinput", verbosity=0)
+    _rerun_data_migrations()  # flush also removed the categories, calendar and ladder
+    city = Department.objects.create(name="City", region="city")
+    departments = [
+        Department.objects.create(name=f"Bureau {k}", parent=city, region=f"R{k}")
+        for k in range(20)
+    ]
+    for department in departments:
+        User.objects.create(username=f"h{department.pk}", role=Role.HANDLER, department=department)
+        User.objects.create(
+            username=f"i{department.pk}", role=Role.INSPECTOR, department=department
+        )
+    User.objects.create(username="inspector", role=Role.INSPECTOR)
+    liaison = User.objects.create(username="liaison", role=Role.LIAISON)
+    leader = User.objects.create(username="leader", role=Role.LEADER)
+    enterprises = []
+    for k in range(200):
+        body = f"91350100{k:09d}"
+        enterprises.append(
+            Enterprise.objects.create(
+                name=f"Enterprise {k}",
+                credit_code=body + check_character(body),
+                region=f"R{k % 20}",
+            )
+        )
+    EnterpriseLink.objects.bulk_create(
+        EnterpriseLink(official=leader, enterprise=e, kind="leader") for e in enterprises
+    )
+    category = Category.objects.get(code="labor")
+    first_enterprise = enterprises[0].pk
+    first_department = departments[0].pk
+    every = total // due
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        # Every `every`-th request waits to be assigned and its assign clock breached a day
+        # ago; a tenth of the rest are being worked on with time left; the others are closed.
+        cursor.execute(
+            """
+            INSERT INTO requests_app_servicerequest (
+                reference, enterprise_id, category_id, title, description, source, status,
+                submitted_at, department_id, handler_id, liaison_id, assign_due_at,
+                answer_due_at, reopen_count, transfer_count, extension_state, extension_plan,
+                updated_at, closed_at)
+            SELECT 'B' || g, %(e0)s + (g %% 200), %(cat)s, 'Benchmark request ' || g,
+                   'Text of request ' || g, 'web',
+                   CASE WHEN g %% %(every)s = 0 THEN 'submitted'
+                        WHEN g %% 10 = 1 THEN 'rectifying' ELSE 'closed' END,
+                   %(now)s - interval '3 days' - (g %% 1000) * interval '1 minute',
+                   CASE WHEN g %% %(every)s = 0 THEN NULL ELSE %(d0)s + (g %% 20) END,
+                   NULL, %(liaison)s,
+                   %(now)s - interval '1 day' - (g %% 1000) * interval '1 second',
+                   %(now)s + interval '4 days' + (g %% 1000) * interval '1 second',
+                   0, 0, '', '', %(now)s,
+                   CASE WHEN g %% %(every)s <> 0 AND g %% 10 <> 1 THEN %(now)s END
+            FROM generate_series(1, %(total)s) AS g
+            """,
+            {
+                "e0": first_enterprise,
+                "cat": category.pk,
+                "every": every,
+                "now": now,
+                "d0": first_department,
+                "liaison": liaison.pk,
+                "total": total,
+            },
+        )
+        cursor.execute(
+            """
+            INSERT INTO requests_app_requestevent (request_id, seq, action, from_status,
+                to_status, note, data, created_at, prev_hash, hash)
+            SELECT id, 1, 'submitted', '', 'submitted', '', '{}', submitted_at,
+                   repeat('0', 64), md5(id::text) || md5((id + 1)::text)
+            FROM requests_app_servicerequest
+            """
+        )
+        cursor.execute(
+            """
+            INSERT INTO requests_app_timelinehead (request_id, seq, hash)
+            SELECT request_id, seq, hash FROM requests_app_requestevent
+            """
+        )
+        # Steady state: the earlier 75% reminders of the breached requests already fired.
+        reminder = EscalationRule.objects.get(clock="assign", trigger="fraction")
+        cursor.execute(
+            """
+            INSERT INTO requests_app_escalationfiring (request_id, rule_id, cycle, due_at,
+                fired_at)
+            SELECT id, %(rule)s, 0, assign_due_at, %(now)s - interval '2 days'
+            FROM requests_app_servicerequest WHERE status = 'submitted'
+            """,
+            {"rule": reminder.pk, "now": now},
+        )
+        cursor.execute("ANALYZE")
+
+
+def _rerun_data_migrations():
+    import importlib
+
+    from django.apps import apps as global_apps
+
+    for module, function in [
+        ("officials.migrations.0002_categories", "seed"),
+        ("requests_app.migrations.0002_load_calendar", "load"),
+        ("requests_app.migrations.0004_default_ladder", "seed"),
+    ]:
+        getattr(importlib.import_module(module), function)(global_apps, None)
+
+
+def explain() -> None:
+    from django.db import connection, transaction
+
+    from requests_app.deadlines import Clocks
+    from requests_app.escalation import due_requests, ordered_rules
+
+    clocks = Clocks.current()
+    from django.utils import timezone
+
+    now = timezone.now()
+    for rule in ordered_rules():
+        query = due_requests(rule, now, clocks).select_for_update(skip_locked=True, of=("self",))
+        with transaction.atomic(), connection.cursor() as cursor:
+            sql, params = query.order_by("pk").values("pk")[:2000].query.sql_with_params()
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n    ".join(row[0] for row in cursor.fetchall())
+        print(f"\n-- {rule.name}\n    {plan}")
+
+
+def run_sweep() -> None:
+    """One sweep in this (fresh) process; prints JSON with its figures and peak memory."""
+    from requests_app.escalation import sweep
+
+    started = time.perf_counter()
+    result = sweep()
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 3),
+                "peak_rss_mb": round(peak_mb, 1),
+                "fired": dict(result.fired),
+                "cases": result.cases,
+                "notifications": result.notifications,
+            }
+        )
+    )
+
+
+def sweep_in_subprocess() -> dict:
+    output = subprocess.run(  # noqa: S603 - this script, fixed arguments
+        [sys.executable, __file__, "--sweep-only"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=100_000)
+    parser.add_argument("--sweep-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    setup_django()
+    from django.db import connection
+
+    if args.sweep_only:
+        run_sweep()
+        return
+    if connection.vendor != "postgresql":
+        sys.exit("This benchmark runs on PostgreSQL: set DATABASE_URL.")
+    started = time.perf_counter()
+    fill(args.requests, args.due)
+    print(
+        f"Filled {args.requests:,} requests ({args.due:,} past due) "
+        f"in {time.perf_counter() - started:.1f} s."
+    )
+    explain()
+    busy = sweep_in_subprocess()
+    print(
+        f"\nSweep with {args.due:,} due: {busy['seconds']} s, peak RSS {busy['peak_rss_mb']} MB, "
+        f"fired {busy['fired']}, {busy['notifications']:,} notifications."
+    )
+    idle = [sweep_in_subprocess() for _ in range(3)]
+    print(
+        "Sweep with nothing due (3 runs): "
+        + ", ".join(f"{round(run['seconds'] * 1000)} ms" for run in idle)
+        + f"; peak RSS {max(run['peak_rss_mb'] for run in idle)} MB."
+    )
+
+
+if __name__ == "__main__":
+    main()

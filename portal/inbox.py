@@ -1,0 +1,48 @@
+"""The in-app inbox: scoped reads of a user's own notifications, and marking them read."""
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from portal.models import Notification
+
+
+def notifications_of(user) -> QuerySet:
+    """A user's own notifications, newest first: nobody reads another person's inbox."""
+    if not user.is_authenticated or not user.is_active:
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+
+def unread_count(user) -> int:
+    """One COUNT over the (recipient, read_at) index."""
+    if not user.is_authenticated:
+        return 0
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def get_own_notification(user, pk) -> Notification:
+    """The notification, or 404 whether it is missing or someone else's."""
+    try:
+        return notifications_of(user).get(pk=pk)
+    except (Notification.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def mark_read(notification: Notification, *, by, now=None) -> None:
+    """Mark one notification read; the first reading time is kept."""
+    if notification.recipient_id != by.pk:
+        raise Http404
+    if notification.read_at is None:
+        notification.read_at = now or timezone.now()
+        # A filtered UPDATE: two tabs opening the same message keep the earlier time.
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=notification.read_at
+        )
+
+
+def mark_all_read(*, by, now=None) -> int:
+    """Mark every unread notification of `by` read; returns how many changed."""
+    return Notification.objects.filter(recipient=by, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )

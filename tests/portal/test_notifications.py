@@ -1,0 +1,292 @@
+"""Outbound messages: e-mail in the recipient's language, sent after commit by Celery, retried.
+
+The e-mail leaves through `portal.tasks.send_notification_emails`, enqueued when the
+transaction that wrote the inbox rows commits. Here Celery runs eagerly (in-process) and
+Django's locmem backend collects the mail; a failing mail server and a broker that is down are
+simulated, and neither may undo or block the change that caused the message.
+"""
+
+import datetime as dt
+import smtplib
+from unittest import mock
+
+import pytest
+from celery.exceptions import Retry
+from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from portal.models import Notification
+from portal.notifications import EMAIL_MAX_ATTEMPTS, build, requeue_unsent
+from portal.tasks import send_notification_emails
+from requests_app.escalation import sweep
+from requests_app.models import EscalationFiring, RequestEvent, ServiceRequest, Status
+from requests_app.tasks import run_deadline_sweep
+from requests_app.workflow import transition
+from tests.factories import ServiceRequestFactory
+
+pytestmark = pytest.mark.django_db
+
+SITE = "https://qinqing.example"
+REFUSED = "hilda@example.org"
+
+
+class BrokenMailServer(BaseEmailBackend):
+    """A mail server that is down: every message is refused."""
+
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPException("451 4.3.0 Mail server temporarily unavailable")
+
+
+class RefusesHilda(LocmemBackend):
+    """Delivers to the outbox like locmem, but the connection drops on one address."""
+
+    def send_messages(self, messages):
+        if any(REFUSED in message.to for message in messages):
+            raise ConnectionError("Connection reset by peer")
+        return super().send_messages(messages)
+
+
+def assign(cast, request: ServiceRequest) -> ServiceRequest:
+    return transition(request.pk, "assign", by=cast.liam, department=cast.roads, handler=cast.hank)
+
+
+def rows_about(request: ServiceRequest) -> list[Notification]:
+    link = reverse("requests:detail", args=[request.pk])
+    return list(Notification.objects.filter(link=link).order_by("id"))
+
+
+def mail_to(address: str):
+    [message] = [message for message in mail.outbox if message.to == [address]]
+    return message
+
+
+# --- content -------------------------------------------------------------------------------------
+
+ASSIGNED = [
+    # language, subject, greeting, link text
+    ("en", "New request for your department: {ref}", "Dear Hank,", "Open it in Qinqing:"),
+    ("zh-hans", "本单位新交办诉求：{ref}", "Hank，您好：", "在亲清平台中查看："),
+]
+
+
+@pytest.mark.parametrize("language, subject, greeting, link_text", ASSIGNED)
+def test_an_email_goes_out_after_commit_in_the_recipients_language(
+    cast, eager_tasks, django_capture_on_commit_callbacks, language, subject, greeting, link_text
+):
+    eager_tasks.SITE_URL = SITE
+    cast.hank.language = language
+    cast.hank.save(update_fields=["language"])
+    request = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assign(cast, request)
+        assert mail.outbox == []  # nothing leaves before the transaction commits
+    assert callbacks
+
+    message = mail_to("hank@example.org")
+    assert message.subject == subject.format(ref=request.reference)
+    assert message.body.startswith(greeting)
+    url = f"{SITE}{reverse('requests:detail', args=[request.pk])}"
+    assert f"{link_text} {url}" in message.body
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html"
+    assert f'<html lang="{language}">' in html
+    assert greeting in html and f'href="{url}"' in html
+    row = Notification.objects.get(recipient=cast.hank)
+    assert (row.subject, row.kind, row.email_attempts) == (message.subject, "handler_assigned", 1)
+    assert row.emailed_at is not None
+    # alice has no language of her own: she reads the portal's default, Chinese.
+    assert mail_to("alice@example.org").subject == f"您的诉求 {request.reference} 已交办"
+
+
+REMINDERS = [
+    # language, subject, body
+    (
+        "en",
+        "Reminder: {ref} is due 2026-10-08 09:00",
+        "The Assign clock deadline of “{title}” (Acme Valves) is 2026-10-08 09:00.",
+    ),
+    (
+        "zh-hans",
+        "催办：{ref} 将于 2026-10-08 09:00 到期",
+        "“{title}”（Acme Valves）的交办时限为 2026-10-08 09:00。",
+    ),
+]
+
+
+@pytest.mark.parametrize("language, subject, body", REMINDERS)
+def test_a_reminder_of_the_sweep_is_mailed_in_the_recipients_language(
+    cast, eager_tasks, django_capture_on_commit_callbacks, language, subject, body
+):
+    cast.liam.language = language
+    cast.liam.save(update_fields=["language"])
+    filed = dt.datetime(2026, 9, 30, 9, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    request = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice, now=filed)
+    # 75 % of the assign clock, over National Day (see tests/requests_app/test_escalation.py).
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep(now=dt.datetime(2026, 10, 7, 19, tzinfo=dt.UTC))  # 2026-10-08 03:00 in Shanghai
+    message = mail_to("liam@example.org")
+    assert message.subject == subject.format(ref=request.reference)
+    assert body.format(title=request.title) in message.body
+
+
+# --- failures ------------------------------------------------------------------------------------
+
+
+def test_a_mail_server_that_is_down_leaves_the_transition_committed_and_the_mail_retried(
+    cast, eager_tasks, django_capture_on_commit_callbacks
+):
+    eager_tasks.EMAIL_BACKEND = f"{__name__}.BrokenMailServer"
+    request = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = assign(cast, request)
+
+    assert changed.status == Status.ASSIGNED
+    assert ServiceRequest.objects.get(pk=request.pk).status == Status.ASSIGNED
+    assert RequestEvent.objects.filter(request=request, action="assign").exists()
+    rows = rows_about(request)
+    assert {row.recipient.username for row in rows} == {"alice", "hank"}
+    assert [row.emailed_at for row in rows] == [None, None]
+    # Eagerly, Celery runs each retry at once: the first try and every retry failed, and then
+    # it gave up, leaving the rows for the sweep's re-send.
+    assert [row.email_attempts for row in rows] == [EMAIL_MAX_ATTEMPTS + 1] * 2
+    assert mail.outbox == []
+
+    eager_tasks.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    send_notification_emails.delay([row.pk for row in rows])
+    for row in rows:
+        row.refresh_from_db()
+        assert row.emailed_at is not None
+        assert row.email_attempts == EMAIL_MAX_ATTEMPTS + 2
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "alice@example.org",
+        "hank@example.org",
+    ]
+
+
+def test_the_task_raises_retry_for_the_refused_emails_only(cast, settings):
+    settings.EMAIL_BACKEND = f"{__name__}.RefusesHilda"
+    delivered, refused = Notification.objects.bulk_create(
+        build([cast.hank, cast.hilda], "reminder", _context(), "/requests/1/")
+    )
+    assert refused.recipient == cast.hilda
+
+    with pytest.raises(Retry):
+        send_notification_emails([delivered.pk, refused.pk])
+
+    delivered.refresh_from_db()
+    refused.refresh_from_db()
+    assert (delivered.emailed_at is not None, delivered.email_attempts) == (True, 1)
+    assert (refused.emailed_at, refused.email_attempts) == (None, 1)
+    assert [message.to for message in mail.outbox] == [["hank@example.org"]]
+
+
+def test_a_retry_sends_only_what_failed_and_a_later_success_marks_it(cast, eager_tasks):
+    eager_tasks.EMAIL_BACKEND = f"{__name__}.RefusesHilda"
+    delivered, refused = Notification.objects.bulk_create(
+        build([cast.hank, cast.hilda], "reminder", _context(), "/requests/1/")
+    )
+    outcome = send_notification_emails.delay([delivered.pk, refused.pk])
+    assert outcome.failed()  # retried up to the limit, then given up
+    delivered.refresh_from_db()
+    refused.refresh_from_db()
+    assert delivered.email_attempts == 1  # the retries carried the refused row alone
+    assert (refused.emailed_at, refused.email_attempts) == (None, EMAIL_MAX_ATTEMPTS + 1)
+    assert len(mail.outbox) == 1
+
+    cast.hilda.email = "hilda@mail.example.org"  # the address is fixed
+    cast.hilda.save(update_fields=["email"])
+    assert send_notification_emails.delay([delivered.pk, refused.pk]).get() == 1
+    refused.refresh_from_db()
+    assert refused.emailed_at is not None
+    assert [message.to[0] for message in mail.outbox] == [
+        "hank@example.org",
+        "hilda@mail.example.org",
+    ]
+
+
+def _context() -> dict:
+    return {
+        "reference": "QQ20260000001",
+        "title": "Road to the plant gate is broken",
+        "enterprise": "Acme Valves",
+        "department": "Gulou Roads Bureau",
+        "clock": "answer",
+        "due": "2026-10-10 09:00",
+    }
+
+
+def test_requeue_unsent_hands_old_unsent_emails_to_celery_again(cast, eager_tasks):
+    now = timezone.now()
+
+    def row(subject: str, minutes_ago: int, **fields) -> Notification:
+        return Notification.objects.create(
+            recipient=cast.hank,
+            kind="reminder",
+            subject=subject,
+            body="…",
+            created_at=now - dt.timedelta(minutes=minutes_ago),
+            **fields,
+        )
+
+    lost = row("lost", 30)
+    row("recent: its own task may still be on the way", 5)
+    row("already sent", 30, emailed_at=now - dt.timedelta(minutes=29), email_attempts=1)
+    row("given up", 30, email_attempts=EMAIL_MAX_ATTEMPTS)
+    row("no address", 30, email_wanted=False)
+
+    assert requeue_unsent(now) == 1
+    assert [message.subject for message in mail.outbox] == ["lost"]
+    lost.refresh_from_db()
+    assert lost.emailed_at is not None
+    assert requeue_unsent(now) == 0
+
+
+def test_the_beat_task_sweeps_and_resends_lost_emails(cast, eager_tasks):
+    request = ServiceRequestFactory(
+        enterprise=cast.acme, by=cast.alice, now=timezone.now() - dt.timedelta(days=30)
+    )
+    lost = Notification.objects.create(
+        recipient=cast.hank,
+        kind="reminder",
+        subject="lost",
+        body="…",
+        created_at=timezone.now() - dt.timedelta(hours=1),
+    )
+    summary = run_deadline_sweep.delay().get()
+    assert summary.startswith("Sweep at ") and "1 escalations" in summary
+    assert EscalationFiring.objects.filter(request=request).count() == 4
+    lost.refresh_from_db()
+    assert lost.emailed_at is not None
+
+
+def test_a_broker_that_is_down_never_breaks_a_transition_or_a_sweep(
+    cast, eager_tasks, django_capture_on_commit_callbacks, caplog
+):
+    request = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice)
+    down = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    with mock.patch.object(send_notification_emails, "delay", side_effect=down) as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            changed = assign(cast, request)
+        with django_capture_on_commit_callbacks(execute=True):
+            result = sweep(now=changed.answer_due_at)
+    assert delay.call_count == 3  # the transition's e-mails, the reminder's, the case's
+    assert "Could not enqueue" in caplog.text
+
+    assert ServiceRequest.objects.get(pk=request.pk).status == Status.ASSIGNED
+    assert RequestEvent.objects.filter(request=request, action="assign").exists()
+    assert result.fired["accountability_opened"] == 1
+    assert EscalationFiring.objects.filter(request=request).count() == 2
+    unsent = Notification.objects.filter(email_wanted=True, emailed_at__isnull=True)
+    assert unsent.count() == len(rows_about(request)) > 0
+    assert set(unsent.values_list("email_attempts", flat=True)) == {0}
+
+    # The broker is back: the next sweep's re-send delivers everything, once.
+    assert requeue_unsent(changed.answer_due_at + dt.timedelta(minutes=11)) == unsent.count()
+    assert not unsent.exists()
+    assert len(mail.outbox) == len(rows_about(request))
