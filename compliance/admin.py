@@ -9,17 +9,8 @@ from officials.selectors import jurisdiction_regions
 
 @admin.register(AccountabilityCase)
 class AccountabilityCaseAdmin(admin.ModelAdmin):
-    list_display = [
-        "opened_at",
-        "request",
-        "source",
-        "status",
-        "department",
-        "official",
-        "region",
-        "rule",
-        "breach_at",
-    ]
+    # Few columns: the request's title is long, and the cause and rule are on the detail page.
+    list_display = ["opened_at", "request", "department", "official", "status", "breach_at"]
     list_filter = ["status", "source", "region"]
     search_fields = ["cause", "request__reference", "official__username", "official__name"]
     list_select_related = ["request", "department", "official"]

@@ -38,15 +38,7 @@ class EmailedFilter(_IsNullFilter):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "recipient",
-        "kind",
-        "subject",
-        "read_at",
-        "emailed_at",
-        "email_attempts",
-    ]
+    list_display = ["created_at", "recipient", "kind", "subject", "read_at", "emailed", "attempts"]
     list_filter = ["kind", ReadFilter, EmailedFilter]
     search_fields = ["subject", "recipient__username", "recipient__name"]
     list_select_related = ["recipient"]
@@ -60,6 +52,15 @@ class NotificationAdmin(admin.ModelAdmin):
         if user.is_superuser or user.role == Role.ADMIN:
             return queryset
         return queryset.filter(recipient=user)
+
+    # The delivery fields carry no verbose names; the columns get translated ones.
+    @admin.display(description=_("e-mailed"), ordering="emailed_at")
+    def emailed(self, obj):
+        return obj.emailed_at
+
+    @admin.display(description=_("e-mail attempts"), ordering="email_attempts")
+    def attempts(self, obj) -> int:
+        return obj.email_attempts
 
     def has_add_permission(self, request):
         return False  # messages are written by portal.notifications alone

@@ -7,6 +7,20 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
+class Kind(models.TextChoices):
+    """What a message is about; portal.notifications holds the words of each."""
+
+    REQUEST_ASSIGNED = "request_assigned", _("Request assigned")
+    HANDLER_ASSIGNED = "handler_assigned", _("New request for the department")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    FEEDBACK_GIVEN = "feedback_given", _("Feedback given")
+    REQUEST_CLOSED = "request_closed", _("Request closed")
+    EXTENSION_PENDING = "extension_pending", _("Extension to approve")
+    REMINDER = "reminder", _("Reminder (催办)")
+    ESCALATED = "escalated", _("Escalation (督办)")
+    ACCOUNTABILITY_OPENED = "accountability_opened", _("Accountability case opened")
+
+
 class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -14,17 +28,17 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
-    kind = models.CharField(_("kind"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
-    body_html = models.TextField(blank=True)
+    body_html = models.TextField(_("message (HTML)"), blank=True)
     link = models.CharField(_("link"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("sent"), default=timezone.now)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     # E-mail delivery: done when emailed_at is set; failures are retried, never lost.
-    email_wanted = models.BooleanField(default=True)
-    emailed_at = models.DateTimeField(null=True, blank=True)
-    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_wanted = models.BooleanField(_("e-mail wanted"), default=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -59,19 +59,19 @@ MESSAGES: dict[str, Message] = {
     ),
     "reminder": Message(
         _("Reminder: %(reference)s is due %(due)s"),
-        _("The %(clock)s deadline of “%(title)s” (%(enterprise)s) is %(due)s."),
+        _("The %(clock)s of “%(title)s” (%(enterprise)s) is %(due)s."),
     ),
     "escalated": Message(
         _("Escalated to you: %(reference)s"),
         _(
-            "The %(clock)s deadline of “%(title)s” (%(enterprise)s) passed at %(due)s. "
+            "The %(clock)s of “%(title)s” (%(enterprise)s) passed at %(due)s. "
             "Please supervise (督办)."
         ),
     ),
     "accountability_opened": Message(
         _("Accountability case opened: %(reference)s"),
         _(
-            "The %(clock)s deadline of “%(title)s” (%(enterprise)s) passed at %(due)s; "
+            "The %(clock)s of “%(title)s” (%(enterprise)s) passed at %(due)s; "
             "a case has been opened for %(department)s."
         ),
     ),
@@ -224,6 +224,8 @@ def send_email(notification: Notification) -> None:
             "notification": notification,
             "user": user,
             "site_url": settings.SITE_URL.rstrip("/"),
+            # No request, so no i18n context processor: the HTML's lang attribute needs it here.
+            "LANGUAGE_CODE": translation.get_language(),
         }
         text = render_to_string("email/notification.txt", context)
         html = render_to_string("email/notification.html", context)

@@ -153,7 +153,7 @@ def _days_in_year(is_working: bool):
 
 @admin.register(CalendarYear)
 class CalendarYearAdmin(admin.ModelAdmin):
-    list_display = ["year", "provisional", "source", "loaded_at", "holidays", "makeup_days"]
+    list_display = ["year", "provisional", "source", "loaded", "holidays", "makeup_days"]
     list_filter = ["provisional"]
 
     def get_queryset(self, request):
@@ -162,6 +162,10 @@ class CalendarYearAdmin(admin.ModelAdmin):
             .get_queryset(request)
             .annotate(holiday_count=_days_in_year(False), makeup_count=_days_in_year(True))
         )
+
+    @admin.display(description=_("loaded"), ordering="loaded_at")
+    def loaded(self, obj) -> str:
+        return timezone.localtime(obj.loaded_at).strftime("%Y-%m-%d")  # the day is enough here
 
     @admin.display(description=_("holidays"), ordering="holiday_count")
     def holidays(self, obj) -> int:
@@ -311,7 +315,7 @@ class EscalationRuleAdmin(admin.ModelAdmin):
 
 @admin.register(EscalationFiring)
 class EscalationFiringAdmin(ReadOnlyAdmin):
-    list_display = ["request", "rule", "cycle", "due_at", "fired_at"]
+    list_display = ["request", "rule", "clock_cycle", "due", "fired"]
     list_filter = ["rule"]
     search_fields = ["request__reference"]
     list_select_related = ["request", "rule"]
@@ -320,3 +324,16 @@ class EscalationFiringAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         visible = requests_visible_to(request.user).values("pk")
         return super().get_queryset(request).filter(request__in=visible)
+
+    # The model's bookkeeping fields carry no verbose names; the columns get translated ones.
+    @admin.display(description=_("clock cycle"), ordering="cycle")
+    def clock_cycle(self, obj) -> int:
+        return obj.cycle
+
+    @admin.display(description=_("due"), ordering="due_at")
+    def due(self, obj):
+        return obj.due_at
+
+    @admin.display(description=_("fired"), ordering="fired_at")
+    def fired(self, obj):
+        return obj.fired_at

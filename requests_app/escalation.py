@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from compliance.models import AccountabilityCase, CaseSource, CaseStatus
 from officials.models import Department, EnterpriseLink, LinkKind, Role, User
@@ -55,6 +56,13 @@ NOTIFICATION_KINDS = {
     EscalationAction.ESCALATE: "escalated",
     EscalationAction.ACCOUNTABILITY: "accountability_opened",
 }
+# How a message names the clock that ran out (the admin's labels name the clock itself).
+CLOCK_DEADLINES = {
+    Clock.ASSIGN: gettext_lazy("assign deadline"),
+    Clock.ANSWER: gettext_lazy("answer deadline"),
+    Clock.EXTENSION: gettext_lazy("extended deadline"),
+}
+NOT_ASSIGNED = gettext_lazy("no department yet (the liaison)")
 _TRIGGER_ORDER = {Trigger.FRACTION: 0, Trigger.BREACH: 1, Trigger.AFTER_BREACH: 2}
 _CLOCK_ORDER = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
 
@@ -62,11 +70,17 @@ _CLOCK_ORDER = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
 # --- which requests a clock applies to ---
 
 
-def clock_running(clock: str) -> Q:
-    """Requests whose `clock` is running now (a paused answer clock is not running)."""
+def clock_running(clock: str, trigger: str = Trigger.FRACTION) -> Q:
+    """Requests whose `clock` is running now (a paused answer clock is not running).
+
+    For the breach rules a paused clock still counts if it had already run out when it was
+    paused: a sweep that was down at the breach must not lose it to a later pause.
+    """
     if clock == Clock.ASSIGN:
         return Q(status=Status.SUBMITTED)
     answer = Q(status__in=ANSWER_CLOCK_STATUSES)
+    if trigger != Trigger.FRACTION:
+        answer |= Q(status=Status.INFO_NEEDED, answer_due_at__lt=F("answer_paused_at"))
     if clock == Clock.EXTENSION:
         return answer & Q(extension_state=ExtensionState.APPROVED)
     return answer & ~Q(extension_state=ExtensionState.APPROVED)
@@ -117,7 +131,7 @@ def due_requests(rule: EscalationRule, now: dt.datetime, clocks: Clocks):
         cycle=0 if rule.clock == Clock.ASSIGN else OuterRef("reopen_count"),
     )
     return (
-        ServiceRequest.objects.filter(clock_running(rule.clock))
+        ServiceRequest.objects.filter(clock_running(rule.clock, rule.trigger))
         .filter(**{f"{due_field(rule.clock)}__lte": threshold(rule, now, clocks)})
         .filter(~Exists(fired))
     )
@@ -346,7 +360,8 @@ def _open_cases(rule, rows, due, now, context: _Context) -> int:
             CaseStatus.OPEN.value,
             row["pk"],
             row["department_id"],
-            row["handler_id"],
+            # The handler answers for a breach; before assignment, the liaison who held it.
+            row["handler_id"] or (None if row["department_id"] else row["liaison_id"]),
             context.enterprises[row["enterprise_id"]][1],
             f"{row['reference']}: {rule.name}"[:300],
             rule.name[:100],
@@ -361,7 +376,7 @@ def _open_cases(rule, rows, due, now, context: _Context) -> int:
 
 def _notify(rule, rows, due, now, context: _Context) -> int:
     kind = NOTIFICATION_KINDS[rule.action]
-    clock = Clock(rule.clock).label  # lazy: each recipient reads it in their own language
+    clock = CLOCK_DEADLINES[rule.clock]  # lazy: each recipient reads it in their own language
     # reverse() once: building a link per row is a noticeable share of a 100,000-row sweep.
     link = reverse("requests:detail", args=[0]).replace("/0/", "/{}/")
     items = []
@@ -371,7 +386,8 @@ def _notify(rule, rows, due, now, context: _Context) -> int:
             "reference": row["reference"],
             "title": row["title"],
             "enterprise": context.enterprises[row["enterprise_id"]][0],
-            "department": department.name if department else "—",
+            # Never assigned: the case concerns the liaison who did not hand it on.
+            "department": department.name if department else NOT_ASSIGNED,
             "clock": clock,
             "due": timezone.localtime(row[due]).strftime("%Y-%m-%d %H:%M"),
         }

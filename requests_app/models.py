@@ -177,8 +177,9 @@ class ServiceRequest(models.Model):
             ),
             models.Index(
                 fields=["answer_due_at"],
-                name="req_answer_due_running",
-                condition=Q(status__in=["submitted", "assigned", "rectifying"]),
+                name="req_answer_due_open",
+                # info_needed too: a clock that breached before its pause still escalates.
+                condition=Q(status__in=["submitted", "assigned", "rectifying", "info_needed"]),
             ),
             models.Index(fields=["department", "status"], name="req_department_status"),
             models.Index(fields=["enterprise", "status"], name="req_enterprise_status"),
@@ -429,7 +430,7 @@ class Recipient(models.TextChoices):
 class EscalationRule(models.Model):
     """One rung of the ladder: on which clock, when, what to do and whom to tell."""
 
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=150)
     clock = models.CharField(_("clock"), max_length=10, choices=Clock.choices)
     trigger = models.CharField(_("when"), max_length=20, choices=Trigger.choices)
     fraction = models.DecimalField(
@@ -493,9 +494,9 @@ class EscalationFiring(models.Model):
     rule = models.ForeignKey(EscalationRule, on_delete=models.PROTECT, related_name="firings")
     # 0 for the assign clock; the reopen count for the answer and extension clocks, so a
     # reopened request starts a new cycle while a transfer does not.
-    cycle = models.PositiveIntegerField()
-    due_at = models.DateTimeField()
-    fired_at = models.DateTimeField()
+    cycle = models.PositiveIntegerField(_("clock cycle"))
+    due_at = models.DateTimeField(_("due"))
+    fired_at = models.DateTimeField(_("fired"))
 
     class Meta:
         verbose_name = _("escalation firing")

@@ -41,10 +41,13 @@ from tests.factories import (
 
 @pytest.fixture(scope="session", autouse=True)
 def _test_settings(tmp_path_factory):
-    """A cheap password hash (users are made by the hundred) and uploads kept out of the repo."""
+    """A cheap password hash (users are made by the hundred), uploads kept out of the repo, and
+    tasks run in-process: no test publishes to a real broker unless it says so (the Redis round
+    trip in test_celery_redis.py turns this off for itself)."""
     with override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
+        CELERY_TASK_ALWAYS_EAGER=True,
     ):
         yield
 

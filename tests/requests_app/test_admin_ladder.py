@@ -230,3 +230,20 @@ def test_calendar_days_are_labelled_holiday_or_make_up_day(root):
     assert "kind of day" in html.lower()
     zh = admin_client(root, "zh-hans").get(admin_url(CalendarDay, "changelist"), {"year": "2041"})
     assert "调休" in zh.content.decode()
+
+
+def test_the_calendar_warns_of_a_year_without_official_data(root):
+    """Clocks would count Monday–Friday for such a year: the admin says so on the year list."""
+    import time_machine
+
+    url = admin_url(CalendarYear, "changelist")
+    with time_machine.travel(dt.datetime(2030, 6, 1, 12, tzinfo=dt.UTC), tick=False):
+        client = admin_client(root)  # logged in after travelling: the session is fresh
+        CalendarYear.objects.update_or_create(year=2031, defaults={"provisional": True})
+        html = client.get(url).content.decode()
+        assert "2030 has no official working-day calendar yet" in html
+        assert "2031 has no official working-day calendar yet" in html  # provisional is not enough
+        for year in (2030, 2031):
+            CalendarYear.objects.update_or_create(year=year, defaults={"provisional": False})
+        html = client.get(url).content.decode()
+    assert "no official working-day calendar" not in html

@@ -45,7 +45,7 @@ HORIZON_CASES = [
     ("2025-03-12 10:00", 0 * HOUR, "2025-03-12 10:00", "nothing left: now itself"),
     ("2025-03-15 10:00", 0 * HOUR, "2025-03-17 00:00", "nothing left on a Saturday: Monday 00:00"),
     ("2025-03-15 10:00", 6 * HOUR, "2025-03-17 06:00", "from a Saturday"),
-    ("2025-03-14 18:00", 6 * HOUR, "2025-03-17 00:00", "ends at Friday midnight: the weekend adds 0"),
+    ("2025-03-14 18:00", 6 * HOUR, "2025-03-17 00:00", "ends at Friday midnight: + the weekend"),
     ("2025-03-14 18:00", 6 * HOUR + TICK, "2025-03-17 00:00:00.000001", "one tick past it"),
     ("2026-09-30 21:00", 6 * HOUR, "2026-10-08 03:00", "across National Day"),
     ("2026-09-30 18:00", 6 * HOUR, "2026-10-08 00:00", "to the eve of National Day: stretched"),
