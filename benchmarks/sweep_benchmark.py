@@ -122,7 +122,20 @@ def fill(total: int, due: int) -> None:
             SELECT request_id, seq, hash FROM requests_app_requestevent
             """
         )
-        # Steady state: the earlier 75% reminders of the breached requests already fired.
+        # The sweep's narrow copy of the running clocks (the workflow keeps it in step).
+        cursor.execute(
+            """
+            INSERT INTO requests_app_deadline (request_id, clock, cycle, due_at, running,
+                paused, stage)
+            SELECT id, 'assign', 0, assign_due_at, true, false, 1
+            FROM requests_app_servicerequest WHERE status = 'submitted'
+            UNION ALL
+            SELECT id, 'answer', 0, answer_due_at, true, false, 0
+            FROM requests_app_servicerequest WHERE status IN ('submitted', 'rectifying')
+            """
+        )
+        # Steady state: the earlier 75% reminders of the breached requests already fired
+        # (hence stage 1 on their assign clocks above).
         reminder = EscalationRule.objects.get(clock="assign", trigger="fraction")
         cursor.execute(
             """
@@ -134,6 +147,28 @@ def fill(total: int, due: int) -> None:
             {"rule": reminder.pk, "now": now},
         )
         cursor.execute("ANALYZE")
+
+
+def undo_last_run() -> None:
+    """Back to the filled state: only the pre-fired reminders, every timeline one event long."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM requests_app_requestevent WHERE seq > 1")
+        cursor.execute("DELETE FROM portal_notification")
+        cursor.execute("DELETE FROM compliance_accountabilitycase")
+        cursor.execute(
+            "DELETE FROM requests_app_escalationfiring WHERE fired_at > "
+            "(SELECT min(fired_at) FROM requests_app_escalationfiring)"
+        )
+        cursor.execute(
+            "UPDATE requests_app_timelinehead h SET seq = 1, hash = e.hash "
+            "FROM requests_app_requestevent e WHERE e.request_id = h.request_id AND e.seq = 1 "
+            "AND h.seq > 1"
+        )
+        cursor.execute("UPDATE requests_app_deadline SET stage = 1 WHERE clock = 'assign'")
+        cursor.execute("UPDATE requests_app_deadline SET stage = 0 WHERE clock = 'answer'")
+        cursor.execute("VACUUM ANALYZE")
 
 
 def _rerun_data_migrations():
@@ -153,16 +188,16 @@ def explain() -> None:
     from django.db import connection, transaction
 
     from requests_app.deadlines import Clocks
-    from requests_app.escalation import due_requests, ordered_rules
+    from requests_app.escalation import ordered_rules, pending_deadlines
 
     clocks = Clocks.current()
     from django.utils import timezone
 
     now = timezone.now()
-    for rule in ordered_rules():
-        query = due_requests(rule, now, clocks).select_for_update(skip_locked=True, of=("self",))
+    for rule, position in ordered_rules():
+        query = pending_deadlines(rule, position, now, clocks).order_by("due_at", "request_id")
         with transaction.atomic(), connection.cursor() as cursor:
-            sql, params = query.order_by("pk").values("pk")[:2000].query.sql_with_params()
+            sql, params = query.values("due_at", "request_id")[:5000].query.sql_with_params()
             cursor.execute("EXPLAIN " + sql, params)
             plan = "\n    ".join(row[0] for row in cursor.fetchall())
         print(f"\n-- {rule.name}\n    {plan}")
@@ -205,6 +240,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1_000_000)
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--sweep-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the filled data; undo the last run's firings instead",
+    )
     args = parser.parse_args()
     setup_django()
     from django.db import connection
@@ -215,11 +255,14 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("This benchmark runs on PostgreSQL: set DATABASE_URL.")
     started = time.perf_counter()
-    fill(args.requests, args.due)
-    print(
-        f"Filled {args.requests:,} requests ({args.due:,} past due) "
-        f"in {time.perf_counter() - started:.1f} s."
-    )
+    if args.reuse:
+        undo_last_run()
+    else:
+        fill(args.requests, args.due)
+        print(
+            f"Filled {args.requests:,} requests ({args.due:,} past due) "
+            f"in {time.perf_counter() - started:.1f} s."
+        )
     explain()
     busy = sweep_in_subprocess()
     print(

@@ -27,6 +27,7 @@ class Notification(models.Model):
         verbose_name=_("recipient"),
         on_delete=models.CASCADE,
         related_name="notifications",
+        db_index=False,  # the inbox index (recipient, read_at) leads with it
     )
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     subject = models.CharField(_("subject"), max_length=200)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from portal.bulk import insert_rows
@@ -89,18 +90,27 @@ def render(kind: str, context: dict, language: str) -> tuple[str, str]:
         return str(message.subject) % values, str(message.body) % values
 
 
-def build(
-    recipients: Iterable, kind: str, context: dict, link: str = "", now=None
-) -> list[Notification]:
-    """Unsaved inbox rows, one per distinct active recipient, each in their own language."""
-    return build_many(kind, [(recipients, context, link)], now)
+COLUMNS = (
+    "recipient_id",
+    "kind",
+    "subject",
+    "body",
+    "body_html",
+    "link",
+    "created_at",
+    "read_at",
+    "email_wanted",
+    "emailed_at",
+    "email_attempts",
+)
 
 
-def build_many(kind: str, items: list[tuple[Iterable, dict, str]], now=None) -> list[Notification]:
-    """Unsaved inbox rows for many (recipients, context, link) items of one kind.
+def rows_for_many(kind: str, items: list[tuple[Iterable, dict, str]], now=None) -> list[tuple]:
+    """Inbox rows (tuples in COLUMNS order) for many (recipients, context, link) items.
 
     Rows are rendered language by language, switching the active translation once per
-    language rather than once per row: a sweep builds hundreds of thousands of these.
+    language, and lazy context values are translated once per language, not once per row:
+    a sweep builds hundreds of thousands of these.
     """
     now = now or timezone.now()
     by_language: dict[str, list] = {}
@@ -116,66 +126,58 @@ def build_many(kind: str, items: list[tuple[Iterable, dict, str]], now=None) -> 
     for language, entries in by_language.items():
         with translation.override(language):
             subject_format, body_format = str(message.subject), str(message.body)
+            translated: dict[int, str] = {}
             for user, context, link in entries:
-                values = {key: str(value) for key, value in context.items()}
+                values = {}
+                for key, value in context.items():
+                    if isinstance(value, Promise):
+                        if id(value) not in translated:
+                            translated[id(value)] = str(value)
+                        value = translated[id(value)]
+                    values[key] = value
                 rows.append(
-                    Notification(
-                        recipient=user,
-                        kind=kind,
-                        subject=(subject_format % values)[:200],
-                        body=body_format % values,
-                        link=link,
-                        created_at=now,
-                        email_wanted=bool(user.email),
+                    (
+                        user.pk,
+                        kind,
+                        (subject_format % values)[:200],
+                        body_format % values,
+                        "",
+                        link,
+                        now,
+                        None,
+                        bool(user.email),
+                        None,
+                        0,
                     )
                 )
     return rows
 
 
-def save_and_send(rows: list[Notification]) -> list[Notification]:
-    """Store the rows; hand their e-mails to Celery once the surrounding transaction commits."""
-    if not rows:
-        return rows
-    columns = (
-        "recipient_id",
-        "kind",
-        "subject",
-        "body",
-        "body_html",
-        "link",
-        "created_at",
-        "read_at",
-        "email_wanted",
-        "emailed_at",
-        "email_attempts",
-    )
-    ids = insert_rows(
-        Notification,
-        columns,
-        [
-            (
-                row.recipient_id,
-                row.kind,
-                row.subject,
-                row.body,
-                row.body_html,
-                row.link,
-                row.created_at,
-                None,
-                row.email_wanted,
-                None,
-                0,
-            )
-            for row in rows
-        ],
-        with_ids=True,
-    )
-    for row, pk in zip(rows, ids, strict=True):
-        row.pk = row.id = pk
-        row._state.adding = False
-    ids = [row.pk for row in rows if row.email_wanted]
+def build(
+    recipients: Iterable, kind: str, context: dict, link: str = "", now=None
+) -> list[Notification]:
+    """Unsaved inbox rows, one per distinct active recipient, each in their own language."""
+    return [
+        Notification(**dict(zip(COLUMNS, row, strict=True)))
+        for row in rows_for_many(kind, [(recipients, context, link)], now)
+    ]
+
+
+def save_rows(rows: list[tuple]) -> int:
+    """Store inbox rows; hand their e-mails to Celery once the surrounding transaction commits."""
+    wanted = COLUMNS.index("email_wanted")
+    mailed = [row for row in rows if row[wanted]]
+    # Ids are drawn only for rows with an e-mail to send: the task is given their ids.
+    ids = insert_rows(Notification, COLUMNS, mailed, with_ids=True)
+    insert_rows(Notification, COLUMNS, [row for row in rows if not row[wanted]])
     if ids:
         transaction.on_commit(lambda: enqueue_emails(ids))
+    return len(rows)
+
+
+def save_and_send(rows: list[Notification]) -> list[Notification]:
+    """Store unsaved Notification objects the same way (see `save_rows`)."""
+    save_rows([tuple(getattr(row, column) for column in COLUMNS) for row in rows])
     return rows
 
 

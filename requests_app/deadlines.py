@@ -223,3 +223,59 @@ def subtract_working_time(
             remaining -= available
         current = day_start
     raise ValueError("The calendar has no working days in ten years; check the calendar table.")
+
+
+def deadline_rows(request) -> dict[str, dict]:
+    """The sweep's view of each clock of `request`, from its stored fields (pure)."""
+    from requests_app.models import ANSWER_CLOCK_STATUSES, ExtensionState, Status
+
+    paused = request.status == Status.INFO_NEEDED
+    # A clock that ran out before its pause still escalates (a sweep may have been down then).
+    breached_before_pause = bool(
+        paused
+        and request.answer_due_at
+        and request.answer_paused_at
+        and request.answer_due_at < request.answer_paused_at
+    )
+    answering = request.status in ANSWER_CLOCK_STATUSES or breached_before_pause
+    approved = request.extension_state == ExtensionState.APPROVED
+    return {
+        "assign": {
+            "due_at": request.assign_due_at,
+            "cycle": 0,
+            "paused": False,
+            "running": request.status == Status.SUBMITTED,
+        },
+        "answer": {
+            "due_at": request.answer_due_at,
+            "cycle": request.reopen_count,
+            "paused": paused,
+            "running": answering and not approved,
+        },
+        "extension": {
+            "due_at": request.answer_due_at,
+            "cycle": request.reopen_count,
+            "paused": paused,
+            "running": answering and approved,
+        },
+    }
+
+
+def sync_deadlines(request) -> None:
+    """Bring the request's Deadline rows in step with it; called by every workflow change."""
+    from requests_app.models import Deadline
+
+    existing = {row.clock: row for row in Deadline.objects.filter(request=request)}
+    for clock, wanted in deadline_rows(request).items():
+        row = existing.get(clock)
+        if wanted["due_at"] is None:
+            continue
+        if row is None:
+            if wanted["running"]:
+                Deadline.objects.create(request=request, clock=clock, **wanted)
+            continue
+        changes = {key: value for key, value in wanted.items() if getattr(row, key) != value}
+        if "cycle" in changes:
+            changes["stage"] = 0  # a new cycle (reopened) climbs the ladder afresh
+        if changes:
+            Deadline.objects.filter(pk=row.pk).update(**changes)

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -29,15 +29,13 @@ from portal import notifications
 from portal.bulk import insert_rows
 from requests_app.deadlines import Clocks, subtract_working_time, working_horizon
 from requests_app.models import (
-    ANSWER_CLOCK_STATUSES,
     Clock,
+    Deadline,
     EscalationAction,
     EscalationFiring,
     EscalationRule,
-    ExtensionState,
     Recipient,
     ServiceRequest,
-    Status,
     Trigger,
 )
 from requests_app.timeline import NewEvent, append_many
@@ -70,22 +68,6 @@ _CLOCK_ORDER = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
 # --- which requests a clock applies to ---
 
 
-def clock_running(clock: str, trigger: str = Trigger.FRACTION) -> Q:
-    """Requests whose `clock` is running now (a paused answer clock is not running).
-
-    For the breach rules a paused clock still counts if it had already run out when it was
-    paused: a sweep that was down at the breach must not lose it to a later pause.
-    """
-    if clock == Clock.ASSIGN:
-        return Q(status=Status.SUBMITTED)
-    answer = Q(status__in=ANSWER_CLOCK_STATUSES)
-    if trigger != Trigger.FRACTION:
-        answer |= Q(status=Status.INFO_NEEDED, answer_due_at__lt=F("answer_paused_at"))
-    if clock == Clock.EXTENSION:
-        return answer & Q(extension_state=ExtensionState.APPROVED)
-    return answer & ~Q(extension_state=ExtensionState.APPROVED)
-
-
 def due_field(clock: str) -> str:
     return "assign_due_at" if clock == Clock.ASSIGN else "answer_due_at"
 
@@ -109,32 +91,65 @@ def threshold(rule: EscalationRule, now: dt.datetime, clocks: Clocks) -> dt.date
     return working_horizon(now, left, clocks.calendar)
 
 
-def ordered_rules() -> list[EscalationRule]:
-    """Active rules in the order a request meets them, so a catch-up fires them in order."""
-    rules = list(EscalationRule.objects.filter(active=True))
-    return sorted(
-        rules,
-        key=lambda r: (
-            _CLOCK_ORDER[r.clock],
-            _TRIGGER_ORDER[r.trigger],
-            -(r.fraction or 0) if r.trigger == Trigger.FRACTION else (r.days_after or 0),
-            r.pk,
-        ),
-    )
+def _rung_order(rule: EscalationRule) -> tuple:
+    step = (rule.fraction or 0) if rule.trigger == Trigger.FRACTION else (rule.days_after or 0)
+    return (_CLOCK_ORDER[rule.clock], _TRIGGER_ORDER[rule.trigger], step, rule.pk)
 
 
-def due_requests(rule: EscalationRule, now: dt.datetime, clocks: Clocks):
-    """The set-based query: open requests past the rule's threshold, not yet fired this cycle."""
-    fired = EscalationFiring.objects.filter(
-        request=OuterRef("pk"),
-        rule=rule,
-        cycle=0 if rule.clock == Clock.ASSIGN else OuterRef("reopen_count"),
+def ordered_rules() -> list[tuple[EscalationRule, int]]:
+    """Active rules in the order a request meets them, each with its rung on its clock.
+
+    A catch-up after an outage thus fires them in order. Rungs count inactive rules too, so
+    switching a rule off does not shift the others' positions under `Deadline.stage`.
+    """
+    rules = sorted(EscalationRule.objects.all(), key=_rung_order)
+    positions: Counter = Counter()
+    ladder = []
+    for rule in rules:
+        if rule.active:
+            ladder.append((rule, positions[rule.clock]))
+        positions[rule.clock] += 1
+    return ladder
+
+
+def pending_deadlines(rule: EscalationRule, position: int, now: dt.datetime, clocks: Clocks):
+    """Running clocks past the rule's threshold that have not climbed past its rung.
+
+    This reads the partial index (clock, stage, due_at): requests that stay overdue after
+    escalating have a higher stage and are not touched, so an idle sweep costs next to nothing.
+    """
+    deadlines = Deadline.objects.filter(
+        clock=rule.clock,
+        running=True,
+        stage__lte=position,
+        due_at__lte=threshold(rule, now, clocks),
     )
-    return (
-        ServiceRequest.objects.filter(clock_running(rule.clock, rule.trigger))
-        .filter(**{f"{due_field(rule.clock)}__lte": threshold(rule, now, clocks)})
-        .filter(~Exists(fired))
-    )
+    if rule.trigger == Trigger.FRACTION:
+        deadlines = deadlines.filter(paused=False)  # no reminders while the enterprise answers
+    return deadlines
+
+
+def climb(rule: EscalationRule, position: int, request_ids: list[int]) -> int:
+    """Mark the rung handled on these requests' deadlines, so the next sweep does not read them.
+
+    Every pending row a sweep locks climbs, whether this sweep fired it or found the firing
+    already there (another sweep, or stages reset after the ladder changed).
+    """
+    if connection.vendor == "postgresql":
+        return _climb_many(rule, position, request_ids)
+    rows = Deadline.objects.filter(clock=rule.clock, request_id__in=request_ids)
+    return rows.filter(stage__lte=position).update(stage=position + 1)
+
+
+def _climb_many(rule: EscalationRule, position: int, request_ids: list[int]) -> int:
+    # One array parameter, not thousands of placeholders (PostgreSQL).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Deadline._meta.db_table} SET stage = %s "
+            "WHERE clock = %s AND stage <= %s AND request_id = ANY(%s::bigint[])",
+            [position + 1, rule.clock, position, request_ids],
+        )
+        return cursor.rowcount
 
 
 # --- the sweep ---
@@ -162,14 +177,32 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     started = time.perf_counter()
     result = SweepResult(now=now or timezone.now())
     clocks = Clocks.current()
-    for rule in ordered_rules():
-        candidates = due_requests(rule, result.now, clocks)
+    for rule, position in ordered_rules():
+        pending = pending_deadlines(rule, position, result.now, clocks)
+        after = None
         while True:
-            fired = _fire_batch(rule, candidates, result)
-            if fired < BATCH_SIZE:
+            batch = _next_batch(pending, after)
+            if batch:
+                fire(rule, position, [request_id for _, request_id in batch], pending, result)
+            if len(batch) < BATCH_SIZE:
                 break
+            after = batch[-1]
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _next_batch(pending, after: tuple | None) -> list[tuple]:
+    """The next (due_at, request_id) of pending deadlines, in index order, after `after`.
+
+    Keyset pagination: a request skipped because a user holds its lock is passed over rather
+    than read again and again in this sweep; the next sweep picks it up.
+    """
+    if after is not None:
+        due_at, request_id = after
+        pending = pending.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, request_id__gt=request_id))
+    return list(
+        pending.order_by("due_at", "request_id").values_list("due_at", "request_id")[:BATCH_SIZE]
+    )
 
 
 _ROW_FIELDS = (
@@ -187,21 +220,33 @@ _ROW_FIELDS = (
 )
 
 
-def _fire_batch(rule: EscalationRule, candidates, result: SweepResult) -> int:
-    """Fire `rule` for up to BATCH_SIZE due requests in one transaction; return how many."""
+def fire(
+    rule: EscalationRule, position: int, request_ids: list[int], pending, result: SweepResult
+) -> None:
+    """Fire `rule` for these requests in one transaction, where it is still due and unfired."""
     with transaction.atomic():
         # SKIP LOCKED: a request a user is changing right now is left for the next sweep rather
         # than waited for; the lock also keeps the timeline's sequence ours while we append.
-        rows = list(
-            candidates.select_for_update(skip_locked=True, of=("self",))
+        locked = list(
+            ServiceRequest.objects.filter(pk__any_of=request_ids)
+            .select_for_update(skip_locked=True, of=("self",))
             .order_by("pk")
-            .values(*_ROW_FIELDS)[:BATCH_SIZE]
+            .values(*_ROW_FIELDS)
         )
+        # Read again under the lock: a transition committed since the batch was chosen may
+        # have stopped the clock (the workflow updates the deadline with the request).
+        still_due = set(
+            pending.filter(request_id__any_of=[row["pk"] for row in locked]).values_list(
+                "request_id", flat=True
+            )
+        )
+        rows = [row for row in locked if row["pk"] in still_due]
         if not rows:
-            return 0
-        selected = rows
+            return
         due = due_field(rule.clock)
         inserted = _insert_firings(rule, rows, due, result.now)
+        climb(rule, position, request_ids=[row["pk"] for row in rows])
+        # Only what this sweep inserted is announced: a firing another sweep made is theirs.
         rows = [row for row in rows if row["pk"] in inserted]
         if rows:
             append_many(_append_events(rule, rows, due), result.now)
@@ -210,9 +255,6 @@ def _fire_batch(rule: EscalationRule, candidates, result: SweepResult) -> int:
                 result.cases += _open_cases(rule, rows, due, result.now, context)
             result.notifications += _notify(rule, rows, due, result.now, context)
             result.fired[EVENT_ACTIONS[rule.action]] += len(rows)
-        # The caller loops while batches come back full; rows fired by a concurrent sweep are
-        # no longer returned by the next query, so the loop ends.
-        return len(selected)
 
 
 def _insert_firings(rule, rows, due, now) -> set[int]:
@@ -393,6 +435,4 @@ def _notify(rule, rows, due, now, context: _Context) -> int:
         }
         recipients = [user for code in rule.recipients for user in context.recipients(code, row)]
         items.append((recipients, message_context, link.format(row["pk"])))
-    rows_out = notifications.build_many(kind, items, now=now)
-    notifications.save_and_send(rows_out)
-    return len(rows_out)
+    return notifications.save_rows(notifications.rows_for_many(kind, items, now=now))

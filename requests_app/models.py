@@ -266,7 +266,11 @@ def event_hash(
 class RequestEvent(models.Model):
     """One step of a request's timeline. Append-only; each hash chains to the previous event."""
 
-    request = models.ForeignKey(ServiceRequest, on_delete=models.PROTECT, related_name="events")
+    # No separate index: unique (request, seq) leads with request_id and serves its lookups;
+    # one index fewer to maintain on the busiest insert path (the sweep adds 100,000 at once).
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.PROTECT, related_name="events", db_index=False
+    )
     seq = models.PositiveIntegerField(editable=False)
     action = models.CharField(_("action"), max_length=40)
     actor = models.ForeignKey(
@@ -471,6 +475,12 @@ class EscalationRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        # The ladder changed, so rung positions may have moved: every running clock is read
+        # once more by the next sweep (the firing key keeps that exact; the sweep re-climbs).
+        Deadline.objects.filter(running=True).update(stage=0)
+
     def clean(self):
         from django.core.exceptions import ValidationError
 
@@ -490,8 +500,14 @@ class EscalationRule(models.Model):
 class EscalationFiring(models.Model):
     """A rule that fired for a request in one clock cycle: one row at most (the unique key)."""
 
-    request = models.ForeignKey(ServiceRequest, on_delete=models.CASCADE, related_name="firings")
-    rule = models.ForeignKey(EscalationRule, on_delete=models.PROTECT, related_name="firings")
+    # The unique key (request, rule, cycle) is the index for request lookups; rule lookups only
+    # happen when an admin deletes a rule. Fewer indexes, faster sweeps.
+    request = models.ForeignKey(
+        ServiceRequest, on_delete=models.CASCADE, related_name="firings", db_index=False
+    )
+    rule = models.ForeignKey(
+        EscalationRule, on_delete=models.PROTECT, related_name="firings", db_index=False
+    )
     # 0 for the assign clock; the reopen count for the answer and extension clocks, so a
     # reopened request starts a new cycle while a transfer does not.
     cycle = models.PositiveIntegerField(_("clock cycle"))
@@ -507,3 +523,42 @@ class EscalationFiring(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.rule_id} #{self.cycle}"
+
+
+class Deadline(models.Model):
+    """One clock of a request as the sweep sees it: a narrow row kept in step by the workflow.
+
+    The due times also live on the request (for pages, the API and the overdue filter); this
+    copy adds what makes an idle sweep cheap: `stage`, the rungs of this clock already handled in
+    this cycle, so that requests which stay overdue after escalating drop out of the index range
+    the sweep reads. Being narrow, it is cheap to update by the hundred thousand.
+    """
+
+    request = models.ForeignKey(  # unique (request, clock) indexes it
+        ServiceRequest, on_delete=models.CASCADE, related_name="deadlines", db_index=False
+    )
+    clock = models.CharField(_("clock"), max_length=10, choices=Clock.choices)
+    cycle = models.PositiveIntegerField(_("clock cycle"), default=0)
+    due_at = models.DateTimeField(_("due"))
+    # Counts toward the ladder: the clock runs, or ran out before the request was paused.
+    running = models.BooleanField(_("running"))
+    # Waiting for the enterprise (info_needed): reminders wait too; breaches already past do not.
+    paused = models.BooleanField(_("paused"), default=False)
+    stage = models.PositiveSmallIntegerField(_("rungs handled"), default=0)
+
+    class Meta:
+        verbose_name = _("deadline")
+        verbose_name_plural = _("deadlines")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "clock"], name="unique_deadline_clock"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["clock", "stage", "due_at"],
+                name="deadline_pending",
+                condition=Q(running=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.clock} → {self.due_at:%Y-%m-%d %H:%M}"

@@ -80,7 +80,7 @@ def append_many(events: list[NewEvent], now) -> None:
     heads = dict(
         (pk, (seq, hash_))
         for pk, seq, hash_ in TimelineHead.objects.filter(
-            request_id__in=[event.request_id for event in events]
+            request_id__any_of=[event.request_id for event in events]
         ).values_list("request_id", "seq", "hash")
     )
     rows, moved = [], []

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from officials.models import Category, Enterprise, EnterpriseLink, LinkKind, Role, User
 from officials.selectors import enterprises_visible_to
 from requests_app import changes, notices
-from requests_app.deadlines import Clocks
+from requests_app.deadlines import Clocks, sync_deadlines
 from requests_app.errors import InvalidInput, InvalidTransition, NotPermitted, WorkflowError
 from requests_app.models import (
     ON_BEHALF_SOURCES,
@@ -254,6 +254,7 @@ def transition(
         change = spec.handler(request, by=by, now=now, clocks=Clocks.current(), **payload)
         request.status = _target(spec, request, payload)
         request.save()
+        sync_deadlines(request)
         append_event(
             request,
             action=action,
@@ -329,6 +330,7 @@ def submit_request(
         )
         # The human number is derived from the primary key, so it is unique without a counter.
         request.reference = f"QQ{timezone.localtime(now):%Y}{request.pk:07d}"
+        sync_deadlines(request)
         ServiceRequest.objects.filter(pk=request.pk).update(reference=request.reference)
         append_event(
             request,

@@ -36,6 +36,7 @@ from portal.models import Notification
 from requests_app import escalation
 from requests_app.escalation import SweepResult, sweep
 from requests_app.models import (
+    Deadline,
     EscalationFiring,
     EscalationRule,
     RequestEvent,
@@ -533,8 +534,15 @@ def test_a_request_another_sweep_fired_meanwhile_is_not_recorded_or_announced_ag
     assert fired(request) == [(REMIND_ASSIGN, 0)]
     counts = (RequestEvent.objects.count(), Notification.objects.count())
     result = SweepResult(now=at("2026-10-08 03:01"))
-    stale_candidates = ServiceRequest.objects.filter(pk=request.pk)
-    escalation._fire_batch(rule(REMIND_ASSIGN), stale_candidates, result)
+    # The stale sweep's view: the deadline not yet climbed past the reminder's rung.
+    Deadline.objects.filter(request=request, clock="assign").update(stage=0)
+    ladder = dict(escalation.ordered_rules())
+    reminder = rule(REMIND_ASSIGN)
+    pending = escalation.pending_deadlines(
+        reminder, ladder[reminder], result.now, escalation.Clocks.current()
+    )
+    assert list(pending.values_list("request_id", flat=True)) == [request.pk]
+    escalation.fire(reminder, ladder[reminder], [request.pk], pending, result)
     assert (sum(result.fired.values()), result.notifications) == (0, 0)
     assert fired(request) == [(REMIND_ASSIGN, 0)]
     assert counts == (RequestEvent.objects.count(), Notification.objects.count())
