@@ -83,13 +83,6 @@ def language_of(user) -> str:
     return user.language or settings.LANGUAGE_CODE
 
 
-def render(kind: str, context: dict, language: str) -> tuple[str, str]:
-    message = MESSAGES[kind]
-    with translation.override(language):
-        values = {key: str(value) for key, value in context.items()}
-        return str(message.subject) % values, str(message.body) % values
-
-
 COLUMNS = (
     "recipient_id",
     "kind",
@@ -179,10 +172,6 @@ def save_and_send(rows: list[Notification]) -> list[Notification]:
     """Store unsaved Notification objects the same way (see `save_rows`)."""
     save_rows([tuple(getattr(row, column) for column in COLUMNS) for row in rows])
     return rows
-
-
-def notify(recipients: Iterable, kind: str, context: dict, link: str = "") -> list[Notification]:
-    return save_and_send(build(recipients, kind, context, link))
 
 
 def enqueue_emails(ids: list[int]) -> None:

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
@@ -70,10 +70,6 @@ _CLOCK_ORDER = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
 
 def due_field(clock: str) -> str:
     return "assign_due_at" if clock == Clock.ASSIGN else "answer_due_at"
-
-
-def cycle_of(clock: str):
-    return 0 if clock == Clock.ASSIGN else F("reopen_count")
 
 
 def threshold(rule: EscalationRule, now: dt.datetime, clocks: Clocks) -> dt.datetime:

@@ -22,6 +22,7 @@ The cast (one city, two districts, three enterprises' worth of people):
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test.utils import override_settings
@@ -37,6 +38,23 @@ from tests.factories import (
     UserFactory,
     category,
 )
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(moment: str | dt.datetime) -> dt.datetime:
+    """'2026-10-08 03:00' in Asia/Shanghai (an aware datetime passes through)."""
+    if isinstance(moment, dt.datetime):
+        return moment
+    return dt.datetime.fromisoformat(moment).replace(tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def statutory(db):
+    """The working-day calendar as the portal uses it: the table the data migration filled."""
+    from requests_app.deadlines import DeadlinePolicy, calendar_for
+
+    return calendar_for(DeadlinePolicy(day_kind="working"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,7 +3,6 @@
 import datetime as dt
 import json
 import re
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -16,7 +15,7 @@ from requests_app.attachments import add_attachment
 from requests_app.models import RequestEvent, ServiceRequest
 from requests_app.timeline import append_event
 from requests_app.workflow import TRANSITIONS, transition
-from tests.conftest import drive
+from tests.conftest import SHANGHAI, drive
 from tests.factories import (
     RawServiceRequestFactory,
     ServiceRequestFactory,
@@ -26,7 +25,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONDAY_9 = dt.datetime(2025, 3, 10, 9, 0, tzinfo=SHANGHAI)  # an ordinary working week
 
 REQUEST_KEYS = {

@@ -6,7 +6,6 @@ migration loads from chinesecalendar (holidays and make-up working days, 调休)
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -24,23 +23,11 @@ from requests_app.deadlines import (
 )
 from requests_app.models import CalendarDay, CalendarYear, ExtensionState, Status
 from requests_app.workflow import transition
-from tests.conftest import drive
+from tests.conftest import at, drive
 from tests.factories import ServiceRequestFactory
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
-
-
-def at(text: str) -> dt.datetime:
-    """'2025-03-14 16:00' in Asia/Shanghai."""
-    return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def statutory(db):
-    """The working-day calendar as the portal uses it: the table the data migration filled."""
-    return calendar_for(DeadlinePolicy(day_kind="working"))
 
 
 # --- add_working_time ----------------------------------------------------------------------------

@@ -10,31 +10,19 @@ the data migration loads (holidays and make-up working days, 调休).
 
 import datetime as dt
 import random
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from requests_app.deadlines import (
-    DeadlinePolicy,
-    calendar_for,
     subtract_working_time,
     working_horizon,
     working_time_between,
 )
+from tests.conftest import at
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
 TICK = dt.timedelta(microseconds=1)
-
-
-def at(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def statutory(db):
-    return calendar_for(DeadlinePolicy(day_kind="working"))
 
 
 # 2025-03-14 is a Friday; 2026-10-01..07 is National Day, 2026-10-10 (Saturday) and 2026-09-20

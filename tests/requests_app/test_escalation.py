@@ -20,7 +20,6 @@ Time is moved with time_machine; `sweep()` reads it through `timezone.now()`.
 import datetime as dt
 import re
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -45,10 +44,9 @@ from requests_app.models import (
 )
 from requests_app.timeline import verify_chain
 from requests_app.workflow import transition
-from tests.conftest import PENDING_EXTENSION, drive
+from tests.conftest import PENDING_EXTENSION, at, drive
 from tests.factories import ServiceRequestFactory, UserFactory
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 MINUTE = dt.timedelta(minutes=1)
 
 FILED = "2026-09-30 09:00"
@@ -65,13 +63,6 @@ REMIND_ANSWER = ("answer", "fraction", "remind")
 ACCOUNT_ANSWER = ("answer", "breach", "accountability")
 ACCOUNT_EXTENSION = ("extension", "breach", "accountability")
 Rung = tuple[str, str, str]
-
-
-def at(moment: str | dt.datetime) -> dt.datetime:
-    """'2026-10-08 03:00' in Asia/Shanghai (an aware datetime passes through)."""
-    if isinstance(moment, dt.datetime):
-        return moment
-    return dt.datetime.fromisoformat(moment).replace(tzinfo=SHANGHAI)
 
 
 def sweep_at(moment) -> SweepResult:

@@ -10,7 +10,6 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -25,7 +24,7 @@ from requests_app.escalation import SweepResult, sweep
 from requests_app.models import EscalationFiring, RequestEvent, ServiceRequest
 from requests_app.timeline import verify_chain
 from requests_app.workflow import transition
-from tests.conftest import drive
+from tests.conftest import SHANGHAI, drive
 from tests.factories import ServiceRequestFactory
 
 pytestmark = [
@@ -39,7 +38,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 FILED = dt.datetime(2026, 9, 30, 9, tzinfo=SHANGHAI)
 UNTIL = dt.datetime(2026, 10, 16, 18, tzinfo=SHANGHAI)
 NOW = dt.datetime(2026, 10, 20, 9, tzinfo=SHANGHAI)
