@@ -51,6 +51,15 @@ def insert_rows(
     return ids
 
 
+def int_array(values) -> str:
+    """Integers as one PostgreSQL array literal, to bind as `%s::bigint[]`.
+
+    psycopg adapts a list element by element in Python; for the 5,000 to 10,000 ids of each
+    sweep batch, one joined string is several times cheaper.
+    """
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
 def _json(value):
     return json.dumps(value) if isinstance(value, dict | list) else value
 

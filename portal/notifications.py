@@ -7,16 +7,17 @@ the row stays with `emailed_at` empty and the next sweep hands it to the worker 
 """
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from portal.bulk import insert_rows
+from portal.bulk import insert_rows, int_array
 from portal.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,26 @@ MESSAGES: dict[str, Message] = {
             "a case has been opened for %(department)s."
         ),
     ),
+    # Confidential reports and case decisions (compliance/inspection): a report's message names
+    # its kind and number, never its reporter; a decision's names the outcome, not the file.
+    "report_received": Message(
+        _("Confidential report #%(number)s received"),
+        _("A confidential report (%(kind)s) was filed in your jurisdiction. Please review it."),
+    ),
+    "case_decided": Message(
+        _("Accountability case #%(number)s decided"),
+        _("The discipline inspectors decided case #%(number)s: %(outcome)s. Measure: %(measure)s."),
+    ),
+    # Compliance findings (compliance/services.py): a violation of a list item by an official of
+    # the inspector's region, and the case it opened where the admin configured the item so.
+    "finding_violation": Message(
+        _("Violation of %(rule)s by %(official)s"),
+        _("%(official)s (%(enterprise)s): %(message)s"),
+    ),
+    "case_opened": Message(
+        _("Accountability case #%(number)s opened: %(rule)s"),
+        _("A case was opened for %(official)s (%(enterprise)s): %(message)s"),
+    ),
 }
 
 
@@ -102,25 +123,27 @@ def rows_for_many(kind: str, items: list[tuple[Iterable, dict, str]], now=None) 
     """Inbox rows (tuples in COLUMNS order) for many (recipients, context, link) items.
 
     Rows are rendered language by language, switching the active translation once per
-    language, and lazy context values are translated once per language, not once per row:
-    a sweep builds hundreds of thousands of these.
+    language; each item's message is rendered once per language and shared by all its
+    recipients who read that language, and lazy context values are translated once per
+    language, not once per row: a sweep builds hundreds of thousands of these.
     """
     now = now or timezone.now()
-    by_language: dict[str, list] = {}
-    for recipients, context, link in items:
-        seen: set[int] = set()
-        for user in recipients:
-            if user is None or not user.is_active or user.pk in seen:
-                continue
-            seen.add(user.pk)
-            by_language.setdefault(language_of(user), []).append((user, context, link))
+    by_language: dict[str, list[tuple[int, list]]] = {}
+    for index, (recipients, _context, _link) in enumerate(items):
+        for user in _distinct_active(recipients):
+            readers = by_language.setdefault(language_of(user), [])
+            if readers and readers[-1][0] == index:
+                readers[-1][1].append(user)
+            else:
+                readers.append((index, [user]))
     message = MESSAGES[kind]
     rows = []
-    for language, entries in by_language.items():
+    for language, readers in by_language.items():
         with translation.override(language):
             subject_format, body_format = str(message.subject), str(message.body)
             translated: dict[int, str] = {}
-            for user, context, link in entries:
+            for index, users in readers:
+                _recipients, context, link = items[index]
                 values = {}
                 for key, value in context.items():
                     if isinstance(value, Promise):
@@ -128,22 +151,23 @@ def rows_for_many(kind: str, items: list[tuple[Iterable, dict, str]], now=None) 
                             translated[id(value)] = str(value)
                         value = translated[id(value)]
                     values[key] = value
-                rows.append(
-                    (
-                        user.pk,
-                        kind,
-                        (subject_format % values)[:200],
-                        body_format % values,
-                        "",
-                        link,
-                        now,
-                        None,
-                        bool(user.email),
-                        None,
-                        0,
-                    )
+                subject, body = (subject_format % values)[:200], body_format % values
+                rows.extend(
+                    (user.pk, kind, subject, body, "", link, now, None, bool(user.email), None, 0)
+                    for user in users
                 )
     return rows
+
+
+def _distinct_active(recipients: Iterable) -> list:
+    seen: set[int] = set()
+    users = []
+    for user in recipients:
+        if user is None or not user.is_active or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        users.append(user)
+    return users
 
 
 def build(
@@ -172,6 +196,115 @@ def save_and_send(rows: list[Notification]) -> list[Notification]:
     """Store unsaved Notification objects the same way (see `save_rows`)."""
     save_rows([tuple(getattr(row, column) for column in COLUMNS) for row in rows])
     return rows
+
+
+# A Python format placeholder, "%(name)s", or an escaped "%%".
+_PLACEHOLDER = re.compile(r"%(?:\((\w+)\)s|%)")
+
+
+def save_from_query(
+    kind: str,
+    items: list[tuple[int, Iterable]],
+    query: str,
+    params: list,
+    *,
+    defaults: dict[str, Promise],
+    now,
+) -> int:
+    """PostgreSQL: inbox rows for many (item, recipients), filled in by the database.
+
+    The same rows as `save_rows(rows_for_many(...))`, for callers whose message values are
+    columns in the database: `query` yields one row per item, with an `item` column, a `link`
+    column and one column per placeholder of the message; where a column is NULL, the
+    recipient reads `defaults[name]` in their language. Each language's words are translated
+    here once and filled in by format(); only (item, recipient) pairs travel to the database.
+    """
+    languages: dict[str, int] = {}  # language -> its position (from 1) in the arrays below
+    recipients: dict[int, tuple[int, bool]] = {}
+    pair_items, pair_users = [], []
+    for item, users in items:
+        for user in _distinct_active(users):
+            pk = user.pk
+            if pk not in recipients:
+                language = languages.setdefault(language_of(user), len(languages) + 1)
+                recipients[pk] = (language, bool(user.email))
+            pair_items.append(item)
+            pair_users.append(pk)
+    if not pair_items:
+        return 0
+    message, words = MESSAGES[kind], []
+    for language in languages:
+        with translation.override(language):
+            words.append(
+                (
+                    str(message.subject),
+                    str(message.body),
+                    {name: str(value) for name, value in defaults.items()},
+                )
+            )
+    names = list(dict.fromkeys(_PLACEHOLDER.findall("".join(s + b for s, b, _ in words))))
+    names = [name for name in names if name]
+    args, arg_params = [], []
+    for name in names:
+        if name in defaults:
+            args.append(f'COALESCE(c."{name}", (%s::text[])[r.language])')
+            arg_params.append([fallbacks[name] for _, _, fallbacks in words])
+        else:
+            args.append(f'c."{name}"')
+    values = ", ".join(args)
+    recipient_ids = list(recipients)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH recipient AS (
+                SELECT * FROM unnest(%s::bigint[], %s::integer[], %s::boolean[])
+                    AS t(id, language, email_wanted)
+            ),
+            pair AS (
+                SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS t(item, recipient)
+            ),
+            created AS (
+                INSERT INTO {Notification._meta.db_table} ({", ".join(COLUMNS)})
+                SELECT p.recipient, %s,
+                       left(format((%s::text[])[r.language], {values}), 200),
+                       format((%s::text[])[r.language], {values}),
+                       '', c.link, %s, NULL, r.email_wanted, NULL, 0
+                FROM pair AS p
+                JOIN recipient AS r ON r.id = p.recipient
+                JOIN ({query}) AS c ON c.item = p.item
+                RETURNING id, email_wanted
+            )
+            SELECT count(*), array_agg(id ORDER BY id) FILTER (WHERE email_wanted) FROM created
+            """,
+            [
+                recipient_ids,
+                [recipients[pk][0] for pk in recipient_ids],
+                [recipients[pk][1] for pk in recipient_ids],
+                int_array(pair_items),
+                int_array(pair_users),
+                kind,
+                [_positional(subject, names) for subject, _, _ in words],
+                *arg_params,
+                [_positional(body, names) for _, body, _ in words],
+                *arg_params,
+                now,
+                *params,
+            ],
+        )
+        count, ids = cursor.fetchone()
+    if ids:
+        transaction.on_commit(lambda: enqueue_emails(ids))
+    return count
+
+
+def _positional(text: str, names: list[str]) -> str:
+    """Turn "%(due)s" into "%3$s" for PostgreSQL's format(); `names` gives the positions."""
+    converted = _PLACEHOLDER.sub(
+        lambda match: f"%{names.index(match[1]) + 1}$s" if match[1] else "%%", text
+    )
+    if "%" in _PLACEHOLDER.sub("", text):  # %d, %s and the like: Python formatting only
+        raise ValueError(f"Only %(name)s placeholders can be filled in by the database: {text!r}")
+    return converted
 
 
 def enqueue_emails(ids: list[int]) -> None:

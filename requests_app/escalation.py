@@ -14,62 +14,41 @@ timeline events, open the accountability cases and write the notifications. The 
 import datetime as dt
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
-from compliance.models import AccountabilityCase, CaseSource, CaseStatus
-from officials.models import Department, EnterpriseLink, LinkKind, Role, User
-from portal import notifications
-from portal.bulk import insert_rows
+from portal.bulk import int_array
+from portal.health import record_sweep
+from requests_app import firing
 from requests_app.deadlines import Clocks, subtract_working_time, working_horizon
+from requests_app.firing import due_field
 from requests_app.models import (
     Clock,
     Deadline,
     EscalationAction,
     EscalationFiring,
     EscalationRule,
-    Recipient,
     ServiceRequest,
+    TimelineHead,
     Trigger,
 )
-from requests_app.timeline import NewEvent, append_many
+from requests_app.timeline import append_many
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+# Batches in flight at once in a large sweep on PostgreSQL: one per core of the target machine.
+SIDE_BY_SIDE = 2
 
-EVENT_ACTIONS = {
-    EscalationAction.REMIND: "reminder",
-    EscalationAction.ESCALATE: "escalated",
-    EscalationAction.ACCOUNTABILITY: "accountability_opened",
-}
-NOTIFICATION_KINDS = {
-    EscalationAction.REMIND: "reminder",
-    EscalationAction.ESCALATE: "escalated",
-    EscalationAction.ACCOUNTABILITY: "accountability_opened",
-}
-# How a message names the clock that ran out (the admin's labels name the clock itself).
-CLOCK_DEADLINES = {
-    Clock.ASSIGN: gettext_lazy("assign deadline"),
-    Clock.ANSWER: gettext_lazy("answer deadline"),
-    Clock.EXTENSION: gettext_lazy("extended deadline"),
-}
-NOT_ASSIGNED = gettext_lazy("no department yet (the liaison)")
 _TRIGGER_ORDER = {Trigger.FRACTION: 0, Trigger.BREACH: 1, Trigger.AFTER_BREACH: 2}
 _CLOCK_ORDER = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
 
 
 # --- which requests a clock applies to ---
-
-
-def due_field(clock: str) -> str:
-    return "assign_due_at" if clock == Clock.ASSIGN else "answer_due_at"
 
 
 def threshold(rule: EscalationRule, now: dt.datetime, clocks: Clocks) -> dt.datetime:
@@ -129,23 +108,11 @@ def climb(rule: EscalationRule, position: int, request_ids: list[int]) -> int:
     """Mark the rung handled on these requests' deadlines, so the next sweep does not read them.
 
     Every pending row a sweep locks climbs, whether this sweep fired it or found the firing
-    already there (another sweep, or stages reset after the ladder changed).
+    already there (another sweep, or stages reset after the ladder changed). PostgreSQL does
+    the same inside `_fire_in_one_statement`.
     """
-    if connection.vendor == "postgresql":
-        return _climb_many(rule, position, request_ids)
     rows = Deadline.objects.filter(clock=rule.clock, request_id__in=request_ids)
     return rows.filter(stage__lte=position).update(stage=position + 1)
-
-
-def _climb_many(rule: EscalationRule, position: int, request_ids: list[int]) -> int:
-    # One array parameter, not thousands of placeholders (PostgreSQL).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Deadline._meta.db_table} SET stage = %s "
-            "WHERE clock = %s AND stage <= %s AND request_id = ANY(%s::bigint[])",
-            [position + 1, rule.clock, position, request_ids],
-        )
-        return cursor.rowcount
 
 
 # --- the sweep ---
@@ -167,6 +134,11 @@ class SweepResult:
             f"{self.notifications} notifications ({self.seconds:.2f} s)."
         )
 
+    def add(self, other: "SweepResult") -> None:
+        self.fired += other.fired
+        self.cases += other.cases
+        self.notifications += other.notifications
+
 
 def sweep(now: dt.datetime | None = None) -> SweepResult:
     """Fire every rule that is due as of `now`, exactly once per request, rule and cycle."""
@@ -175,38 +147,142 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     clocks = Clocks.current()
     for rule, position in ordered_rules():
         pending = pending_deadlines(rule, position, result.now, clocks)
-        after = None
-        while True:
-            batch = _next_batch(pending, after)
-            if batch:
-                fire(rule, position, [request_id for _, request_id in batch], pending, result)
+        passed: list[int] = []
+        batch = list(next_batch(pending, passed))
+        if len(batch) == BATCH_SIZE and _may_run_batches_side_by_side():
+            _fire_side_by_side(rule, position, batch, pending, result)
+            continue
+        while batch:
+            passed += fire(rule, position, batch, pending, result)
             if len(batch) < BATCH_SIZE:
                 break
-            after = batch[-1]
+            batch = list(next_batch(pending, passed))
     result.seconds = time.perf_counter() - started
+    record_sweep()  # for /health/: the age of the last sweep
     return result
 
 
-def _next_batch(pending, after: tuple | None) -> list[tuple]:
-    """The next (due_at, request_id) of pending deadlines, in index order, after `after`.
+def _may_run_batches_side_by_side() -> bool:
+    # Each batch then commits on its own connection: not inside a caller's transaction, whose
+    # rows the other connections could not see, and not on SQLite, which has one writer.
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
 
-    Keyset pagination: a request skipped because a user holds its lock is passed over rather
-    than read again and again in this sweep; the next sweep picks it up.
+
+def _fire_side_by_side(rule, position, first: list[int], pending, result: SweepResult) -> None:
+    """A large sweep: `SIDE_BY_SIDE` batches at a time, each in a thread with its own connection.
+
+    While one batch's Python work (hashing, recipients) runs, the database works on the other
+    (statements, constraint checks at commit), so both cores of the machine are used. The
+    batches are disjoint (the next batch leaves out those in flight) and each is the same
+    transaction `fire` always runs, the same as two sweeps at once, which the firing key and
+    SKIP LOCKED make safe.
     """
-    if after is not None:
-        due_at, request_id = after
-        pending = pending.filter(Q(due_at__gt=due_at) | Q(due_at=due_at, request_id__gt=request_id))
-    return list(
-        pending.order_by("due_at", "request_id").values_list("due_at", "request_id")[:BATCH_SIZE]
-    )
+    passed: list[int] = []
+    running: dict[Future, list[int]] = {}
+    batch, more = first, True
+    with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE, thread_name_prefix="sweep") as pool:
+        while batch or running:
+            if batch:
+                task = pool.submit(
+                    _fire_on_own_connection, rule, position, batch, pending, result.now
+                )
+                running[task] = batch
+            if len(running) == SIDE_BY_SIDE or not more:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for task in done:
+                    del running[task]
+                    part, skipped = task.result()
+                    result.add(part)
+                    passed += skipped
+            batch = []
+            if more:
+                in_flight = [pk for ids in running.values() for pk in ids]
+                batch = list(next_batch(pending, passed + in_flight))
+                more = len(batch) == BATCH_SIZE
 
 
+def _fire_on_own_connection(rule, position, batch, pending, now) -> tuple[SweepResult, list[int]]:
+    part = SweepResult(now=now)
+    try:
+        return part, fire(rule, position, batch, pending, part)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def next_batch(pending, passed: list[int]):
+    """The request ids of the next pending deadlines, in the order of the index.
+
+    No cursor is needed: every deadline a batch handles climbs past the rung and leaves the
+    range, so the next batch starts where it ended. Only requests passed over because someone
+    holds their lock (`passed`, usually empty) would come back, and are left out: they wait
+    for the next sweep rather than being read again and again in this one. The order starts
+    with `stage` so that the partial index (clock, stage, due_at) returns the rows already
+    sorted and the LIMIT stops the scan early, instead of sorting the whole range every batch.
+    """
+    if passed:
+        pending = pending.exclude(request_id__any_of=passed)
+    return pending.order_by("stage", "due_at", "request_id").values_list("request_id", flat=True)[
+        :BATCH_SIZE
+    ]
+
+
+def fire(
+    rule: EscalationRule, position: int, request_ids: list[int], pending, result: SweepResult
+) -> list[int]:
+    """Fire `rule` for these requests in one transaction, where it is still due and unfired.
+
+    Returns the requests passed over because someone else holds their lock.
+    """
+    with transaction.atomic():
+        # SKIP LOCKED: a request a user is changing right now is left for the next sweep rather
+        # than waited for; the lock also keeps the timeline's sequence ours while we append.
+        locked = _lock(request_ids)
+        passed = sorted(set(request_ids).difference(locked))
+        if not locked:
+            return passed
+        # Read again under the lock, in a statement of its own so that it sees what committed
+        # before we took it: a transition since the batch was chosen may have stopped the clock.
+        if connection.vendor == "postgresql":
+            rows = _fire_in_one_statement(rule, position, locked, pending, result.now)
+        else:
+            rows = _fire_step_by_step(rule, position, locked, pending, result.now)
+        # Only what this sweep inserted is announced: a firing another sweep made is theirs.
+        if rows:
+            append_many(
+                firing.events(rule, rows),
+                result.now,
+                heads={row["pk"]: row["head"] for row in rows if row["head"]},
+            )
+            context = firing.Context.load(rows, rule.recipients)
+            if rule.action == EscalationAction.ACCOUNTABILITY:
+                result.cases += firing.open_cases(rule, rows, result.now, context)
+            result.notifications += firing.notify(rule, rows, result.now, context)
+            result.fired[firing.EVENT_ACTIONS[rule.action]] += len(rows)
+    return passed
+
+
+def _lock(request_ids: list[int]) -> list[int]:
+    if connection.vendor != "postgresql":
+        return list(
+            ServiceRequest.objects.filter(pk__in=request_ids)
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    # The same in SQL, with the ids bound as one array literal (see portal.bulk.int_array):
+    # the ORM prepares a list parameter value by value.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {ServiceRequest._meta.db_table} WHERE id = ANY(%s::bigint[]) "
+            "ORDER BY id FOR UPDATE SKIP LOCKED",
+            [int_array(request_ids)],
+        )
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+# What the events, cases and messages need of each request that fired, besides its clock.
 _ROW_FIELDS = (
-    "pk",
     "status",
-    "reopen_count",
-    "assign_due_at",
-    "answer_due_at",
     "reference",
     "title",
     "department_id",
@@ -216,219 +292,110 @@ _ROW_FIELDS = (
 )
 
 
-def fire(
-    rule: EscalationRule, position: int, request_ids: list[int], pending, result: SweepResult
-) -> None:
-    """Fire `rule` for these requests in one transaction, where it is still due and unfired."""
-    with transaction.atomic():
-        # SKIP LOCKED: a request a user is changing right now is left for the next sweep rather
-        # than waited for; the lock also keeps the timeline's sequence ours while we append.
-        locked = list(
-            ServiceRequest.objects.filter(pk__any_of=request_ids)
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("pk")
-            .values(*_ROW_FIELDS)
-        )
-        # Read again under the lock: a transition committed since the batch was chosen may
-        # have stopped the clock (the workflow updates the deadline with the request).
-        still_due = set(
-            pending.filter(request_id__any_of=[row["pk"] for row in locked]).values_list(
-                "request_id", flat=True
+def _fire_in_one_statement(rule, position, locked, pending, now) -> list[dict]:
+    """PostgreSQL: re-read, climb, insert the firings and read what fired, in one statement.
+
+    The rows never travel to Python and back (binding 5,000 datetimes or strings per batch
+    costs more than the statements); only the requests this sweep fired come back. Due times
+    come back as text: psycopg's timestamptz loader under Django is pure Python.
+    """
+    pending_sql, pending_params = pending.values("request_id").query.sql_with_params()
+    request = ServiceRequest._meta.db_table
+    due = due_field(rule.clock)
+    cycle = "0" if rule.clock == Clock.ASSIGN else "r.reopen_count"
+    fields = ", ".join(f"r.{name}" for name in _ROW_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH due AS (
+                SELECT p.request_id FROM ({pending_sql}) AS p
+                WHERE p.request_id = ANY(%s::bigint[])
+            ),
+            climbed AS (
+                UPDATE {Deadline._meta.db_table} AS d SET stage = %s FROM due
+                WHERE d.request_id = due.request_id AND d.clock = %s AND d.stage <= %s
+            ),
+            fired AS (
+                INSERT INTO {EscalationFiring._meta.db_table}
+                    (request_id, rule_id, cycle, due_at, fired_at)
+                SELECT r.id, %s, {cycle}, r.{due}, %s
+                FROM due JOIN {request} AS r ON r.id = due.request_id
+                ON CONFLICT (request_id, rule_id, cycle) DO NOTHING
+                RETURNING request_id, cycle
             )
+            SELECT r.id, f.cycle, r.{due}::text, h.seq, h.hash, {fields}
+            FROM fired AS f
+            JOIN {request} AS r ON r.id = f.request_id
+            LEFT JOIN {TimelineHead._meta.db_table} AS h ON h.request_id = f.request_id
+            ORDER BY r.id
+            """,
+            [*pending_params, int_array(locked), position + 1, rule.clock, position, rule.pk, now],
         )
-        rows = [row for row in locked if row["pk"] in still_due]
-        if not rows:
-            return
-        due = due_field(rule.clock)
-        inserted = _insert_firings(rule, rows, due, result.now)
-        climb(rule, position, request_ids=[row["pk"] for row in rows])
-        # Only what this sweep inserted is announced: a firing another sweep made is theirs.
-        rows = [row for row in rows if row["pk"] in inserted]
-        if rows:
-            append_many(_append_events(rule, rows, due), result.now)
-            context = _Context.load(rows)
-            if rule.action == EscalationAction.ACCOUNTABILITY:
-                result.cases += _open_cases(rule, rows, due, result.now, context)
-            result.notifications += _notify(rule, rows, due, result.now, context)
-            result.fired[EVENT_ACTIONS[rule.action]] += len(rows)
+        return [
+            {
+                "pk": pk,
+                "cycle": cycle,
+                "due": _utc(due_text),
+                "head": None if seq is None else (seq, hash_),
+                **dict(zip(_ROW_FIELDS, values, strict=True)),
+            }
+            for pk, cycle, due_text, seq, hash_, *values in cursor.fetchall()
+        ]
 
 
-def _insert_firings(rule, rows, due, now) -> set[int]:
+def _utc(text: str | None) -> dt.datetime | None:
+    # fromisoformat is C, and reads PostgreSQL's text form ("2026-10-08 01:00:00.5+00").
+    return None if text is None else dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def _fire_step_by_step(rule, position, locked, pending, now) -> list[dict]:
+    """Other databases: the same steps as separate statements."""
+    due = due_field(rule.clock)
+    rows = list(
+        ServiceRequest.objects.filter(
+            pk__in=pending.filter(request_id__in=locked).values("request_id")
+        )
+        .order_by("pk")
+        .values("pk", "reopen_count", due, *_ROW_FIELDS)
+    )
+    if not rows:
+        return []
+    for row in rows:
+        row["cycle"] = 0 if rule.clock == Clock.ASSIGN else row.pop("reopen_count")
+        row["due"] = row.pop(due)
+    inserted = _insert_firings(rule, rows, now)
+    climb(rule, position, request_ids=[row["pk"] for row in rows])
+    rows = [row for row in rows if row["pk"] in inserted]
+    heads = dict(
+        (pk, (seq, hash_))
+        for pk, seq, hash_ in TimelineHead.objects.filter(
+            request_id__in=[row["pk"] for row in rows]
+        ).values_list("request_id", "seq", "hash")
+    )
+    for row in rows:
+        row["head"] = heads.get(row["pk"])
+    return rows
+
+
+def _insert_firings(rule, rows, now) -> set[int]:
     """INSERT … ON CONFLICT DO NOTHING RETURNING: the rows this sweep, and no other, now owns."""
     table = EscalationFiring._meta.db_table
-    cycles = [0 if rule.clock == Clock.ASSIGN else row["reopen_count"] for row in rows]
-    head = f"INSERT INTO {table} (request_id, rule_id, cycle, due_at, fired_at) "
-    tail = " ON CONFLICT (request_id, rule_id, cycle) DO NOTHING RETURNING request_id"
+    adapt = connection.ops.adapt_datetimefield_value  # raw SQL: store datetimes as the ORM
+    inserted: set[int] = set()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Three array parameters instead of thousands of placeholders: binding a huge
-            # VALUES list costs more than the insert itself.
-            cursor.execute(
-                head + "SELECT r, %s, c, d, %s FROM unnest(%s::bigint[], %s::integer[], "
-                "%s::timestamptz[]) AS v(r, c, d)" + tail,
-                [rule.pk, now, [row["pk"] for row in rows], cycles, [row[due] for row in rows]],
-            )
-            return {request_id for (request_id,) in cursor.fetchall()}
-        adapt = connection.ops.adapt_datetimefield_value  # raw SQL: store datetimes as the ORM
-        inserted: set[int] = set()
         for start in range(0, len(rows), 500):
-            chunk = list(zip(rows[start : start + 500], cycles[start : start + 500], strict=True))
+            chunk = rows[start : start + 500]
             values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
             params = [
                 item
-                for row, cycle in chunk
-                for item in (row["pk"], rule.pk, cycle, adapt(row[due]), adapt(now))
+                for row in chunk
+                for item in (row["pk"], rule.pk, row["cycle"], adapt(row["due"]), adapt(now))
             ]
-            cursor.execute(head + f"VALUES {values}" + tail, params)
+            cursor.execute(
+                f"INSERT INTO {table} (request_id, rule_id, cycle, due_at, fired_at) "
+                f"VALUES {values} "
+                "ON CONFLICT (request_id, rule_id, cycle) DO NOTHING RETURNING request_id",
+                params,
+            )
             inserted.update(request_id for (request_id,) in cursor.fetchall())
-        return inserted
-
-
-def _append_events(rule, rows, due) -> list[NewEvent]:
-    """One hash-chained event per request, continuing each request's chain (rows are locked)."""
-    action = EVENT_ACTIONS[rule.action]
-    return [
-        NewEvent(
-            request_id=row["pk"],
-            action=action,
-            status=row["status"],
-            note=rule.name,
-            data={
-                "rule": rule.pk,
-                "clock": rule.clock,
-                "due_at": row[due].isoformat(),
-                "cycle": 0 if rule.clock == Clock.ASSIGN else row["reopen_count"],
-            },
-        )
-        for row in rows
-    ]
-
-
-@dataclass
-class _Context:
-    """Everything a batch's messages and cases need, loaded in a fixed number of queries."""
-
-    departments: dict[int, Department]
-    enterprises: dict[int, tuple[str, str]]  # id -> (name, region)
-    users: dict[int, User]
-    handlers_by_department: dict[int, list[User]]
-    leaders_by_enterprise: dict[int, list[User]]
-    inspectors: list[tuple[User, set[str] | None]]
-
-    @classmethod
-    def load(cls, rows) -> "_Context":
-        from officials.models import Enterprise
-        from officials.selectors import jurisdiction_regions
-
-        department_ids = {row["department_id"] for row in rows if row["department_id"]}
-        enterprise_ids = {row["enterprise_id"] for row in rows}
-        departments = Department.objects.in_bulk(department_ids)
-        enterprises = {
-            pk: (name, region)
-            for pk, name, region in Enterprise.objects.filter(pk__in=enterprise_ids).values_list(
-                "pk", "name", "region"
-            )
-        }
-        user_ids = {row[key] for row in rows for key in ("handler_id", "liaison_id") if row[key]}
-        user_ids |= {d.head_id for d in departments.values() if d.head_id}
-        users = User.objects.in_bulk(user_ids)
-        handlers = defaultdict(list)
-        for user in User.objects.filter(
-            role=Role.HANDLER, is_active=True, department_id__in=department_ids
-        ):
-            handlers[user.department_id].append(user)
-        leaders = defaultdict(list)
-        for link in (
-            EnterpriseLink.objects.active()
-            .filter(
-                kind=LinkKind.LEADER,
-                enterprise_id__in=enterprise_ids,
-                official__is_active=True,
-            )
-            .select_related("official")
-        ):
-            leaders[link.enterprise_id].append(link.official)
-        inspectors = []
-        for user in User.objects.filter(role=Role.INSPECTOR, is_active=True).select_related(
-            "department"
-        ):
-            regions = jurisdiction_regions(user)
-            inspectors.append((user, None if regions is None else {r["region"] for r in regions}))
-        return cls(departments, enterprises, users, handlers, leaders, inspectors)
-
-    def recipients(self, code: str, row) -> list[User]:
-        if code == Recipient.ASSIGNEE:
-            if row["handler_id"]:
-                return [self.users[row["handler_id"]]]
-            if row["department_id"]:
-                return self.handlers_by_department.get(row["department_id"], [])
-            return [self.users[row["liaison_id"]]] if row["liaison_id"] else []
-        if code == Recipient.LIAISON:
-            return [self.users[row["liaison_id"]]] if row["liaison_id"] else []
-        if code == Recipient.LEADER:
-            return self.leaders_by_enterprise.get(row["enterprise_id"], [])
-        if code == Recipient.DEPARTMENT_HEAD:
-            department = self.departments.get(row["department_id"])
-            return [self.users[department.head_id]] if department and department.head_id else []
-        if code == Recipient.INSPECTORS:
-            region = self.enterprises[row["enterprise_id"]][1]
-            return [
-                user for user, regions in self.inspectors if regions is None or region in regions
-            ]
-        return []
-
-
-def _open_cases(rule, rows, due, now, context: _Context) -> int:
-    """One case per breach: the request, its department and handler, the breach time."""
-    columns = (
-        "source",
-        "status",
-        "request_id",
-        "department_id",
-        "official_id",
-        "region",
-        "cause",
-        "rule",
-        "breach_at",
-        "opened_at",
-    )
-    cases = [
-        (
-            CaseSource.BREACH.value,
-            CaseStatus.OPEN.value,
-            row["pk"],
-            row["department_id"],
-            # The handler answers for a breach; before assignment, the liaison who held it.
-            row["handler_id"] or (None if row["department_id"] else row["liaison_id"]),
-            context.enterprises[row["enterprise_id"]][1],
-            f"{row['reference']}: {rule.name}"[:300],
-            rule.name[:100],
-            row[due],
-            now,
-        )
-        for row in rows
-    ]
-    insert_rows(AccountabilityCase, columns, cases)
-    return len(cases)
-
-
-def _notify(rule, rows, due, now, context: _Context) -> int:
-    kind = NOTIFICATION_KINDS[rule.action]
-    clock = CLOCK_DEADLINES[rule.clock]  # lazy: each recipient reads it in their own language
-    # reverse() once: building a link per row is a noticeable share of a 100,000-row sweep.
-    link = reverse("requests:detail", args=[0]).replace("/0/", "/{}/")
-    items = []
-    for row in rows:
-        department = context.departments.get(row["department_id"])
-        message_context = {
-            "reference": row["reference"],
-            "title": row["title"],
-            "enterprise": context.enterprises[row["enterprise_id"]][0],
-            # Never assigned: the case concerns the liaison who did not hand it on.
-            "department": department.name if department else NOT_ASSIGNED,
-            "clock": clock,
-            "due": timezone.localtime(row[due]).strftime("%Y-%m-%d %H:%M"),
-        }
-        recipients = [user for code in rule.recipients for user in context.recipients(code, row)]
-        items.append((recipients, message_context, link.format(row["pk"])))
-    return notifications.save_rows(notifications.rows_for_many(kind, items, now=now))
+    return inserted

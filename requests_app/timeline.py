@@ -1,16 +1,18 @@
 """The append-only, hash-chained timeline of a request: appending events and verifying the chain."""
 
+import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection
 
-from portal.bulk import insert_rows
+from portal.bulk import insert_rows, int_array
 from requests_app.models import (
     GENESIS_HASH,
     RequestEvent,
     ServiceRequest,
     TimelineHead,
-    event_hash,
 )
 
 
@@ -75,30 +77,27 @@ _EVENT_COLUMNS = (
 )
 
 
-def append_many(events: list[NewEvent], now) -> None:
-    """Append one system event (no actor) to each of many locked requests, set-based."""
-    heads = dict(
-        (pk, (seq, hash_))
-        for pk, seq, hash_ in TimelineHead.objects.filter(
-            request_id__any_of=[event.request_id for event in events]
-        ).values_list("request_id", "seq", "hash")
-    )
+def append_many(
+    events: list[NewEvent], now, heads: dict[int, tuple[int, str]] | None = None
+) -> None:
+    """Append one system event (no actor) to each of many locked requests, set-based.
+
+    `heads` (request id -> seq, hash of its newest event), when the caller already read them
+    under the lock; a request missing from it starts its chain.
+    """
+    if heads is None:
+        heads = dict(
+            (pk, (seq, hash_))
+            for pk, seq, hash_ in TimelineHead.objects.filter(
+                request_id__any_of=[event.request_id for event in events]
+            ).values_list("request_id", "seq", "hash")
+        )
+    created_at = _hash_time(now)
     rows, moved = [], []
     for event in events:
         last_seq, prev_hash = heads.get(event.request_id, (0, GENESIS_HASH))
         seq = last_seq + 1
-        digest = event_hash(
-            prev_hash,
-            request_id=event.request_id,
-            seq=seq,
-            action=event.action,
-            actor_id=None,
-            from_status=event.status,
-            to_status=event.status,
-            note=event.note,
-            data=event.data,
-            created_at=now,
-        )
+        digest = _digest(prev_hash, event, seq, created_at)
         rows.append(
             (
                 event.request_id,
@@ -119,31 +118,64 @@ def append_many(events: list[NewEvent], now) -> None:
     _move_heads(moved)
 
 
+# The canonical form of `event_hash`, with what is the same for every event of a batch worked
+# out once: one encoder, and `now` formatted once. test_timeline.py holds the two together.
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _hash_time(now: dt.datetime) -> str:
+    return now.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _digest(prev_hash: str, event: NewEvent, seq: int, created_at: str) -> str:
+    canonical = _CANONICAL.encode(
+        {
+            "request": event.request_id,
+            "seq": seq,
+            "action": event.action,
+            "actor": None,
+            "from": event.status,
+            "to": event.status,
+            "note": event.note,
+            "data": event.data,
+            "created_at": created_at,
+        }
+    )
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
 def _move_heads(moved: list[tuple[int, int, str, bool]]) -> None:
+    if connection.vendor == "postgresql":
+        _move_heads_to_new_events(moved)
+        return
     insert_rows(
         TimelineHead,
         ("request_id", "seq", "hash"),
         [(pk, seq, digest) for pk, seq, digest, existed in moved if not existed],
     )
-    existing = [(pk, seq, digest) for pk, seq, digest, existed in moved if existed]
-    if not existing:
-        return
     table = connection.ops.quote_name(TimelineHead._meta.db_table)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Array parameters: one statement, and no giant VALUES list to bind.
-            ids, seqs, digests = (list(column) for column in zip(*existing, strict=True))
-            cursor.execute(
-                f"UPDATE {table} AS h SET seq = v.seq, hash = v.hash "
-                "FROM unnest(%s::bigint[], %s::integer[], %s::varchar[]) AS v(id, seq, hash) "
-                "WHERE h.request_id = v.id",
-                [ids, seqs, digests],
-            )
-        else:
-            cursor.executemany(
-                f"UPDATE {table} SET seq = %s, hash = %s WHERE request_id = %s",
-                [(seq, digest, pk) for pk, seq, digest in existing],
-            )
+        cursor.executemany(
+            f"UPDATE {table} SET seq = %s, hash = %s WHERE request_id = %s",
+            [(seq, digest, pk) for pk, seq, digest, existed in moved if existed],
+        )
+
+
+def _move_heads_to_new_events(moved: list[tuple[int, int, str, bool]]) -> None:
+    # PostgreSQL: each head takes the hash from the event just inserted, found by its unique
+    # (request, seq); only integers are bound, as 5,000 bound strings cost more than the join.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {TimelineHead._meta.db_table} (request_id, seq, hash)
+            SELECT e.request_id, e.seq, e.hash
+            FROM unnest(%s::bigint[], %s::integer[]) AS v(request_id, seq)
+            JOIN {RequestEvent._meta.db_table} AS e
+                ON e.request_id = v.request_id AND e.seq = v.seq
+            ON CONFLICT (request_id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash
+            """,
+            [int_array(pk for pk, *_ in moved), int_array(seq for _, seq, *_ in moved)],
+        )
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,17 @@ from celery.exceptions import Retry
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from portal import notifications
 from portal.models import Notification
 from portal.notifications import EMAIL_MAX_ATTEMPTS, build, requeue_unsent
 from portal.tasks import send_notification_emails
 from requests_app.escalation import sweep
+from requests_app.firing import CLOCK_DEADLINES, NOT_ASSIGNED
 from requests_app.models import EscalationFiring, RequestEvent, ServiceRequest, Status
 from requests_app.tasks import run_deadline_sweep
 from requests_app.workflow import transition
@@ -291,3 +294,87 @@ def test_a_broker_that_is_down_never_breaks_a_transition_or_a_sweep(
     assert requeue_unsent(changed.answer_due_at + dt.timedelta(minutes=11)) == waiting
     assert not unsent.exists()
     assert len(mail.outbox) == waiting
+
+
+# --- rows filled in by the database (the sweep's PostgreSQL path) -------------------------------
+
+# Two items as the sweep's query yields them: one assigned, one not yet (department NULL).
+# ("%%" is a percent sign in SQL that takes parameters; the title keeps it to show that
+# values are never read as format codes.)
+ITEMS_QUERY = """
+    SELECT * FROM (VALUES
+        (1, 'QQ1', '100%% “broken” gate', 'Acme Valves', 'Roads Bureau', NULL, '2026-10-08 09:00',
+         '/requests/1/'),
+        (2, 'QQ2', 'Permit', 'Acme Valves', NULL, NULL, '2026-10-09 10:30', '/requests/2/')
+    ) AS c(item, reference, title, enterprise, department, clock, due, link)
+    WHERE c.item = ANY(%s::bigint[])
+"""
+
+
+FILLED_AT = dt.datetime(2026, 10, 8, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (set DATABASE_URL): the database fills in the words",
+)
+@pytest.mark.parametrize("kind", ["reminder", "escalated", "accountability_opened"])
+def test_rows_filled_in_by_the_database_are_the_rows_python_renders(
+    cast, kind, monkeypatch, django_capture_on_commit_callbacks
+):
+    """save_from_query must write, word for word, what rows_for_many renders: each recipient
+    once per item, in their own language, the lazy values translated, NULLs taken from the
+    defaults, subjects cut at 200 characters, e-mails enqueued only for addresses."""
+    cast.hank.language = "en"
+    cast.hank.save(update_fields=["language"])
+    cast.hilda.email = ""
+    cast.hilda.save(update_fields=["email"])
+    cast.leona.is_active = False
+    recipients = {
+        1: [cast.hank, cast.liam, cast.hank, None, cast.leona],
+        2: [cast.hilda, cast.liam],
+    }
+    clock = CLOCK_DEADLINES["answer"]
+    contexts = {
+        1: ("QQ1", "100% “broken” gate", "Roads Bureau", "2026-10-08 09:00"),
+        2: ("QQ2", "Permit", NOT_ASSIGNED, "2026-10-09 10:30"),
+    }
+    expected = notifications.rows_for_many(
+        kind,
+        [
+            (
+                recipients[item],
+                {
+                    "reference": reference,
+                    "title": title,
+                    "enterprise": "Acme Valves",
+                    "department": department,
+                    "clock": clock,
+                    "due": due,
+                },
+                f"/requests/{item}/",
+            )
+            for item, (reference, title, department, due) in contexts.items()
+        ],
+        now=FILLED_AT,
+    )
+    enqueued: list[list[int]] = []
+    monkeypatch.setattr(notifications, "enqueue_emails", enqueued.append)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        count = notifications.save_from_query(
+            kind,
+            list(recipients.items()),
+            ITEMS_QUERY,
+            ["{1,2}"],
+            defaults={"clock": clock, "department": NOT_ASSIGNED},
+            now=FILLED_AT,
+        )
+
+    stored = Notification.objects.order_by("id")
+    columns = notifications.COLUMNS
+    assert count == len(expected) == 4  # hank, liam; hilda, liam
+    assert sorted(stored.values_list(*columns)) == sorted(expected)
+    assert {row.recipient.language or "zh-hans" for row in stored} == {"en", "zh-hans"}
+    assert enqueued == [list(stored.filter(email_wanted=True).values_list("pk", flat=True))]

@@ -188,3 +188,30 @@ def test_a_sweep_skips_a_request_a_user_is_changing_and_fires_it_next_time(cast,
     assert sum(later.fired.values()) == 4
     assert fired(held) == 4
     assert_timelines_whole([held, *others])
+
+
+def test_a_large_sweep_runs_its_batches_side_by_side_and_fires_each_once(
+    cast, enqueued, monkeypatch
+):
+    """More than one batch due: batches run two at a time on their own connections (threads),
+    and the outcome is the one sweep of batches one after another would have."""
+    monkeypatch.setattr(escalation, "BATCH_SIZE", 25)
+    threads: set[str] = set()
+    fire_alone = escalation._fire_on_own_connection
+
+    def recorded(*args):
+        threads.add(threading.current_thread().name)
+        return fire_alone(*args)
+
+    monkeypatch.setattr(escalation, "_fire_on_own_connection", recorded)
+    requests = file_requests(cast, 120)
+
+    result = sweep(now=NOW)
+
+    assert len(threads) == escalation.SIDE_BY_SIDE
+    assert result.fired == Counter(
+        {"reminder": 2 * 120, "escalated": 120, "accountability_opened": 120}
+    )
+    assert [fired(request) for request in requests] == [4] * 120
+    assert Notification.objects.filter(created_at=NOW).count() == result.notifications > 0
+    assert_timelines_whole(requests)

@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from requests_app.models import GENESIS_HASH, RequestEvent, TimelineHead
-from requests_app.timeline import append_event, verify_chain
+from requests_app.models import GENESIS_HASH, RequestEvent, TimelineHead, event_hash
+from requests_app.timeline import NewEvent, _digest, _hash_time, append_event, verify_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +230,36 @@ def test_the_chain_continues_after_every_kind_of_append(cast, api, request_in):
     assert [e.seq for e in events] == [1, 2, 3, 4]
     assert verify_chain(service_request).ok
     assert verify_chain(duplicate).ok
+
+
+HASHED_EVENTS = [
+    # note, data, zone of now: what the sweep's batch hashing must encode exactly as event_hash does
+    ("Remind the liaison", {"rule": 1, "clock": "assign", "cycle": 0}, dt.UTC),
+    (
+        '交办超期，提级“督办” "quoted" \\ back\nslash',
+        {"due_at": "2026-10-08T01:00:00+00:00"},
+        dt.UTC,
+    ),
+    ("", {"nested": {"b": [1, 2.5, None], "a": True}}, dt.timezone(dt.timedelta(hours=8))),
+]
+
+
+@pytest.mark.parametrize("note, data, zone", HASHED_EVENTS)
+def test_the_batch_hash_is_the_models_event_hash(note, data, zone):
+    """append_many hashes with one encoder for a whole batch; it must agree with event_hash,
+    which verify_chain uses, for any note, data and time zone of `now`."""
+    now = dt.datetime(2026, 10, 8, 9, 0, 0, 123456, tzinfo=zone)
+    event = NewEvent(request_id=42, action="escalated", status="submitted", note=note, data=data)
+    expected = event_hash(
+        "f" * 64,
+        request_id=42,
+        seq=7,
+        action="escalated",
+        actor_id=None,
+        from_status="submitted",
+        to_status="submitted",
+        note=note,
+        data=data,
+        created_at=now,
+    )
+    assert _digest("f" * 64, event, 7, _hash_time(now)) == expected
