@@ -464,10 +464,11 @@ class Finding(models.Model):
         verbose_name = _("finding")
         verbose_name_plural = _("findings")
         constraints = [
-            # A request-history finding is made once per rule and request, however often the
-            # history is judged again.
+            # A request-history finding is made once per rule, cause (message) and request,
+            # however often the history is judged again: N11 has three causes (repeated
+            # transfers, repeated dissatisfaction, a breached answer clock).
             models.UniqueConstraint(
-                fields=["request", "rule_code"],
+                fields=["request", "rule_code", "message_id"],
                 condition=models.Q(request__isnull=False),
                 name="unique_request_finding",
             )

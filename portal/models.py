@@ -19,6 +19,10 @@ class Kind(models.TextChoices):
     REMINDER = "reminder", _("Reminder (催办)")
     ESCALATED = "escalated", _("Escalation (督办)")
     ACCOUNTABILITY_OPENED = "accountability_opened", _("Accountability case opened")
+    FINDING_VIOLATION = "finding_violation", _("Compliance violation found")
+    REPORT_RECEIVED = "report_received", _("Confidential report received")
+    CASE_OPENED = "case_opened", _("Accountability case opened from a finding or report")
+    CASE_DECIDED = "case_decided", _("Accountability case decided")
 
 
 class Notification(models.Model):

@@ -3,15 +3,15 @@
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from officials.models import Role
-from portal.api import JSONParser, Pagination
+from compliance.selectors import eligible_handlers
+from officials.models import Role, User
+from portal.api import FormParser, JSONParser, MultiPartParser, Pagination
 from requests_app import workflow
 from requests_app.attachments import add_attachment, may_attach
 from requests_app.errors import UploadTooLarge
@@ -22,6 +22,8 @@ from requests_app.serializers import (
     ACTION_INPUTS,
     AttachmentInput,
     AttachmentSerializer,
+    EligibleHandlerSerializer,
+    EligibleHandlersQuery,
     RequestCreateInput,
     RequestEventSerializer,
     ServiceRequestSerializer,
@@ -84,6 +86,30 @@ class ServiceRequestViewSet(
             raise PermissionDenied("Only discipline inspectors verify case histories.")
         result = verify_chain(service_request)
         return Response(VerifySerializer(result).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("department", int, description="default: the request's")],
+        responses=EligibleHandlerSerializer(many=True),
+    )
+    # No filter backends: `?department=` names where it would go, not a filter on the request.
+    @action(detail=True, methods=["get"], url_path="eligible-handlers", filter_backends=[])
+    def eligible_handlers(self, request, pk=None):
+        """Handlers of a department who may take this request: those with a declared tie to its
+        enterprise recuse (回避) and are left out."""
+        service_request = self.get_object()
+        if not request.user.is_official:
+            raise PermissionDenied("Only officials route requests.")
+        data = EligibleHandlersQuery(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        department = data.validated_data.get("department")
+        department_id = department.pk if department else service_request.department_id
+        handlers = (
+            eligible_handlers(department_id, service_request.enterprise_id)
+            if department_id
+            else User.objects.none()
+        )
+        page = self.paginate_queryset(handlers.select_related("department"))
+        return self.get_paginated_response(EligibleHandlerSerializer(page, many=True).data)
 
     @extend_schema(
         request={"multipart/form-data": AttachmentInput},

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from compliance.selectors import conflicts
 from officials.models import Department, Role, User
 from requests_app.errors import InvalidInput
 from requests_app.models import OPEN_STATUSES, ExtensionState, ServiceRequest
@@ -31,10 +32,54 @@ def require(condition: bool, field_name: str, message: str) -> None:
         raise InvalidInput({field_name: [message]})
 
 
+class Recusal(InvalidInput):
+    """A conflict of interest (回避): the official declared a tie to the request's enterprise.
+
+    Refused like any bad input (400, per field); `workflow.transition` then records the recusal
+    on the timeline in a transaction of its own, since the refused change rolls back.
+    """
+
+    def __init__(self, field_name: str, message: str, *, official: User, role: str, declaration):
+        super().__init__({field_name: [message]})
+        self.message = message
+        self.official = official
+        self.role = role
+        self.declaration_id = declaration
+
+
+def check_recusal(request, official: User, role: str, field_name: str) -> None:
+    """Refuse to put `official` (as handler or liaison) on a request of an enterprise they
+    declared a tie to."""
+    declared = conflicts(request.enterprise_id, [official.pk])
+    if official.pk not in declared:
+        return
+    if role == "liaison":
+        message = _(
+            "%(name)s declared a tie to this enterprise and must recuse (回避): another liaison "
+            "or an administrator must handle this request."
+        )
+    else:
+        message = _(
+            "%(name)s declared a tie to this enterprise and must recuse (回避): choose another "
+            "handler."
+        )
+    raise Recusal(
+        field_name,
+        message % {"name": official.display_name},
+        official=official,
+        role=role,
+        declaration=declared[official.pk],
+    )
+
+
 def assign(
     request, *, by, now, clocks, department: Department, handler: User | None = None, note: str = ""
 ) -> Change:
     _check_handler(department, handler)
+    if handler is not None:
+        check_recusal(request, handler, "handler", "handler")
+    if by.role == Role.LIAISON:
+        check_recusal(request, by, "liaison", "liaison")
     request.department = department
     request.handler = handler
     request.assigned_at = request.assigned_at or now
@@ -90,6 +135,8 @@ def merge(request, *, by, now, clocks, into: ServiceRequest, note: str = "") -> 
 
 
 def start(request, *, by, now, clocks) -> Change:
+    # Whoever signs for it works on it: a tie declared since the assignment counts too.
+    check_recusal(request, by, "handler", "handler")
     if request.handler_id is None:
         request.handler = by
     return Change()

@@ -7,6 +7,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from compliance.selectors import declared_official_ids
 from officials.models import Department, Role, User
 from requests_app.attachments import add_attachment, sniff
 from requests_app.errors import UploadTooLarge
@@ -83,7 +84,7 @@ class ActionForm:
     danger: bool = False
 
 
-def _choices(name: str, user: User) -> list:
+def _choices(name: str, user: User, service_request=None) -> list:
     if name == "department":
         return [(str(pk), label) for pk, label in Department.objects.values_list("pk", "name")]
     if name == "handler":
@@ -92,6 +93,9 @@ def _choices(name: str, user: User) -> list:
             .select_related("department")
             .order_by("department__path", "name", "username")
         )
+        if service_request is not None:
+            # Who may take it: officials with a declared tie to the enterprise recuse (回避).
+            handlers = handlers.exclude(pk__in=declared_official_ids(service_request.enterprise_id))
         return [(str(h.pk), f"{h.department.name} · {h.display_name}") for h in handlers]
     if name == "rating":
         return RATING_CHOICES
@@ -100,10 +104,13 @@ def _choices(name: str, user: User) -> list:
     return []
 
 
-def action_form(action: str, user: User, data=None, errors=None) -> ActionForm:
+def action_form(
+    action: str, user: User, data=None, errors=None, service_request=None
+) -> ActionForm:
     """The form of one action: its serializer's fields, with what was entered and what was wrong.
 
-    `errors` is {field: [message, ...]} as `flatten_errors` gives it.
+    `errors` is {field: [message, ...]} as `flatten_errors` gives it; with `service_request`,
+    the handlers offered are those who may take it (no conflict of interest).
     """
     data, errors = data or {}, errors or {}
     specs = []
@@ -117,7 +124,7 @@ def action_form(action: str, user: User, data=None, errors=None) -> ActionForm:
                 label=LABELS.get(name, name),
                 widget=widget,
                 required=serializer_field.required,
-                choices=_choices(name, user) if widget == "select" else [],
+                choices=_choices(name, user, service_request) if widget == "select" else [],
                 value=str(data.get(name, "") or ""),
                 errors=[str(e) for e in errors.get(name, [])],
             )

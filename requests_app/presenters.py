@@ -34,6 +34,7 @@ EVENT_LABELS = {
     "reminder": gettext_lazy("Reminder"),
     "escalated": gettext_lazy("Escalated to the linked leader"),
     "accountability_opened": gettext_lazy("Accountability case opened"),
+    "recusal": gettext_lazy("Recusal: conflict of interest (回避)"),
 }
 
 

@@ -104,6 +104,20 @@ class RequestEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EligibleHandlerSerializer(serializers.Serializer):
+    """A handler who may take a request: no declared tie to its enterprise."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+    department = RefSerializer(allow_null=True)
+
+
+class EligibleHandlersQuery(serializers.Serializer):
+    department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False
+    )
+
+
 class VerifySerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     events = serializers.IntegerField()

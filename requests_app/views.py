@@ -216,7 +216,9 @@ def _render_detail(request, service_request, *, failed=None, attach_errors=None)
     """The detail page; `failed` is an action form to show again with its errors."""
     user, clocks = request.user, Clocks.current()
     forms = [
-        failed if failed is not None and failed.action == action else action_form(action, user)
+        failed
+        if failed is not None and failed.action == action
+        else action_form(action, user, service_request=service_request)
         for action in workflow.allowed_actions(service_request, user)
     ]
     context = {
@@ -310,7 +312,7 @@ def request_act(request, pk, action):
             return redirect(_next_page(request) or _detail(service_request))
     else:
         errors = errors or flatten_errors(serializer.errors)
-    failed = action_form(action, request.user, data, errors)
+    failed = action_form(action, request.user, data, errors, service_request=service_request)
     return _render_detail(request, service_request, failed=failed)
 
 

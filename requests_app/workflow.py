@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from compliance import history as compliance_history
+from compliance.selectors import conflicts
 from officials.models import Category, Enterprise, EnterpriseLink, LinkKind, Role, User
 from officials.selectors import enterprises_visible_to
 from requests_app import changes, notices
@@ -245,28 +247,81 @@ def transition(
     `timezone.now()`, never the database clock.
     """
     now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            # The row lock serialises concurrent actions on one request: the second waits,
+            # then sees the new state and is refused with 409 instead of acting twice.
+            request = _lock(request_id, payload)
+            spec = check(request, action, by)
+            from_status = request.status
+            change = spec.handler(request, by=by, now=now, clocks=Clocks.current(), **payload)
+            request.status = _target(spec, request, payload)
+            request.save()
+            sync_deadlines(request)
+            append_event(
+                request,
+                action=action,
+                actor=by,
+                now=now,
+                from_status=from_status,
+                to_status=request.status,
+                note=change.note,
+                data=change.data,
+            )
+            notices.after_transition(request, action, change.note, by, now)
+            if action in HISTORY_ACTIONS:
+                _judge_history(request, action, change, by, now)
+    except changes.Recusal as refusal:
+        # The refused change rolled back; the recusal itself is history worth keeping.
+        _record_recusal(request_id, action, refusal, by, now)
+        raise
+    return ServiceRequest.objects.with_related().get(pk=request.pk)
+
+
+# Actions after which the request's history is judged for N11 (推诿扯皮, repeated 不满意).
+HISTORY_ACTIONS = frozenset({"transfer", "review"})
+
+
+def _judge_history(request: ServiceRequest, action: str, change, by: User, now) -> None:
+    """Hand the request's counts to the compliance engine (plain facts: compliance does not
+    import this app). Runs under the row lock, inside the transition's transaction."""
+    if action == "transfer":
+        # The unit that passed it on answers for the transfer, not the one receiving it.
+        department_id = change.data.get("from_department")
+        official_id = by.pk if by.role == Role.HANDLER else None
+    else:
+        department_id, official_id = request.department_id, request.handler_id
+    compliance_history.judge_request_history(
+        request_id=request.pk,
+        reference=request.reference,
+        enterprise_id=request.enterprise_id,
+        region=request.enterprise.region,
+        department_id=department_id,
+        official_id=official_id,
+        transfers=request.transfer_count,
+        rejected_reviews=request.reopen_count,
+        now=now,
+    )
+
+
+def _record_recusal(request_id: int, action: str, refusal, by: User, now) -> None:
+    """Append the `recusal` event in a transaction of its own, with the row locked."""
     with transaction.atomic():
-        # The row lock serialises concurrent actions on one request: the second waits, then
-        # sees the new state and is refused with 409 instead of acting twice.
-        request = _lock(request_id, payload)
-        spec = check(request, action, by)
-        from_status = request.status
-        change = spec.handler(request, by=by, now=now, clocks=Clocks.current(), **payload)
-        request.status = _target(spec, request, payload)
-        request.save()
-        sync_deadlines(request)
+        request = ServiceRequest.objects.select_for_update().get(pk=request_id)
         append_event(
             request,
-            action=action,
+            action="recusal",
             actor=by,
             now=now,
-            from_status=from_status,
-            to_status=request.status,
-            note=change.note,
-            data=change.data,
+            from_status=request.status,
+            note=refusal.message,
+            data={
+                "official": refusal.official.pk,
+                "role": refusal.role,
+                "declaration": refusal.declaration_id,
+                "refused": action,
+            },
         )
-        notices.after_transition(request, action, change.note, by, now)
-    return ServiceRequest.objects.with_related().get(pk=request.pk)
 
 
 def _lock(request_id: int, payload: dict) -> ServiceRequest:
@@ -316,6 +371,7 @@ def submit_request(
     changes.require(bool(description.strip()), "description", _("Describe the problem."))
     clocks = Clocks.current()
     with transaction.atomic():
+        liaison, recused = _linked_liaison(enterprise, by, now)
         request = ServiceRequest.objects.create(
             enterprise=enterprise,
             category=category,
@@ -324,7 +380,7 @@ def submit_request(
             source=source,
             submitted_by=by,
             submitted_at=now,
-            liaison=_linked_liaison(enterprise, by, now),
+            liaison=liaison,
             assign_due_at=clocks.assign_due(now),
             answer_due_at=clocks.answer_due(now),
         )
@@ -341,17 +397,37 @@ def submit_request(
             note="",
             data={"source": source},
         )
+        for official, declaration_id in recused:
+            # Routed past a liaison with a conflict of interest: the timeline says so.
+            append_event(
+                request,
+                action="recusal",
+                actor=by,
+                now=now,
+                from_status=Status.SUBMITTED,
+                note=_("%(name)s declared a tie to this enterprise and recused (回避).")
+                % {"name": official.display_name},
+                data={"official": official.pk, "role": "liaison", "declaration": declaration_id},
+            )
     return ServiceRequest.objects.with_related().get(pk=request.pk)
 
 
-def _linked_liaison(enterprise: Enterprise, by: User, now: dt.datetime) -> User | None:
-    if by.role == Role.LIAISON:
-        return by
-    link = (
+def _linked_liaison(
+    enterprise: Enterprise, by: User, now: dt.datetime
+) -> tuple[User | None, list[tuple[User, int]]]:
+    """The liaison who follows the request (首接负责制), and the liaisons passed over because
+    they declared a tie to the enterprise (回避), each with their declaration."""
+    candidates = [by] if by.role == Role.LIAISON else []
+    links = (
         EnterpriseLink.objects.active(timezone.localtime(now).date())
         .filter(enterprise=enterprise, kind=LinkKind.LIAISON, official__is_active=True)
         .select_related("official")
         .order_by("start", "id")
-        .first()
     )
-    return link.official if link else None
+    candidates += [link.official for link in links if link.official_id != by.pk]
+    declared = conflicts(enterprise.pk, [official.pk for official in candidates])
+    recused = [
+        (official, declared[official.pk]) for official in candidates if official.pk in declared
+    ]
+    chosen = next((official for official in candidates if official.pk not in declared), None)
+    return chosen, recused

@@ -1,0 +1,192 @@
+"""The compliance API: thin views over the lists, officials' records and visit filings."""
+
+from django.db.models import Prefetch
+from django.utils import translation
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+
+from compliance import services, visits
+from compliance.models import AssetUse, Declaration, Finding, Gift, Interaction, ListAlias
+from compliance.selectors import (
+    active_rules,
+    current_versions,
+    filings_visible_to,
+    may_keep_records,
+    records_visible_to,
+)
+from compliance.serializers import (
+    AssetUseInput,
+    AssetUseSerializer,
+    DeclarationInput,
+    DeclarationSerializer,
+    GiftInput,
+    GiftSerializer,
+    InteractionInput,
+    InteractionSerializer,
+    RuleSerializer,
+    VisitFilingInput,
+    VisitFilingSerializer,
+)
+from officials.models import Role
+from portal.api import Pagination
+
+READER_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})
+
+
+def callers_language(user) -> str | None:
+    """The caller's own language when they chose one, else the request's."""
+    return getattr(user, "language", "") or translation.get_language()
+
+
+class RulePagination(Pagination):
+    page_size = 100  # the whole catalogue (33 items) on one page
+
+
+class RuleViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The active list items, newest wording; public like the lists page."""
+
+    serializer_class = RuleSerializer
+    permission_classes = [permissions.AllowAny]
+    pagination_class = RulePagination
+
+    def get_queryset(self):
+        return active_rules().prefetch_related(
+            Prefetch("aliases", queryset=ListAlias.objects.order_by("locality", "name"))
+        )
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "versions": current_versions()}
+
+
+class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A kind of record officials keep: list/retrieve (scoped) and create (judged at once)."""
+
+    model = None
+    input_class: type[serializers.Serializer]
+    keep = None  # the service that keeps and judges the record
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.user.role not in READER_ROLES:
+            raise PermissionDenied("Only officials keep or read these records.")
+
+    def get_queryset(self):
+        findings = Finding.objects.select_related("rule_version__rule").order_by("rule_code", "id")
+        return (
+            records_visible_to(self.request.user, self.model)
+            .select_related("enterprise", "official")
+            .prefetch_related(Prefetch("findings", queryset=findings))
+            .order_by("-created_at", "-id")
+        )
+
+    def list(self, request, *args, **kwargs):
+        with translation.override(callers_language(request.user)):
+            return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        with translation.override(callers_language(request.user)):
+            return super().retrieve(request, *args, **kwargs)
+
+    def create(self, request):
+        if not may_keep_records(request.user):
+            raise PermissionDenied("Only officials who serve enterprises keep these records.")
+        data = self.input_class(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        judged = type(self).keep(by=request.user, **data.validated_data)
+        record = self.get_queryset().get(pk=judged.record.pk)
+        with translation.override(callers_language(request.user)):
+            body = self.get_serializer(record).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _documented(viewset, input_class, output_class):
+    viewset.create = extend_schema(
+        request=input_class,
+        responses={
+            201: output_class,
+            400: OpenApiResponse(description="Invalid input; nothing stored"),
+            403: OpenApiResponse(description="Not an official who keeps records"),
+        },
+    )(viewset.create)
+    return viewset
+
+
+class InteractionViewSet(RecordViewSet):
+    model = Interaction
+    input_class = InteractionInput
+    serializer_class = InteractionSerializer
+    keep = services.record_interaction
+
+
+class GiftViewSet(RecordViewSet):
+    model = Gift
+    input_class = GiftInput
+    serializer_class = GiftSerializer
+    keep = services.record_gift
+
+
+class AssetUseViewSet(RecordViewSet):
+    model = AssetUse
+    input_class = AssetUseInput
+    serializer_class = AssetUseSerializer
+    keep = services.record_asset_use
+
+
+class DeclarationViewSet(RecordViewSet):
+    model = Declaration
+    input_class = DeclarationInput
+    serializer_class = DeclarationSerializer
+    keep = services.record_declaration
+
+
+for _viewset, _input, _output in [
+    (InteractionViewSet, InteractionInput, InteractionSerializer),
+    (GiftViewSet, GiftInput, GiftSerializer),
+    (AssetUseViewSet, AssetUseInput, AssetUseSerializer),
+    (DeclarationViewSet, DeclarationInput, DeclarationSerializer),
+]:
+    _documented(_viewset, _input, _output)
+
+
+REFUSAL = inline_serializer(
+    "VisitRefusal", {"code": serializers.CharField(), "detail": serializers.CharField()}
+)
+
+
+class VisitFilingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Visit filings: the filer, the enterprise's liaison and the enterprise itself see them;
+    inspectors their region's (exemptions included)."""
+
+    serializer_class = VisitFilingSerializer
+
+    def get_queryset(self):
+        return (
+            filings_visible_to(self.request.user)
+            .select_related("enterprise", "official", "department")
+            .order_by("-planned_start", "-id")
+        )
+
+    @extend_schema(
+        request=VisitFilingInput,
+        responses={
+            201: VisitFilingSerializer,
+            400: OpenApiResponse(description="Invalid input; nothing stored"),
+            403: OpenApiResponse(description="Not an official who files visits"),
+            409: REFUSAL,
+        },
+    )
+    def create(self, request):
+        if not may_keep_records(request.user):
+            raise PermissionDenied("Only officials who serve enterprises file visits.")
+        data = VisitFilingInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            filed = visits.file_visit(by=request.user, **data.validated_data)
+        except visits.VisitRefused as refusal:
+            return Response(
+                {"code": refusal.code, "detail": refusal.detail}, status=status.HTTP_409_CONFLICT
+            )
+        body = {**self.get_serializer(filed.filing).data, "joint_with": filed.joint_with}
+        return Response(body, status=status.HTTP_201_CREATED)

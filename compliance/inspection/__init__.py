@@ -1,0 +1,1 @@
+"""The inspectors' side of compliance: confidential reports, accountability cases, the console."""

@@ -1,0 +1,218 @@
+"""The API of confidential reports and accountability cases: thin views over the services.
+
+Reports: anyone may file one (throttled, no identity kept when anonymous) and follow it by its
+receipt; the reports themselves answer 404 to everyone but the inspectors of their region.
+Cases: inspectors of the region and administrators read them; inspectors act on them. No
+endpoint changes or removes a decision: there is no PUT, PATCH or DELETE here.
+"""
+
+import django_filters
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from compliance.inspection import access, confidential, selectors, services
+from compliance.inspection.errors import Conflict, InvalidInput, NotPermitted
+from compliance.inspection.serializers import (
+    CaseDetailSerializer,
+    CaseSerializer,
+    DecisionInput,
+    DecisionSerializer,
+    NoteInput,
+    NoteSerializer,
+    OpenCaseInput,
+    ReceiptSerializer,
+    ReportInput,
+    ReportMoveInput,
+    ReportSerializer,
+    ReportStatusSerializer,
+)
+from compliance.inspection.throttling import PseudonymousScopedThrottle
+from compliance.models import AccessLog, CaseSource, CaseStatus
+from officials.models import Role
+
+CASE_LIST_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+
+
+class _DomainErrors:
+    """Maps the inspection errors to their status codes and bodies (API.md's error table)."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, Conflict):
+            body = {"detail": str(exc), "code": exc.code, "status": exc.current_status}
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        if isinstance(exc, NotPermitted):
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        if isinstance(exc, InvalidInput):
+            return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(exc, ObjectDoesNotExist):
+            exc = Http404()
+        return super().handle_exception(exc)
+
+
+# --- confidential reports ------------------------------------------------------------------------
+
+
+class ConfidentialReportViewSet(_DomainErrors, viewsets.GenericViewSet):
+    serializer_class = ReportSerializer
+    # Filing and following a report need no login; reading reports answers 404 to anyone but the
+    # region's inspectors (anonymous callers included: not even "log in first" is said).
+    permission_classes = [AllowAny]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.reports_visible_to(self.request.user).prefetch_related("cases")
+
+    def get_throttles(self):
+        scope = {"create": "confidential_report", "status_of": "confidential_status"}.get(
+            self.action
+        )
+        if scope is None:
+            return []
+        self.throttle_scope = scope
+        return [PseudonymousScopedThrottle()]
+
+    @extend_schema(request=ReportInput, responses={201: ReceiptSerializer})
+    def create(self, request):
+        data = ReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = confidential.file_report(
+            by=request.user if request.user.is_authenticated else None, **data.validated_data
+        )
+        return Response({"receipt": report.receipt}, status=status.HTTP_201_CREATED)
+
+    def list(self, request):
+        if not selectors.is_inspector(request.user):
+            raise NotFound
+        page = self.paginate_queryset(self.get_queryset())
+        access.log_reads(
+            by=request.user,
+            target=AccessLog.Target.REPORT,
+            ids=[report.pk for report in page],
+            via=access.API,
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        report = self.get_object()
+        access.log_read(
+            by=request.user, target=AccessLog.Target.REPORT, pk=report.pk, via=access.API
+        )
+        return Response(self.get_serializer(report).data)
+
+    @extend_schema(responses=ReportStatusSerializer)
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path=r"status/(?P<receipt>[A-Za-z0-9_-]{1,40})",
+        url_name="status",
+    )
+    def status_of(self, request, receipt=None):
+        report = selectors.report_status(receipt)
+        return Response(ReportStatusSerializer(report).data)
+
+    @extend_schema(request=ReportMoveInput, responses=ReportSerializer)
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None):
+        report = self.get_object()
+        data = ReportMoveInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        moved = confidential.move_report(report.pk, by=request.user, **data.validated_data)
+        return Response(self.get_serializer(moved).data)
+
+    @extend_schema(request=OpenCaseInput, responses={201: CaseSerializer})
+    @action(detail=True, methods=["post"], url_path="open-case")
+    def open_case(self, request, pk=None):
+        report = self.get_object()
+        data = OpenCaseInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = confidential.open_case(report.pk, by=request.user, **data.validated_data)
+        return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
+
+
+# --- accountability cases ------------------------------------------------------------------------
+
+
+class CaseFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
+    source = django_filters.ChoiceFilter(choices=CaseSource.choices)
+    official = django_filters.NumberFilter(field_name="official_id", min_value=1, max_value=2**62)
+    department = django_filters.NumberFilter(
+        field_name="department_id", min_value=1, max_value=2**62
+    )
+
+    class Meta:
+        fields: list[str] = []
+
+
+class AccountabilityCaseViewSet(
+    _DomainErrors, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = CaseSerializer
+    filterset_class = CaseFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        return selectors.cases_visible_to(self.request.user).order_by("-opened_at", "-id")
+
+    def list(self, request, *args, **kwargs):
+        if request.user.role not in CASE_LIST_ROLES:
+            raise PermissionDenied("Accountability cases are for inspectors and administrators.")
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses=CaseDetailSerializer)
+    def retrieve(self, request, pk=None):
+        case = self.get_object()
+        access.log_read(by=request.user, target=AccessLog.Target.CASE, pk=case.pk, via=access.API)
+        return Response(CaseDetailSerializer(case).data)
+
+    @extend_schema(request=None, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def take(self, request, pk=None):
+        case = services.take_case(self.get_object().pk, by=request.user)
+        return Response(CaseSerializer(case).data)
+
+    @extend_schema(request=NoteInput, responses={201: NoteSerializer})
+    @action(detail=True, methods=["post"])
+    def notes(self, request, pk=None):
+        case = self.get_object()
+        data = NoteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services.add_note(case.pk, by=request.user, **data.validated_data)
+        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
+
+    def _decision(self, request, service):
+        case = self.get_object()  # 404 first, then 403 and 409, then the input's 400s
+        services.check_decision(case, by=request.user, correction=service is services.correct)
+        data = DecisionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = service(case.pk, by=request.user, **data.validated_data)
+        return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=DecisionInput,
+        responses={
+            201: DecisionSerializer,
+            400: OpenApiResponse(description="Invalid decision"),
+            409: OpenApiResponse(description="Already decided (code already_decided)"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def decide(self, request, pk=None):
+        return self._decision(request, services.decide)
+
+    @extend_schema(
+        request=DecisionInput,
+        responses={
+            201: DecisionSerializer,
+            409: OpenApiResponse(description="Not decided yet (code not_decided)"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def correct(self, request, pk=None):
+        return self._decision(request, services.correct)

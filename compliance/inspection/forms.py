@@ -1,0 +1,169 @@
+"""Page forms of reports, cases and the console search; decisions validate with the API's rules."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from compliance.inspection.histories import Criteria
+from compliance.inspection.serializers import TEXT_MAX
+from compliance.inspection.services import DISTINCTIONS, decision_errors
+from compliance.models import Measure, Outcome, ReportKind, ReportStatus
+from officials.models import Category, Department, Enterprise, Role, User
+
+
+class ReportForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What happened"), choices=ReportKind.choices)
+    text = forms.CharField(
+        label=_("Your report"),
+        max_length=TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_(
+            "What happened, when and where. Do not include your own name if you wish to "
+            "stay anonymous."
+        ),
+    )
+    enterprise = forms.ModelChoiceField(
+        label=_("Enterprise concerned"), queryset=Enterprise.objects.none(), required=False
+    )
+    official_name = forms.CharField(label=_("Official named"), max_length=100, required=False)
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False
+    )
+    anonymous = forms.BooleanField(
+        label=_("File anonymously: keep no record of who I am"), required=False, initial=True
+    )
+
+    def __init__(self, *args, enterprises=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A logged-in entrepreneur picks among their own enterprises; the list of every
+        # enterprise in the city is not shown to a logged-out visitor.
+        if enterprises is None:
+            del self.fields["enterprise"]
+        else:
+            self.fields["enterprise"].queryset = enterprises
+
+
+class ReceiptForm(forms.Form):
+    receipt = forms.RegexField(
+        label=_("Receipt"), regex=r"^[A-Za-z0-9_-]{1,40}$", max_length=40, strip=True
+    )
+
+
+class ReportMoveForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=ReportStatus.choices)
+
+
+class OpenCaseForm(forms.Form):
+    official = forms.ModelChoiceField(
+        label=_("Official concerned"),
+        queryset=User.objects.filter(role__in=[Role.LIAISON, Role.HANDLER, Role.LEADER]).order_by(
+            "name", "username"
+        ),
+        required=False,
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Inquiry record"), max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class DecisionForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label=_("Outcome"), choices=Outcome.choices, widget=forms.RadioSelect
+    )
+    measure = forms.ChoiceField(
+        label=_("Measure (accountable only)"),
+        choices=[("", "—"), *Measure.choices],
+        required=False,
+    )
+    reasoning = forms.CharField(
+        label=_("Reasoning"), max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    distinction_reform = forms.CharField(
+        label=_("Inexperience in reform, not a knowing violation"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    distinction_trial = forms.CharField(
+        label=_("An exploratory trial without a prior ban, not a violation after a ban"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    distinction_development = forms.CharField(
+        label=_("An unintentional error while promoting development, not private gain"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if "outcome" in data and "reasoning" in data:
+            errors = decision_errors(
+                outcome=data["outcome"],
+                measure=data.get("measure", ""),
+                reasoning=data["reasoning"],
+                distinctions={name: data.get(name, "") for name in DISTINCTIONS},
+            )
+            for field, messages in errors.items():
+                for message in messages:
+                    self.add_error(field, message)
+        return data
+
+
+_TRISTATE = [("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+
+
+class SearchForm(forms.Form):
+    """The console search: every field narrows the inspector's scope, none widens it."""
+
+    text = forms.CharField(label=_("Search"), max_length=200, required=False)
+    enterprise = forms.ModelChoiceField(
+        label=_("Enterprise"), queryset=Enterprise.objects.none(), required=False
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.all(), required=False
+    )
+    official = forms.ModelChoiceField(
+        label=_("Official"), queryset=User.objects.none(), required=False
+    )
+    category = forms.ModelChoiceField(
+        label=_("Category"),
+        queryset=Category.objects.all(),
+        to_field_name="code",
+        required=False,
+    )
+    submitted_after = forms.DateField(
+        label=_("Filed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    submitted_before = forms.DateField(
+        label=_("Filed until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    overdue = forms.ChoiceField(label=_("Overdue"), choices=_TRISTATE, required=False)
+    reopened = forms.ChoiceField(label=_("Reopened"), choices=_TRISTATE, required=False)
+
+    def __init__(self, *args, enterprises, officials, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["enterprise"].queryset = enterprises
+        self.fields["official"].queryset = officials
+
+    def criteria(self) -> Criteria:
+        data = self.cleaned_data
+        tristate = {"true": True, "false": False}
+        return Criteria(
+            enterprise=data["enterprise"].pk if data.get("enterprise") else None,
+            department=data["department"].pk if data.get("department") else None,
+            official=data["official"].pk if data.get("official") else None,
+            category=data["category"].code if data.get("category") else "",
+            submitted_after=data.get("submitted_after"),
+            submitted_before=data.get("submitted_before"),
+            overdue=tristate.get(data.get("overdue", "")),
+            reopened=tristate.get(data.get("reopened", "")),
+            text=(data.get("text") or "").strip(),
+        )

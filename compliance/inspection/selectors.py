@@ -1,0 +1,223 @@
+"""Scoped reads for inspectors: who reads which confidential report, case, finding and record.
+
+Pages, API, admin and search all start here. Confidential reports are the inspectors' alone:
+every other role, administrators included, gets an empty queryset, so a missing report and a
+report that is not yours both answer 404.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from compliance.models import (
+    AccountabilityCase,
+    AssetUse,
+    CaseStatus,
+    ConfidentialReport,
+    Declaration,
+    Finding,
+    Gift,
+    Interaction,
+    ReportStatus,
+    Severity,
+)
+from officials.models import Role, User
+from officials.selectors import jurisdiction_regions
+
+CITY_WIDE = ""  # the region of a report that names neither an enterprise nor a department
+
+
+def _is_active(user: User) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def is_inspector(user: User) -> bool:
+    return _is_active(user) and user.role == Role.INSPECTOR
+
+
+def region_scope(user: User) -> Q | None:
+    """The regions an inspector answers for, as a filter on `region`; None = the whole portal.
+
+    Records without a region (a report naming neither enterprise nor department) are city-wide:
+    they belong to the inspectors at the top of the tree, those with no department or with a
+    department that has no parent.
+    """
+    regions = jurisdiction_regions(user)
+    if regions is None:
+        return None
+    scope = Q(region__in=regions)
+    if user.department.parent_id is None:
+        scope |= Q(region=CITY_WIDE)
+    return scope
+
+
+def _scoped(queryset: QuerySet, user: User) -> QuerySet:
+    scope = region_scope(user)
+    return queryset if scope is None else queryset.filter(scope)
+
+
+# --- confidential reports ------------------------------------------------------------------------
+
+
+def reports_visible_to(user: User) -> QuerySet:
+    """Inspectors of the report's region, and nobody else (the reported official, admins too)."""
+    reports = ConfidentialReport.objects.select_related("enterprise", "department")
+    if not is_inspector(user):
+        return reports.none()
+    return _scoped(reports, user)
+
+
+def get_visible_report(user: User, pk) -> ConfidentialReport:
+    try:
+        return reports_visible_to(user).get(pk=pk)
+    except (ConfidentialReport.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
+
+
+def report_status(receipt: str) -> ConfidentialReport:
+    """What a reporter may learn with their receipt: the status and its time, nothing else."""
+    report = (
+        ConfidentialReport.objects.filter(receipt=receipt)
+        .only("status", "updated_at", "receipt")
+        .first()
+    )
+    if report is None:
+        raise Http404
+    return report
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+
+def cases_visible_to(user: User) -> QuerySet:
+    """Inspectors: the cases of their region; admins: every case; anyone else: none."""
+    cases = AccountabilityCase.objects.select_related(
+        "request", "department", "official", "inspector", "report", "finding"
+    )
+    if not _is_active(user):
+        return cases.none()
+    if user.role == Role.ADMIN:
+        return cases
+    if user.role != Role.INSPECTOR:
+        return cases.none()
+    return _scoped(cases, user)
+
+
+def get_visible_case(user: User, pk) -> AccountabilityCase:
+    try:
+        return cases_visible_to(user).get(pk=pk)
+    except (AccountabilityCase.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404 from None
+
+
+def case_file(case: AccountabilityCase) -> dict:
+    """Everything on a case's file besides the request history: notes and decisions, in order."""
+    return {
+        "notes": list(case.notes.select_related("author").order_by("created_at", "id")),
+        "decisions": list(
+            case.decisions.select_related("decided_by", "corrects").order_by("decided_at", "id")
+        ),
+    }
+
+
+# --- findings and officials' records -------------------------------------------------------------
+
+
+def findings_visible_to(user: User) -> QuerySet:
+    findings = Finding.objects.select_related("official", "department", "enterprise")
+    if not _is_active(user):
+        return findings.none()
+    if user.role == Role.ADMIN:
+        return findings
+    if user.role != Role.INSPECTOR:
+        return findings.none()
+    return _scoped(findings, user)
+
+
+@dataclass(frozen=True)
+class Alerts:
+    violations: list
+    open_cases: list
+    new_reports: list
+
+
+def alerts_for(user: User, limit: int = 20) -> Alerts:
+    """What needs an inspector now: violations, untaken cases, reports nobody has looked at."""
+    return Alerts(
+        violations=list(
+            findings_visible_to(user)
+            .filter(severity=Severity.VIOLATION)
+            .order_by("-created_at", "-id")[:limit]
+        ),
+        open_cases=list(
+            cases_visible_to(user)
+            .filter(status=CaseStatus.OPEN)
+            .order_by("-opened_at", "-id")[:limit]
+        ),
+        new_reports=list(
+            reports_visible_to(user)
+            .filter(status=ReportStatus.RECEIVED)
+            .order_by("-created_at", "-id")[:limit]
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: object  # an aware datetime
+    kind: str  # "interaction", "gift", "asset_use", "declaration", "finding", "case"
+    item: object
+
+
+def official_timeline(user: User, official: User, limit: int = 500) -> list[TimelineEntry]:
+    """An official's records, findings and cases in the reader's jurisdiction, newest first."""
+    entries: list[TimelineEntry] = []
+    records = (
+        ("interaction", Interaction, "occurred_at"),
+        ("gift", Gift, "received_at"),
+        ("asset_use", AssetUse, "created_at"),
+        ("declaration", Declaration, "created_at"),
+    )
+    if user.role not in (Role.INSPECTOR, Role.ADMIN) or not _is_active(user):
+        return entries
+    for kind, model, moment in records:
+        rows = _scoped(model.objects.filter(official=official), user).select_related("enterprise")
+        entries += [
+            TimelineEntry(getattr(row, moment), kind, row)
+            for row in rows.order_by(f"-{moment}")[:limit]
+        ]
+    entries += [
+        TimelineEntry(row.created_at, "finding", row)
+        for row in findings_visible_to(user).filter(official=official)[:limit]
+    ]
+    entries += [
+        TimelineEntry(row.opened_at, "case", row)
+        for row in cases_visible_to(user).filter(official=official)[:limit]
+    ]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def officials_in_scope(user: User) -> QuerySet:
+    """Officials an inspector may look up: every official (the records themselves are scoped)."""
+    return User.objects.filter(
+        role__in=[Role.LIAISON, Role.HANDLER, Role.LEADER], is_active=True
+    ).order_by("name", "username")
+
+
+def inspectors_of(region: str) -> list[User]:
+    """The active inspectors whose jurisdiction covers `region` (city-wide: the top ones)."""
+    found = []
+    for inspector in User.objects.filter(role=Role.INSPECTOR, is_active=True).select_related(
+        "department"
+    ):
+        regions = jurisdiction_regions(inspector)
+        if regions is None:
+            found.append(inspector)
+        elif region == CITY_WIDE:
+            if inspector.department.parent_id is None:
+                found.append(inspector)
+        elif regions.filter(region=region).exists():
+            found.append(inspector)
+    return found

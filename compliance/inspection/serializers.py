@@ -1,0 +1,200 @@
+"""API shapes of confidential reports and accountability cases; the pages validate with them too."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from compliance.inspection.services import DISTINCTIONS, decision_errors
+from compliance.models import (
+    AccountabilityCase,
+    CaseDecision,
+    CaseNote,
+    ConfidentialReport,
+    Measure,
+    Outcome,
+    ReportKind,
+    ReportStatus,
+)
+from officials.models import Department, Enterprise, Role, User
+from officials.serializers import RefSerializer
+
+TEXT_MAX = 10000
+
+
+# --- confidential reports ------------------------------------------------------------------------
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _IdField(serializers.PrimaryKeyRelatedField):
+    """An id of any row of the model: reports may name any enterprise or department."""
+
+
+class ReportInput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ReportKind.choices)
+    text = serializers.CharField(max_length=TEXT_MAX)
+    enterprise = _IdField(queryset=Enterprise.objects.all(), required=False, allow_null=True)
+    official_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    department = _IdField(queryset=Department.objects.all(), required=False, allow_null=True)
+    anonymous = serializers.BooleanField()
+
+
+class ReceiptSerializer(serializers.Serializer):
+    receipt = serializers.CharField()
+
+
+class ReportStatusSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    """A report as its region's inspectors read it. The reporter is shown by name only when the
+    report is not anonymous (and an anonymous report has none stored)."""
+
+    enterprise = RefSerializer(read_only=True, allow_null=True)
+    department = RefSerializer(read_only=True, allow_null=True)
+    reporter = RefSerializer(read_only=True, allow_null=True)
+    cases = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ConfidentialReport
+        fields = [
+            "id",
+            "kind",
+            "text",
+            "enterprise",
+            "official_name",
+            "department",
+            "anonymous",
+            "reporter",
+            "region",
+            "status",
+            "created_at",
+            "updated_at",
+            "cases",
+        ]
+        read_only_fields = fields
+
+    def get_cases(self, obj) -> list[int]:
+        return [case.pk for case in obj.cases.all()]
+
+
+class ReportMoveInput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReportStatus.choices)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class _OfficialField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return User.objects.filter(role__in=[Role.LIAISON, Role.HANDLER, Role.LEADER])
+
+
+class OpenCaseInput(serializers.Serializer):
+    official = _OfficialField(required=False, allow_null=True)
+    department = _IdField(queryset=Department.objects.all(), required=False, allow_null=True)
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = RefSerializer(read_only=True)
+
+    class Meta:
+        model = CaseNote
+        fields = ["id", "author", "text", "created_at"]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.ModelSerializer):
+    decided_by = RefSerializer(read_only=True)
+
+    class Meta:
+        model = CaseDecision
+        fields = [
+            "id",
+            "outcome",
+            "measure",
+            "reasoning",
+            *DISTINCTIONS,
+            "corrects",
+            "decided_by",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class RequestRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    request = RequestRefSerializer(read_only=True, allow_null=True)
+    department = RefSerializer(read_only=True, allow_null=True)
+    official = RefSerializer(read_only=True, allow_null=True)
+    inspector = RefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = AccountabilityCase
+        fields = [
+            "id",
+            "source",
+            "status",
+            "request",
+            "department",
+            "official",
+            "region",
+            "cause",
+            "rule",
+            "breach_at",
+            "opened_at",
+            "finding",
+            "report",
+            "inspector",
+            "taken_at",
+            "decided_at",
+        ]
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseSerializer):
+    notes = NoteSerializer(many=True, read_only=True)
+    decisions = DecisionSerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "notes", "decisions"]
+        read_only_fields = fields
+
+
+class NoteInput(serializers.Serializer):
+    text = serializers.CharField(max_length=TEXT_MAX)
+
+
+class DecisionInput(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    measure = serializers.ChoiceField(choices=Measure.choices, required=False, allow_blank=True)
+    reasoning = serializers.CharField(max_length=TEXT_MAX)
+    distinction_reform = serializers.CharField(
+        max_length=TEXT_MAX, required=False, allow_blank=True
+    )
+    distinction_trial = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True)
+    distinction_development = serializers.CharField(
+        max_length=TEXT_MAX, required=False, allow_blank=True
+    )
+
+    def validate(self, attrs):
+        errors = decision_errors(
+            outcome=attrs["outcome"],
+            measure=attrs.get("measure", ""),
+            reasoning=attrs["reasoning"],
+            distinctions={name: attrs.get(name, "") for name in DISTINCTIONS},
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return {
+            "outcome": attrs["outcome"],
+            "measure": attrs.get("measure", ""),
+            "reasoning": attrs["reasoning"],
+            **{name: attrs.get(name, "") for name in DISTINCTIONS},
+        }

@@ -1,0 +1,322 @@
+"""Pages: filing and following a confidential report, and the inspector's console.
+
+Thin views: they resolve access with the selectors (missing and not-yours are both 404), validate
+with forms, call one service and render. Reports are 404 for every role but the inspectors of
+their region; reading one, or a case file, leaves a row in the access log.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from compliance.inspection import access, confidential, histories, selectors, services
+from compliance.inspection.errors import Conflict, InspectionError, InvalidInput
+from compliance.inspection.forms import (
+    DecisionForm,
+    NoteForm,
+    OpenCaseForm,
+    ReceiptForm,
+    ReportForm,
+    ReportMoveForm,
+    SearchForm,
+)
+from compliance.inspection.throttling import allowed
+from compliance.models import AccessLog, AccountabilityCase, CaseStatus, Severity
+from officials.models import Role
+from officials.selectors import enterprises_visible_to
+
+PAGE_SIZE = 50
+SEARCH_PAGE_SIZE = 10  # each result carries its whole timeline and a chain verification
+CONSOLE_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
+
+
+def _console(request) -> None:
+    if request.user.role not in CONSOLE_ROLES:
+        raise PermissionDenied
+
+
+def _too_many(request):
+    return render(request, "compliance/inspector/throttled.html", status=429)
+
+
+# --- filing and following a report (anyone, logged in or not) -----------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def report_file(request):
+    user = request.user if request.user.is_authenticated else None
+    enterprises = (
+        enterprises_visible_to(user)
+        if user is not None and user.role == Role.ENTREPRENEUR
+        else None
+    )
+    form = ReportForm(request.POST or None, enterprises=enterprises)
+    if request.method == "POST":
+        if not allowed(request, "confidential_report"):
+            return _too_many(request)
+        if form.is_valid():
+            report = confidential.file_report(by=user, **form.cleaned_data)
+            # The receipt is shown in this response only, never put in a URL (where it would
+            # land in browser histories and server logs).
+            return render(request, "compliance/inspector/report_filed.html", {"report": report})
+    status = 400 if form.errors else 200
+    return render(request, "compliance/inspector/report_file.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def report_status(request):
+    """Follow a report by its receipt (posted, so it never appears in a URL)."""
+    form = ReceiptForm(request.POST or None)
+    report = None
+    if request.method == "POST":
+        if not allowed(request, "confidential_status"):
+            return _too_many(request)
+        if form.is_valid():
+            try:
+                report = selectors.report_status(form.cleaned_data["receipt"])
+            except Http404:
+                form.add_error("receipt", _("No report has this receipt."))
+    return render(
+        request,
+        "compliance/inspector/report_status.html",
+        {"form": form, "report": report},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- the console: alerts and findings ------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def alerts(request):
+    _console(request)
+    return render(
+        request, "compliance/inspector/alerts.html", {"alerts": selectors.alerts_for(request.user)}
+    )
+
+
+@login_required
+@require_GET
+def finding_list(request):
+    _console(request)
+    findings = selectors.findings_visible_to(request.user).order_by("-created_at", "-id")
+    severity = request.GET.get("severity", "")
+    if severity in Severity.values:
+        findings = findings.filter(severity=severity)
+    page = Paginator(findings, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "compliance/inspector/findings.html",
+        {"page": page, "severities": Severity.choices, "severity": severity},
+    )
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def case_list(request):
+    _console(request)
+    cases = selectors.cases_visible_to(request.user).order_by("-opened_at", "-id")
+    status = request.GET.get("status", "")
+    if status in CaseStatus.values:
+        cases = cases.filter(status=status)
+    page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "compliance/inspector/cases.html",
+        {"page": page, "statuses": CaseStatus.choices, "status": status},
+    )
+
+
+def _case_page(request, case: AccountabilityCase, forms: dict | None = None, status: int = 200):
+    user = request.user
+    may_act = selectors.is_inspector(user)
+    decided = case.status == CaseStatus.DECIDED
+    forms = forms or {}
+    context = {
+        "case": case,
+        **selectors.case_file(case),
+        "history": histories.source().history(user, case.request_id) if case.request_id else None,
+        "may_act": may_act,
+        "may_take": may_act and case.status == CaseStatus.OPEN,
+        "may_decide": may_act and not decided and case.inspector_id in (None, user.pk),
+        "may_correct": may_act and decided,
+        "note_form": forms.get("note") or NoteForm(),
+        "decision_form": forms.get("decide") or DecisionForm(),
+        "correction_form": forms.get("correct") or DecisionForm(auto_id="correct_%s"),
+        "report_visible": case.report_id is not None
+        and selectors.reports_visible_to(user).filter(pk=case.report_id).exists(),
+    }
+    return render(request, "compliance/inspector/case_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def case_detail(request, pk):
+    _console(request)
+    case = selectors.get_visible_case(request.user, pk)
+    access.log_read(by=request.user, target=AccessLog.Target.CASE, pk=case.pk, via=access.PAGE)
+    return _case_page(request, case)
+
+
+CASE_ACTIONS = {"take", "note", "decide", "correct"}
+
+
+@login_required
+@require_POST
+def case_act(request, pk, action):
+    _console(request)
+    case = selectors.get_visible_case(request.user, pk)
+    if action not in CASE_ACTIONS:
+        raise Http404
+    by = request.user
+    try:
+        if action == "take":
+            services.take_case(case.pk, by=by)
+            messages.success(request, _("You have taken the case."))
+        elif action == "note":
+            form = NoteForm(request.POST)
+            if not form.is_valid():
+                return _case_page(request, case, {"note": form}, status=400)
+            services.add_note(case.pk, by=by, **form.cleaned_data)
+            messages.success(request, _("The inquiry record was added."))
+        else:
+            services.check_decision(case, by=by, correction=action == "correct")
+            prefix = {"auto_id": "correct_%s"} if action == "correct" else {}
+            form = DecisionForm(request.POST, **prefix)
+            if not form.is_valid():
+                return _case_page(request, case, {action: form}, status=400)
+            service = services.correct if action == "correct" else services.decide
+            service(case.pk, by=by, **form.cleaned_data)
+            messages.success(request, _("The decision was recorded."))
+    except InvalidInput as error:
+        messages.error(request, " ".join(m for ms in error.errors.values() for m in ms))
+    except Conflict as error:
+        messages.error(request, str(error))
+    except InspectionError:
+        raise PermissionDenied from None
+    return redirect("inspector:case", pk=case.pk)
+
+
+# --- confidential reports (inspectors of the region only) ----------------------------------------
+
+
+@login_required
+@require_GET
+def report_list(request):
+    if not selectors.is_inspector(request.user):
+        raise Http404
+    reports = selectors.reports_visible_to(request.user).order_by("-created_at", "-id")
+    page = Paginator(reports, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The list shows kind, place and status, not the words of a report: reading those is a
+    # detail page, which is logged.
+    return render(request, "compliance/inspector/reports.html", {"page": page})
+
+
+def _report_page(request, report, forms: dict | None = None, status: int = 200):
+    forms = forms or {}
+    context = {
+        "report": report,
+        "cases": list(report.cases.order_by("opened_at", "id")),
+        "move_form": forms.get("move") or ReportMoveForm(),
+        "case_form": forms.get("case") or OpenCaseForm(),
+    }
+    return render(request, "compliance/inspector/report_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def report_detail(request, pk):
+    report = selectors.get_visible_report(request.user, pk)
+    access.log_read(by=request.user, target=AccessLog.Target.REPORT, pk=report.pk, via=access.PAGE)
+    return _report_page(request, report)
+
+
+@login_required
+@require_POST
+def report_act(request, pk, action):
+    report = selectors.get_visible_report(request.user, pk)
+    try:
+        if action == "move":
+            form = ReportMoveForm(request.POST)
+            if not form.is_valid():
+                return _report_page(request, report, {"move": form}, status=400)
+            confidential.move_report(report.pk, by=request.user, **form.cleaned_data)
+            messages.success(request, _("The report's status was changed."))
+        elif action == "open-case":
+            form = OpenCaseForm(request.POST)
+            if not form.is_valid():
+                return _report_page(request, report, {"case": form}, status=400)
+            case = confidential.open_case(report.pk, by=request.user, **form.cleaned_data)
+            messages.success(request, _("A case was opened from the report."))
+            return redirect("inspector:case", pk=case.pk)
+        else:
+            raise Http404
+    except Conflict as error:
+        messages.error(request, str(error))
+    return redirect("inspector:report", pk=report.pk)
+
+
+# --- search across case histories, and an official's timeline ------------------------------------
+
+
+@login_required
+@require_GET
+def search(request):
+    _console(request)
+    user = request.user
+    form = SearchForm(
+        request.GET or None,
+        enterprises=enterprises_visible_to(user).order_by("name"),
+        officials=selectors.officials_in_scope(user),
+    )
+    page, results = None, []
+    if form.is_bound and form.is_valid():
+        found = histories.source().search(user, form.criteria())
+        page = Paginator(found, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        cases: dict[int, list] = {}
+        ids = [history.request_id for history in page]
+        for case in selectors.cases_visible_to(user).filter(request_id__in=ids):
+            cases.setdefault(case.request_id, []).append(case)
+        results = [(history, cases.get(history.request_id, [])) for history in page]
+    return render(
+        request,
+        "compliance/inspector/search.html",
+        {"form": form, "page": page, "results": results},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_GET
+def official_list(request):
+    _console(request)
+    officials = selectors.officials_in_scope(request.user).select_related("department")
+    query = request.GET.get("q", "").strip()[:100]
+    if query:
+        officials = officials.filter(name__icontains=query) | officials.filter(
+            username__icontains=query
+        )
+    page = Paginator(officials, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "compliance/inspector/officials.html", {"page": page, "q": query})
+
+
+@login_required
+@require_GET
+def official_timeline(request, pk):
+    _console(request)
+    official = get_object_or_404(selectors.officials_in_scope(request.user), pk=pk)
+    entries = selectors.official_timeline(request.user, official)
+    return render(
+        request,
+        "compliance/inspector/official_timeline.html",
+        {"official": official, "entries": entries},
+    )

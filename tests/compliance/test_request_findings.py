@@ -1,0 +1,107 @@
+"""Findings from request history (N11): repeated transfers, repeated dissatisfaction, and the
+answer-clock breaches the sweep already made cases of (linked, never duplicated)."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.utils import timezone, translation
+
+from compliance import rules
+from compliance.history import link_breach_cases
+from compliance.lists import set_threshold
+from compliance.models import AccountabilityCase, CaseSource, Finding
+from compliance.tasks import link_breach_findings
+from portal.celery import app
+from requests_app.escalation import sweep
+from requests_app.workflow import transition
+
+pytestmark = pytest.mark.django_db
+
+
+def transfer_around(cast, service_request, times: int):
+    targets = [cast.environment, cast.roads]
+    for n in range(times):
+        transition(
+            service_request.pk,
+            "transfer",
+            by=cast.liam,
+            department=targets[n % 2],
+            reason=f"Not ours ({n})",
+        )
+
+
+def n11(service_request, message_id: str):
+    return Finding.objects.filter(request=service_request, rule_code="N11", message_id=message_id)
+
+
+def test_transfers_up_to_the_threshold_are_no_finding(cast, request_in):
+    service_request = request_in("assigned")
+    transfer_around(cast, service_request, 2)
+    assert not Finding.objects.filter(request=service_request).exists()
+
+
+def test_more_transfers_than_the_threshold_are_n11_once(cast, request_in):
+    service_request = request_in("assigned")
+    transfer_around(cast, service_request, 3)
+    finding = n11(service_request, "n11.repeated_transfer").get()
+    assert finding.severity == "violation"
+    assert finding.rule_version.rule.code == "N11"
+    assert finding.params["count"] == 3
+    # The department that passed it on the third time (roads → environment) answers for it.
+    assert finding.department == cast.roads
+    transition(service_request.pk, "transfer", by=cast.liam, department=cast.roads, reason="Again")
+    assert n11(service_request, "n11.repeated_transfer").count() == 1
+
+
+def test_repeated_dissatisfaction_is_n11(cast, request_in):
+    service_request = request_in("feedback")
+    for round_ in range(3):
+        transition(
+            service_request.pk, "review", by=cast.alice, accepted=False, comment=f"No ({round_})"
+        )
+        if round_ < 2:
+            assert not n11(service_request, "n11.repeated_dissatisfaction").exists()
+        transition(service_request.pk, "feedback", by=cast.hank, message="Tried again.")
+    finding = n11(service_request, "n11.repeated_dissatisfaction").get()
+    assert (finding.official, finding.department) == (cast.hank, cast.roads)
+
+
+def test_an_unset_threshold_says_so_instead_of_guessing(cast, request_in):
+    set_threshold("transfer_threshold", None, by=cast.ada)
+    service_request = request_in("assigned")
+    transfer_around(cast, service_request, 5)
+    finding = n11(service_request, "threshold_unset").get()
+    assert finding.severity == "warning"
+    with translation.override("en"):
+        text = rules.render(finding.message_id, finding.params)
+    assert "Repeated-transfer threshold" in text and "not set" in text
+    assert not n11(service_request, "n11.repeated_transfer").exists()
+
+
+def test_breach_cases_from_the_sweep_are_linked_to_an_n11_finding_not_duplicated(cast, request_in):
+    service_request = request_in("rectifying")
+    later = timezone.now() + dt.timedelta(days=10)
+    with time_machine.travel(later, tick=False):
+        sweep(later)
+    cases = list(AccountabilityCase.objects.filter(source=CaseSource.BREACH))
+    assert cases, "the sweep should have opened a breach case"
+    assert link_breach_cases(later) == len(cases)
+    finding = n11(service_request, "n11.answer_breach").get()
+    assert {case.pk for case in finding.cases.all()} == {case.pk for case in cases}
+    assert finding.rule_version.number == 1
+    # Running again links nothing new and opens nothing.
+    assert link_breach_cases(later) == 0
+    assert AccountabilityCase.objects.count() == len(cases)
+    assert n11(service_request, "n11.answer_breach").count() == 1
+
+
+def test_the_task_runs_the_linking_and_beat_schedules_it(cast, request_in):
+    request_in("rectifying")
+    later = timezone.now() + dt.timedelta(days=10)
+    with time_machine.travel(later, tick=False):
+        sweep(later)
+        summary = link_breach_findings()
+    assert summary.startswith("1 ")
+    tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "compliance.tasks.link_breach_findings" in tasks
