@@ -1,0 +1,255 @@
+"""Scoped reads for reports: whose requests a user's reports count, and the quarterly report.
+
+The scope starts from `requests_visible_to` (pages, API and exports alike) and narrows it per
+role: a leader's and a liaison's reports count their linked enterprises only, an inspector's
+their region, a handler's their department, an admin's the city.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+from django.utils import timezone
+
+from compliance.models import AccountabilityCase, Finding, Severity
+from officials.models import Department, Role, User
+from officials.selectors import jurisdiction_regions, linked_enterprise_ids
+from reports import figures
+from reports.figures import Period
+from reports.models import ReportSettings
+from reports.spans import span_figures
+from requests_app.deadlines import DeadlinePolicy, calendar_for
+from requests_app.selectors import requests_visible_to
+
+REPORT_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})
+
+
+@dataclass
+class Scope:
+    """The requests a user's reports count, optionally narrowed to one department's subtree."""
+
+    user: User
+    requests: QuerySet
+    city_wide: bool
+    department: Department | None = None
+
+    def cases(self) -> QuerySet:
+        cases = AccountabilityCase.objects.all()
+        if not self.city_wide:
+            cases = cases.filter(request__in=self.requests.values("pk"))
+        if self.department is not None:
+            cases = cases.filter(department=self.department)
+        return cases
+
+    def findings(self) -> QuerySet:
+        found = Finding.objects.all()
+        if not self.city_wide:
+            found = found.filter(
+                Q(request__in=self.requests.values("pk"))
+                | Q(enterprise__in=self.requests.values("enterprise_id"))
+            )
+        if self.department is not None:
+            found = found.filter(department=self.department)
+        return found
+
+
+def may_read_reports(user: User) -> bool:
+    return user.is_authenticated and user.is_active and user.role in REPORT_ROLES
+
+
+def report_scope(user: User) -> Scope:
+    """The requests the user's dashboard counts (a subset of what they may see)."""
+    visible = requests_visible_to(user)
+    if user.role == Role.ADMIN:
+        return Scope(user, visible, city_wide=True)
+    if user.role in (Role.LEADER, Role.LIAISON):
+        linked = Q(enterprise_id__in=linked_enterprise_ids(user))
+        if user.role == Role.LIAISON:
+            linked |= Q(liaison=user)
+        return Scope(user, visible.filter(linked), city_wide=False)
+    whole = user.role == Role.INSPECTOR and jurisdiction_regions(user) is None
+    return Scope(user, visible, city_wide=whole)
+
+
+def departments_in_scope(scope: Scope) -> QuerySet:
+    """Departments a user may narrow a report to: their subtree, or any their requests went to."""
+    if scope.city_wide:
+        return Department.objects.all()
+    user = scope.user
+    allowed = Q(pk__in=scope.requests.values("department_id"))
+    if user.department_id is not None and user.role != Role.HANDLER:
+        allowed |= Q(path__startswith=user.department.path)
+    return Department.objects.filter(allowed)
+
+
+def narrow_to_department(scope: Scope, department_id: int | None) -> Scope:
+    """The scope for one department's requests; 404 when it is missing or not in scope."""
+    if department_id is None:
+        return scope
+    department = departments_in_scope(scope).filter(pk=department_id).first()
+    if department is None:
+        raise Http404
+    return Scope(
+        scope.user,
+        scope.requests.filter(department_id=department.pk),
+        city_wide=scope.city_wide,
+        department=department,
+    )
+
+
+# --- the quarterly report -----------------------------------------------------------------------
+
+GROUPINGS = {
+    # name in the report → the request column grouped on
+    "by_department": "department_id",
+    "by_category": "category__code",
+    "by_region": "enterprise__region",
+}
+
+
+def headline(
+    scope: Scope, period: Period, *, now, settings: ReportSettings, clock, counts=None, spans=None
+) -> dict:
+    """The headline figures of one period (no breakdowns): counts, rates, times, cases.
+
+    `counts` and `spans` are the period's totals and working-time spans when the caller has
+    already read them.
+    """
+    received = figures.received_in(scope.requests, period)
+    if counts is None:
+        aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
+        counts = received.order_by().aggregate(**aggregates)
+    result = {"period": period.label, **figures.with_rates(counts)}
+    if spans is None:
+        spans = span_figures(received, [], clock, closed_before=period.end)
+    result.update(spans.get((None, None)) or figures.time_figures({}))
+    result.update(_cases_and_findings(scope, period))
+    return result
+
+
+def _cube(received: QuerySet, period: Period, now, settings: ReportSettings) -> list[dict]:
+    """Every count by (department, category, region, month): one pass over the quarter.
+
+    The counts add up, so the totals and each breakdown are sums of these few thousand rows at
+    most, rather than one scan of the requests per breakdown.
+    """
+    aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
+    return list(
+        received.order_by()
+        .annotate(month=TruncMonth("submitted_at", tzinfo=figures.SHANGHAI))
+        .values(*GROUPINGS.values(), "month")
+        .annotate(**aggregates)
+    )
+
+
+def _roll_up(cube: list[dict], column: str | None) -> dict:
+    """Sum the cube's counts by one column (None: the grand total)."""
+    sums: dict = {}
+    for row in cube:
+        key = row[column] if column else None
+        target = sums.setdefault(key, dict.fromkeys(figures.COUNT_NAMES, 0))
+        for name in figures.COUNT_NAMES:
+            target[name] += row[name]
+    return sums
+
+
+def _cases_and_findings(scope: Scope, period: Period) -> dict:
+    cases = scope.cases()
+    in_period = {"gte": period.start, "lt": period.end}
+    opened = cases.filter(opened_at__gte=in_period["gte"], opened_at__lt=in_period["lt"]).count()
+    decided = cases.filter(decided_at__gte=in_period["gte"], decided_at__lt=in_period["lt"]).count()
+    by_severity = dict.fromkeys(Severity.values, 0)
+    rows = (
+        scope.findings()
+        .filter(created_at__gte=period.start, created_at__lt=period.end)
+        .order_by()
+        .values("severity")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        by_severity[row["severity"]] = row["n"]
+    return {
+        "accountability_cases": opened,
+        "accountability_cases_decided": decided,
+        "findings": by_severity,
+    }
+
+
+def working_clock(period: Period):
+    # The origin is well before any span of the period: a request submitted in it starts there.
+    calendar = calendar_for(DeadlinePolicy.from_settings())
+    return figures.WorkingClock(calendar, period.start.date() - dt.timedelta(days=1))
+
+
+def quarterly_report(scope: Scope, period: Period, *, now=None, with_previous=True) -> dict:
+    """Everything the API, the dashboard and the exports show for one quarter and scope."""
+    with figures.analytic_queries():
+        return _quarterly_report(scope, period, now=now, with_previous=with_previous)
+
+
+def _quarterly_report(scope: Scope, period: Period, *, now, with_previous: bool) -> dict:
+    from reports import flags, recurring
+
+    now = now or timezone.now()
+    settings = ReportSettings.current()
+    clock = working_clock(period.previous())
+    received = figures.received_in(scope.requests, period)
+    cube = _cube(received, period, now, settings)
+    # One read of the spans serves the totals and every breakdown.
+    spans = span_figures(received, list(GROUPINGS.values()), clock, closed_before=period.end)
+    totals = _roll_up(cube, None).get(None, dict.fromkeys(figures.COUNT_NAMES, 0))
+    report = headline(
+        scope, period, now=now, settings=settings, clock=clock, counts=totals, spans=spans
+    )
+    for position, (name, column) in enumerate(GROUPINGS.items()):
+        report[name] = [
+            {
+                "key": key,
+                **figures.with_rates(row),
+                **(spans.get((position, key)) or figures.time_figures({})),
+            }
+            for key, row in _roll_up(cube, column).items()
+        ]
+    _label_groups(report)
+    report["by_month"] = [
+        {"month": figures.month_label(month), "received": row["received"], "closed": row["closed"]}
+        for month, row in sorted(_roll_up(cube, "month").items())
+    ]
+    report["recurring"] = recurring.recurring_problems(scope.requests, period)
+    report["flags"] = flags.flags_for(period, scope.department, now=now)
+    if with_previous:
+        report["previous"] = headline(
+            scope, period.previous(), now=now, settings=settings, clock=clock
+        )
+    return report
+
+
+def _label_groups(report: dict) -> None:
+    from officials.models import Category
+
+    names = dict(
+        Department.objects.filter(
+            pk__in=[row["key"] for row in report["by_department"] if row["key"]]
+        ).values_list("pk", "name")
+    )
+    # Requests not yet assigned to a department count in the totals, not in this breakdown.
+    report["by_department"] = [row for row in report["by_department"] if row["key"]]
+    for row in report["by_department"]:
+        key = row.pop("key")
+        row["department"] = {"id": key, "name": names.get(key, "")}
+    report["by_department"].sort(
+        key=lambda row: (row["department"]["name"], row["department"]["id"])
+    )
+    categories = {c.code: c for c in Category.objects.all()}
+    for row in report["by_category"]:
+        code = row.pop("key")
+        row["category"] = code
+        row["category_name"] = str(categories[code]) if code in categories else code
+    report["by_category"].sort(
+        key=lambda row: categories[row["category"]].position if row["category"] in categories else 0
+    )
+    for row in report["by_region"]:
+        row["region"] = row.pop("key") or ""
+    report["by_region"].sort(key=lambda row: row["region"])

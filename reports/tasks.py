@@ -1,0 +1,31 @@
+"""Celery tasks of reports: thin wrappers that take ids and hold no business logic."""
+
+from celery import shared_task
+
+from reports import exports, flags
+from reports.figures import Period
+
+
+@shared_task(acks_late=True)
+def run_export(job_id: int) -> None:
+    """Write an export job's file; a failure is recorded on the job for its page to show."""
+    try:
+        exports.run_job(job_id)
+    except Exception as error:
+        exports.fail_job(job_id, f"{type(error).__name__}: {error}")
+        raise
+
+
+@shared_task
+def purge_expired_exports() -> int:
+    """Remove export files past their keeping time (REPORTS_EXPORT_KEEP_HOURS)."""
+    return exports.purge_expired()
+
+
+@shared_task
+def award_last_quarter_flags() -> int:
+    """At the start of a quarter: award the red and yellow flags of the quarter just ended."""
+    from django.utils import timezone
+
+    period = Period.containing(timezone.now()).previous()
+    return len(flags.award_flags(period))

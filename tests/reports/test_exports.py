@@ -1,0 +1,218 @@
+"""Exports: the report as a PDF with Chinese text; the requests behind a figure as CSV and XLSX,
+scoped like the pages; large lists as Celery jobs only their requester and admins can fetch."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from reports import exports
+from reports.figures import Period
+from reports.models import ExportJob, ExportStatus
+from reports.selectors import quarterly_report, report_scope
+from tests.conftest import at
+
+Q3 = {"year": 2026, "quarter": 3}
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def test_the_pdf_renders_with_the_headline_figures_in_chinese(cast, quarter):
+    response = _client(cast.ada).get(
+        reverse("reports:download", args=["pdf"]), Q3, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    text = _pdf_text(response.content)
+    assert "2026-Q3" in text
+    # Chinese labels of headline figures with their values beside them.
+    assert "已办结" in text  # closed
+    assert "已超期" in text  # overdue
+    assert "基础设施" in text  # a category's Chinese name
+    lines = text.splitlines()
+    closed = next(line for line in lines if line.startswith("已办结"))
+    assert closed.split()[1] == "3"
+    overdue = next(line for line in lines if line.startswith("已超期"))
+    assert overdue.split()[1] == "4"
+
+
+def test_report_pdf_for_a_leader_counts_linked_enterprises_only(cast, quarter):
+    report = quarterly_report(report_scope(cast.leona), Period(2026, 3), now=quarter.now)
+    text = _pdf_text(exports.report_pdf(report, "Leona"))
+    received = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("Received") or line.startswith("收到") or line.startswith("受理")
+    )
+    assert received.split()[-2] == "5"
+
+
+def _rows_of(response) -> list[list]:
+    if response["Content-Type"].startswith("text/csv"):
+        content = b"".join(response.streaming_content).decode("utf-8-sig")
+        return list(csv.reader(io.StringIO(content)))[1:]
+    sheet = load_workbook(io.BytesIO(response.content), read_only=True).active
+    return [list(row) for row in sheet.iter_rows(values_only=True)][1:]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize(
+    ("who", "figure", "expected"),
+    [
+        ("ada", "received", {"r1", "r2", "r3", "r4", "r5", "r6"}),
+        ("leona", "received", {"r1", "r2", "r3", "r4", "r5"}),  # not globex's R6
+        ("irene", "received", {"r6"}),
+        ("hank", "overdue", {"r2"}),
+        ("ada", "closed", {"r1", "r2", "r5"}),
+    ],
+)
+def test_the_requests_behind_a_figure_export_within_scope(
+    cast, quarter, fmt, who, figure, expected
+):
+    response = _client(cast[who]).get(
+        reverse("reports:requests"), {**Q3, "figure": figure, "format": fmt}
+    )
+    assert response.status_code == 200
+    by_pk = {getattr(quarter, key).pk: key for key in ("r1", "r2", "r3", "r4", "r5", "r6")}
+    assert {by_pk[int(row[0])] for row in _rows_of(response)} == expected
+
+
+def _big_export(settings, client, django_capture_on_commit_callbacks, **extra):
+    settings.REPORTS_EXPORT_SYNC_ROWS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(
+            reverse("reports:requests"), {**Q3, "figure": "received", "format": "xlsx", **extra}
+        )
+    return response
+
+
+def test_a_large_export_runs_as_a_job_with_progress_and_a_download(
+    cast, quarter, settings, django_capture_on_commit_callbacks
+):
+    client = _client(cast.leona)
+    response = _big_export(settings, client, django_capture_on_commit_callbacks)
+    job = ExportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("reports:job", args=[job.pk])
+    assert (job.status, job.total, job.done, job.requested_by) == (
+        ExportStatus.DONE,
+        5,
+        5,
+        cast.leona,
+    )
+    page = client.get(response["Location"])
+    assert b"<progress" in page.content
+    status = client.get(reverse("reports:job-status", args=[job.pk])).json()
+    assert status["progress"] == 1.0
+    assert status["download"] == reverse("reports:job-download", args=[job.pk])
+    download = client.get(status["download"])
+    assert download.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True).active
+    assert len(list(sheet.iter_rows(values_only=True))) == 1 + 5  # the leader's scope
+
+
+@pytest.mark.parametrize(
+    ("who", "found"),
+    [("leona", True), ("ada", True), ("lars", False), ("ivan", False), ("liam", False)],
+)
+def test_only_the_requester_and_admins_fetch_a_job(
+    cast, quarter, settings, django_capture_on_commit_callbacks, who, found
+):
+    _big_export(settings, _client(cast.leona), django_capture_on_commit_callbacks)
+    job = ExportJob.objects.get()
+    client = _client(cast[who])
+    for name in ("reports:job", "reports:job-status", "reports:job-download"):
+        response = client.get(reverse(name, args=[job.pk]))
+        assert response.status_code == (200 if found else 404), name
+
+
+def test_an_expired_export_is_gone(cast, quarter, settings, django_capture_on_commit_callbacks):
+    settings.REPORTS_EXPORT_KEEP_HOURS = 2
+    _big_export(settings, _client(cast.leona), django_capture_on_commit_callbacks)
+    job = ExportJob.objects.get()
+    assert job.expires_at == quarter.now + dt.timedelta(hours=2)
+    with time_machine.travel(quarter.now + dt.timedelta(hours=3), tick=False):
+        assert (
+            _client(cast.leona).get(reverse("reports:job-download", args=[job.pk])).status_code
+            == 404
+        )
+        assert exports.purge_expired() == 1
+    assert not ExportJob.objects.exists()
+
+
+def test_a_bad_export_query_stores_nothing(
+    cast, quarter, settings, django_capture_on_commit_callbacks
+):
+    settings.REPORTS_EXPORT_SYNC_ROWS = 0
+    client = _client(cast.ada)
+    for params in (
+        {**Q3, "figure": "nope", "format": "csv"},
+        {**Q3, "figure": "received", "format": "exe"},
+        {"year": "x", "quarter": 3, "figure": "received", "format": "csv"},
+    ):
+        assert client.get(reverse("reports:requests"), params).status_code == 400
+    assert (
+        client.get(
+            reverse("reports:requests"),
+            {**Q3, "figure": "received", "format": "csv", "department": 987654},
+        ).status_code
+        == 404
+    )
+    assert not ExportJob.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_report_downloads_from_the_page_match_the_api(cast, quarter, api, fmt):
+    page = _client(cast.ada).get(reverse("reports:download", args=[fmt]), Q3)
+    via_api = api(cast.ada).get("/api/v1/reports/quarterly/", {**Q3, "format": fmt})
+    assert page.status_code == 200
+    if fmt == "csv":
+        assert page.content == via_api.content
+    else:
+        first = load_workbook(io.BytesIO(page.content), read_only=True).active
+        second = load_workbook(io.BytesIO(via_api.content), read_only=True).active
+        assert list(first.iter_rows(values_only=True)) == list(second.iter_rows(values_only=True))
+
+
+def test_failed_jobs_say_so(cast, db):
+    job = ExportJob.objects.create(
+        requested_by=cast.ada,
+        params={"year": "bad"},
+        format="csv",
+        expires_at=at("2030-01-01 00:00"),
+    )
+    from reports.tasks import run_export
+
+    with pytest.raises(Exception):
+        run_export(job.pk)
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+    assert job.error
+
+
+def test_a_broker_that_is_down_leaves_the_job_waiting(
+    cast, quarter, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    from reports import tasks
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.run_export, "delay", refuse)
+    response = _big_export(settings, _client(cast.leona), django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    assert ExportJob.objects.get().status == ExportStatus.PENDING
