@@ -4,8 +4,34 @@ import json
 
 from django.utils.translation import gettext as _
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import PageNumberPagination
+
+
+def _strings(data):
+    """Every string in parsed JSON, keys included."""
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield key
+            yield from _strings(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _strings(item)
+
+
+def _refuse_nul(fields) -> None:
+    """PostgreSQL text cannot hold NUL; a lookup by such a value (a slug, a code) would fail
+    with a 500 in the database instead of a 400 here. `fields` are (name, value) pairs; the
+    error names the fields, as a serializer would. Files may hold any bytes: not checked."""
+    bad = {
+        name if "\x00" not in name else "detail"
+        for name, value in fields
+        if "\x00" in name or any("\x00" in text for text in _strings(value))
+    }
+    if bad:
+        raise ValidationError({name: [_("Null characters are not allowed.")] for name in bad})
 
 
 class JSONParser(parsers.JSONParser):
@@ -13,6 +39,7 @@ class JSONParser(parsers.JSONParser):
 
     JSON may spell an unpaired UTF-16 surrogate ("\\ud800"); Python decodes it into a string
     that cannot be encoded as UTF-8, and the first query or hash using it would fail with a 500.
+    The same goes for NUL ("\\u0000"), which PostgreSQL refuses in text.
     """
 
     def parse(self, stream, media_type=None, parser_context=None):
@@ -21,7 +48,29 @@ class JSONParser(parsers.JSONParser):
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise ParseError(_("JSON parse error - the text has an unpaired surrogate.")) from None
+        _refuse_nul(data.items() if isinstance(data, dict) else [("detail", data)])
         return data
+
+
+class FormParser(parsers.FormParser):
+    """DRF's form parser, refusing NUL in any field (see `_refuse_nul`)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        _refuse_nul(data.lists())
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    """DRF's multipart parser, refusing NUL in the fields (not in the files' bytes)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parsed = super().parse(stream, media_type, parser_context)
+        _refuse_nul(parsed.data.lists())
+        _refuse_nul(
+            (name, [upload.name for upload in uploads]) for name, uploads in parsed.files.lists()
+        )
+        return parsed
 
 
 class Pagination(PageNumberPagination):

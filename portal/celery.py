@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
@@ -18,5 +19,21 @@ app.conf.beat_schedule = {
         "task": "requests_app.tasks.run_deadline_sweep",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    "reports-purge-exports": {
+        "task": "reports.tasks.purge_expired_exports",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
+    # Flags are awarded for the quarter just ended on the first morning of the next (08:30 in
+    # Shanghai; beat runs in UTC). Awarding is idempotent, so a second run changes nothing.
+    "reports-award-flags": {
+        "task": "reports.tasks.award_last_quarter_flags",
+        "schedule": crontab(minute=30, hour=0, day_of_month=1, month_of_year="1,4,7,10"),
+    },
+    "compliance-breach-findings": {
+        "task": "compliance.tasks.link_breach_findings",
+        "schedule": 300.0,
+        "options": {"expires": 290},
     },
 }

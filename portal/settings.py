@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from portal.env import env_bool, env_choice, env_int, env_list, env_str
@@ -12,11 +13,12 @@ VAR_DIR = Path(env_str("QINQING_VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 PRODUCTION = env_bool("QINQING_PRODUCTION", False)
+if PRODUCTION and DEBUG:
+    # Debug pages show settings, SQL and source to anyone who triggers an error.
+    raise ImproperlyConfigured("DJANGO_DEBUG must be false in production")
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
     # Embedded/demo mode only: a fixed key is fine because nothing here is secret.
     SECRET_KEY = "qinqing-embedded-insecure-key-change-me-in-production"
@@ -35,20 +37,26 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "officials",
     "requests_app",
     "compliance",
+    "reports",
     "portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Refuses an oversized body by its declared length; nothing has read the body yet (the CSRF
+    # check reads POST later, in process_view).
+    "portal.security.RequestSizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -103,7 +111,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 10, minimum=8)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -111,6 +122,47 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
+# A shared office computer: the session ends with the browser, and at the latest after the age.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- transport and browser security -----------------------------------------------------------
+# Production sits behind a TLS-terminating proxy that sets X-Forwarded-Proto; only that proxy
+# must be able to reach gunicorn, or a client could claim HTTPS itself.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+# Container and load-balancer health checks speak plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
+ONE_YEAR = 365 * 24 * 3600
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", ONE_YEAR if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): no inline script or style anywhere, nothing from
+# elsewhere; the Swagger UI loads its own start-up script from /api/docs/?script=.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Seconds since the last deadline sweep after which /health/ calls the sweep stale (beat: 60 s).
+HEALTH_SWEEP_MAX_AGE = env_int("HEALTH_SWEEP_MAX_AGE", 300, minimum=60)
 
 # Login throttling (django-axes): the same lock-out for the page and the API token.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
@@ -152,6 +204,10 @@ ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum
 # which answers 413 itself for anything larger.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# The largest body any request may declare (a form with 10 maximal files and its fields): a
+# bigger one is refused with 413 from its Content-Length, before a byte of it is read.
+# Django reads no body without a Content-Length, so a chunked upload cannot get around this.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 10 * ATTACHMENT_MAX_BYTES + 1024 * 1024, minimum=1)
 
 # The "133" deadline policy: working days (Chinese statutory calendar) or natural days.
 DEADLINE_DAY_KIND = env_choice("DEADLINE_DAY_KIND", "working", {"working", "natural"})
@@ -169,13 +225,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
         "portal.api.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "portal.api.FormParser",
+        "portal.api.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "portal.schema.AutoSchema",
     "EXCEPTION_HANDLER": "portal.exceptions.exception_handler",
+    # The token endpoint, per client address: django-axes locks one user name after repeated
+    # failures; this stops one address from trying many user names.
+    "DEFAULT_THROTTLE_RATES": {"login": env_str("API_LOGIN_RATE", "30/minute")},
     "PAGE_SIZE": 20,
 }
 SPECTACULAR_SETTINGS = {
@@ -187,7 +246,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name get names of their own instead of hashed ones.
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "requests_app.models.Status",
+        "RequestSourceEnum": "requests_app.models.Source",
+        "CaseStatusEnum": "compliance.models.CaseStatus",
+        "CaseSourceEnum": "compliance.models.CaseSource",
+        "ReportStatusEnum": "compliance.models.ReportStatus",
+        "ReportKindEnum": "compliance.models.ReportKind",
+        "InteractionKindEnum": "compliance.models.InteractionKind",
+        "GiftKindEnum": "compliance.models.GiftKind",
+        "NotificationKindEnum": "portal.models.Kind",
+        "ExportStatusEnum": "reports.models.ExportStatus",
+    },
 }
+
+# Reports: how long a finished export file is kept, and the largest request list exported
+# within the page's own request (longer lists go to a Celery worker with a progress bar).
+REPORTS_EXPORT_KEEP_HOURS = env_int("REPORTS_EXPORT_KEEP_HOURS", 72, minimum=1)
+REPORTS_EXPORT_SYNC_ROWS = env_int("REPORTS_EXPORT_SYNC_ROWS", 5000, minimum=0)
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's file-system transport, so the embedded
 # demo runs a worker and beat with no services installed. Exactly one beat runs per deployment.
@@ -231,10 +308,16 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "qinqing@localhost")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in e-mails
 
+# Production logs one JSON object a line (portal/logging.py); the embedded mode plain text.
+LOG_FORMAT = env_choice("LOG_FORMAT", "json" if PRODUCTION else "text", {"json", "text"})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "portal.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

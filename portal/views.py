@@ -12,10 +12,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.throttling import ScopedRateThrottle
 
 from portal import inbox as inboxes
-from portal.api import JSONParser
+from portal.api import FormParser, JSONParser, MultiPartParser
 
 INBOX_PAGE_SIZE = 30
 
@@ -38,6 +38,8 @@ class ObtainTokenView(ObtainAuthToken):
     """`POST {"username", "password"}` → `{"token"}`; wrong credentials → 400 (API.md)."""
 
     parser_classes = (FormParser, MultiPartParser, JSONParser)
+    throttle_classes = (ScopedRateThrottle,)
+    throttle_scope = "login"  # per client address: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
     def post(self, request, *args, **kwargs):
         try:

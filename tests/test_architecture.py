@@ -12,7 +12,7 @@ import pytest
 from requests_app.models import Status
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("officials", "requests_app", "compliance", "portal")
+APPS = ("officials", "requests_app", "compliance", "reports", "portal")
 WORKFLOW = "requests_app/workflow.py"
 REQUEST_STATUSES = frozenset(Status.values)
 # Code outside the workflow that may write a field named `status` of some *other* model, with

@@ -8,10 +8,13 @@ import datetime as dt
 import random
 
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from compliance.demo import seed_compliance_demo
+from compliance.inspection.demo import seed_inspection_demo
 from officials.credit_code import ALPHABET, check_character
 from officials.models import (
     Category,
@@ -23,6 +26,7 @@ from officials.models import (
     Role,
     User,
 )
+from reports.demo import seed_reports_demo
 from requests_app import workflow
 from requests_app.models import ServiceRequest
 
@@ -135,6 +139,14 @@ class Command(BaseCommand):
             city.build_people()
         # One transaction per request, as in real use: a failure would keep what was made.
         made = city.build_requests(requests)
+        # The other apps' demo data needs the city's people and requests: four past quarters of
+        # figures, then officials' records and visits (a declared tie makes a liaison recuse from
+        # later requests, so it comes after the quarters), then a sweep's breach cases taken up by
+        # the inspectors.
+        seed_reports_demo(self.stdout)
+        seed_compliance_demo(self.stdout)
+        call_command("escalate", stdout=self.stdout)
+        seed_inspection_demo(self.stdout)
         self.stdout.write(self.style.SUCCESS(f"Demo city ready: {made} requests."))
         self._print_logins()
 
