@@ -4,6 +4,7 @@ from django.db.models import Prefetch
 from django.utils import translation
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
@@ -22,6 +23,7 @@ from compliance.serializers import (
     DeclarationInput,
     DeclarationSerializer,
     GiftInput,
+    GiftOutcomeInput,
     GiftSerializer,
     InteractionInput,
     InteractionSerializer,
@@ -125,6 +127,33 @@ class GiftViewSet(RecordViewSet):
     input_class = GiftInput
     serializer_class = GiftSerializer
     keep = services.record_gift
+
+    @extend_schema(
+        request=GiftOutcomeInput,
+        responses={
+            200: GiftSerializer,
+            400: OpenApiResponse(
+                description="Invalid time (future, before received) or already recorded; "
+                "nothing changed"
+            ),
+            403: OpenApiResponse(description="Not the official who recorded the gift"),
+            404: OpenApiResponse(description="No such gift, or not yours to see"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def outcome(self, request, pk=None):
+        """Record when the gift was registered or surrendered; it is judged again and the answer
+        carries all its findings (new ones included)."""
+        gift = self.get_object()  # 404 outside the caller's records
+        if gift.official_id != request.user.pk:
+            raise PermissionDenied("Only the official who recorded the gift may update it.")
+        data = GiftOutcomeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.record_gift_outcome(gift=gift, by=request.user, **data.validated_data)
+        record = self.get_queryset().get(pk=gift.pk)
+        with translation.override(callers_language(request.user)):
+            body = self.get_serializer(record).data
+        return Response(body, status=status.HTTP_200_OK)
 
 
 class AssetUseViewSet(RecordViewSet):

@@ -318,6 +318,25 @@ class GiftInput(serializers.Serializer):
         return attrs
 
 
+class GiftOutcomeInput(serializers.Serializer):
+    """When a gift already recorded was registered or surrendered (either or both, once each);
+    whether it may still be set, and not before the gift was received, is the service's call."""
+
+    registered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    surrendered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate_registered_at(self, value):
+        return _not_future(value, _("The registration date cannot be in the future."))
+
+    def validate_surrendered_at(self, value):
+        return _not_future(value, _("The surrender date cannot be in the future."))
+
+    def validate(self, attrs):
+        if attrs.get("registered_at") is None and attrs.get("surrendered_at") is None:
+            raise serializers.ValidationError(_("Give the registration or the surrender time."))
+        return attrs
+
+
 class AssetUseInput(serializers.Serializer):
     enterprise = EnterpriseField()
     asset = serializers.ChoiceField(choices=AssetKind.choices)

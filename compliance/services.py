@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import lazy
@@ -30,6 +30,8 @@ from compliance.models import (
     Declaration,
     Finding,
     Gift,
+    GiftDirection,
+    GiftKind,
     Interaction,
     InteractionKind,
     Rule,
@@ -199,17 +201,64 @@ def record_gift(
             registered_at=registered_at,
             surrendered_at=surrendered_at,
         )
-        facts = rules.GiftFacts(
-            direction=direction,
-            kind=kind,
-            value_cny=value_cny,
-            received_at=received_at,
-            now=now,
-            refused=refused,
-            registered_at=registered_at,
-            surrendered_at=surrendered_at,
+        return Judged(gift, judge_record(_gift_facts(gift, now), gift, "gift", now))
+
+
+def _gift_facts(gift: Gift, now: dt.datetime) -> rules.GiftFacts:
+    return rules.GiftFacts(
+        direction=gift.direction,
+        kind=gift.kind,
+        value_cny=gift.value_cny,
+        received_at=gift.received_at,
+        now=now,
+        refused=gift.refused,
+        registered_at=gift.registered_at,
+        surrendered_at=gift.surrendered_at,
+    )
+
+
+# As the input serializers allow: a time a few minutes ahead is a phone's clock, not a lie.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+def record_gift_outcome(
+    *,
+    gift: Gift,
+    by: User,
+    registered_at: dt.datetime | None = None,
+    surrendered_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Judged:
+    """The official says when a gift was registered or surrendered (after recording it): the
+    time is set once, and the gift is judged again; only findings it does not have yet are
+    stored (a registration after the deadline is the N01 violation)."""
+    now = now or timezone.now()
+    given = {"registered_at": registered_at, "surrendered_at": surrendered_at}
+    given = {name: value for name, value in given.items() if value is not None}
+    if not given:
+        raise ValidationError(
+            {"non_field_errors": [_("Give the registration or the surrender time.")]}
         )
-        return Judged(gift, judge_record(facts, gift, "gift", now))
+    with transaction.atomic():
+        # The row lock serialises this with another outcome and with the periodic judging.
+        gift = Gift.objects.select_for_update().get(pk=gift.pk)
+        if gift.official_id != by.pk:
+            raise PermissionDenied(_("Only the official who recorded the gift may update it."))
+        errors: dict[str, list[str]] = {}
+        for name, value in given.items():
+            if getattr(gift, name) is not None:
+                errors[name] = [_("This time is already recorded and cannot be changed.")]
+            elif value > now + CLOCK_SKEW:
+                errors[name] = [_("This time cannot be in the future.")]
+            elif value < gift.received_at:
+                errors[name] = [_("This cannot be before the gift was received.")]
+        if errors:
+            raise ValidationError(errors)
+        for name, value in given.items():
+            setattr(gift, name, value)
+        gift.save(update_fields=list(given))
+        findings = judge_record(_gift_facts(gift, now), gift, "gift", now, only_new=True)
+        return Judged(gift, findings)
 
 
 def _activity(by: User, enterprise: Enterprise, start: dt.date, interaction: Interaction | None):
@@ -330,33 +379,114 @@ def stored_text(message_id: str, params: dict) -> str:
 _lazy_render = lazy(rules.render, str)
 
 
-def judge_record(facts, record, field_name: str, now: dt.datetime) -> list[Finding]:
+def judge_record(
+    facts, record, field_name: str, now: dt.datetime, *, only_new: bool = False
+) -> list[Finding]:
     """Run the active rules on a record's facts; store, alert and open cases (in the caller's
-    transaction)."""
+    transaction). `only_new`: a record judged again stores only the findings (rule and message)
+    it does not have yet."""
     codes = set(active_rules().values_list("code", flat=True))
     found = rules.judge(facts, load_thresholds(), codes=codes)
-    versions = current_versions({item.rule for item in found})
-    findings = [
-        Finding(
-            rule_code=item.rule,
-            rule_version=versions.get(item.rule),
-            severity=item.severity,
-            message_id=item.message_id,
-            params=item.params,
-            message=stored_text(item.message_id, item.params),
-            official_id=record.official_id,
-            department_id=record.department_id,
-            enterprise_id=record.enterprise_id,
-            region=record.region,
-            created_at=now,
-            **{field_name: record},
+    if only_new:
+        already = set(
+            Finding.objects.filter(**{field_name: record}).values_list("rule_code", "message_id")
         )
-        for item in found
-    ]
+        found = [item for item in found if (item.rule, item.message_id) not in already]
+    versions = current_versions({item.rule for item in found})
+    findings = [_finding(item, record, field_name, versions, now) for item in found]
     for finding in findings:
         finding.save()
     alert(findings, now)
     return findings
+
+
+def _finding(item: rules.Finding, record, field_name: str, versions: dict, now) -> Finding:
+    return Finding(
+        rule_code=item.rule,
+        rule_version=versions.get(item.rule),
+        severity=item.severity,
+        message_id=item.message_id,
+        params=item.params,
+        message=stored_text(item.message_id, item.params),
+        official_id=record.official_id,
+        department_id=record.department_id,
+        enterprise_id=record.enterprise_id,
+        region=record.region,
+        created_at=now,
+        **{field_name: record},
+    )
+
+
+# The N01 causes a gift's deadline lapses into, and the threshold each needs.
+LAPSES = {
+    "n01.not_registered": ("registered_at", "gift_register_min"),
+    "n01.not_surrendered": ("surrendered_at", "gift_surrender_min"),
+}
+LAPSE_BATCH = 500
+
+
+def lapsed_gifts(now: dt.datetime, limits: rules.Thresholds):
+    """Received, kept (not refused) goods whose deadline has passed while a registration or a
+    surrender over its threshold is still missing, and which have no N01 violation for that
+    cause yet: one query."""
+    if limits.gift_register_days is None:
+        return Gift.objects.none()
+    cutoff = now - dt.timedelta(days=int(limits.gift_register_days))
+    causes = Q(pk__in=[])
+    for message_id, (done_field, minimum) in LAPSES.items():
+        threshold = getattr(limits, minimum)
+        if threshold is None:
+            continue
+        found = Finding.objects.filter(gift=OuterRef("pk"), rule_code="N01", message_id=message_id)
+        causes |= Q(**{f"{done_field}__isnull": True, "value_cny__gt": threshold}) & ~Exists(found)
+    return Gift.objects.filter(
+        causes,
+        direction=GiftDirection.RECEIVED,
+        refused=False,
+        received_at__lt=cutoff,
+    ).exclude(kind__in=rules.MONETARY_GIFTS | {GiftKind.SOUVENIR})
+
+
+def judge_lapsed_gifts(*, now: dt.datetime, batch: int = LAPSE_BATCH) -> int:
+    """Judge again the gifts whose registration or surrender deadline passed unmet, and store
+    the violations they do not have yet (alerts and cases as for any violation). Set-based, in
+    batches, each gift locked while judged; safe to run any time: a second run finds nothing.
+    Returns how many findings were stored."""
+    if not active_rules().filter(code="N01").exists():
+        return 0
+    codes = set(active_rules().values_list("code", flat=True))
+    limits = load_thresholds()
+    stored, after = 0, 0
+    while True:
+        ids = list(
+            lapsed_gifts(now, limits)
+            .filter(pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return stored
+        after = ids[-1]
+        with transaction.atomic():
+            gifts = list(Gift.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+            already: dict[int, set] = {}
+            for gift_id, code, message_id in Finding.objects.filter(gift_id__in=ids).values_list(
+                "gift_id", "rule_code", "message_id"
+            ):
+                already.setdefault(gift_id, set()).add((code, message_id))
+            items = [
+                (gift, item)
+                for gift in gifts
+                for item in rules.judge(_gift_facts(gift, now), limits, codes=codes)
+                if item.severity == rules.VIOLATION
+                and (item.rule, item.message_id) not in already.get(gift.pk, set())
+            ]
+            versions = current_versions({item.rule for _gift, item in items})
+            findings = [_finding(item, gift, "gift", versions, now) for gift, item in items]
+            for finding in findings:
+                finding.save()
+            alert(findings, now)
+            stored += len(findings)
 
 
 def alert(findings: list[Finding], now: dt.datetime) -> None:
@@ -435,11 +565,13 @@ __all__ = [
     "Judged",
     "alert",
     "end_declaration",
+    "judge_lapsed_gifts",
     "judge_record",
     "load_thresholds",
     "record_asset_use",
     "record_declaration",
     "record_gift",
+    "record_gift_outcome",
     "record_interaction",
     "reinstate_rule",
     "retire_rule",

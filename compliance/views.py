@@ -40,6 +40,7 @@ from compliance.serializers import (
     AssetUseInput,
     DeclarationInput,
     GiftInput,
+    GiftOutcomeInput,
     InteractionInput,
     VisitFilingInput,
 )
@@ -202,6 +203,10 @@ def record_detail(request, kind, pk):
     kind = _kind(kind)
     _require_reader(request.user)
     record = get_visible_record(request.user, kind.model, pk)
+    return _render_detail(request, kind, record)
+
+
+def _render_detail(request, kind: RecordKind, record, outcome_errors=None, status=200):
     findings = list(record.findings.select_related("rule_version").order_by("rule_code", "id"))
     for finding in findings:
         # In the reader's language, from the message id; the stored text is the fallback.
@@ -210,8 +215,51 @@ def record_detail(request, kind, pk):
             if finding.message_id
             else finding.message
         )
-    context = {"kind": kind, "record": record, "findings": findings, "fields": _facts(record)}
-    return render(request, "compliance/record_detail.html", context)
+    context = {
+        "kind": kind,
+        "record": record,
+        "findings": findings,
+        "fields": _facts(record),
+        "outcome_form": _outcome_form(request, record, outcome_errors),
+    }
+    return render(request, "compliance/record_detail.html", context, status=status)
+
+
+def _outcome_form(request, record, errors=None):
+    """On a gift's page, for the official who recorded it: the times still missing."""
+    if not isinstance(record, Gift) or record.official_id != request.user.pk:
+        return None
+    missing = [
+        name for name in ("registered_at", "surrendered_at") if getattr(record, name) is None
+    ]
+    if not missing:
+        return None
+    data = request.POST if request.method == "POST" else {}
+    form = page_form(GiftOutcomeInput, request.user, data, errors)
+    form.fields = [spec for spec in form.fields if spec.name in missing]
+    return form
+
+
+@login_required
+@require_POST
+def gift_outcome(request, pk):
+    """The official records when a gift was registered or surrendered; it is judged again."""
+    _require_reader(request.user)
+    gift = get_visible_record(request.user, Gift, pk)
+    if gift.official_id != request.user.pk:
+        raise PermissionDenied
+    serializer = GiftOutcomeInput(data=request.POST)
+    if serializer.is_valid():
+        try:
+            services.record_gift_outcome(gift=gift, by=request.user, **serializer.validated_data)
+        except ValidationError as error:
+            errors = flatten_errors(error.message_dict)
+        else:
+            messages.success(request, _("Saved. The rules have judged the gift again."))
+            return redirect("compliance:record-detail", "gifts", gift.pk)
+    else:
+        errors = flatten_errors(serializer.errors)
+    return _render_detail(request, KINDS["gifts"], gift, errors, status=400)
 
 
 def _facts(record) -> list[tuple[str, object]]:

@@ -36,4 +36,10 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # A gift received unregistered within its deadline becomes the N01 violation once it lapses.
+    "compliance-gift-deadlines": {
+        "task": "compliance.tasks.judge_gift_deadlines",
+        "schedule": 3600.0,
+        "options": {"expires": 3500},
+    },
 }

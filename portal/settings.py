@@ -173,6 +173,9 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
 AXES_VERBOSE = False
+# No record of successful logins (address, browser, time): one could be matched by time to an
+# "anonymous" confidential report filed by a logged-in user. Failures are still counted.
+AXES_DISABLE_ACCESS_LOG = True
 
 LANGUAGE_CODE = "zh-hans"  # used when the browser asks for nothing we speak
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

@@ -591,6 +591,22 @@ COMPLIANCE_ROWS: list[Row] = [
             ),
         )
     ],
+    Row(
+        "gift-outcome",
+        scoped(frozenset({Role.HANDLER}), mallory=403, **RECORD_DETAIL),
+        method="post",
+        target="gift",
+        body=lambda w: {"registered_at": _recent()},
+        note="only the official who recorded the gift (hank); others who see it: 403",
+    ),
+    Row(
+        "compliance:gift-outcome",
+        scoped(frozenset({Role.HANDLER}), 302, api=False, mallory=403, **RECORD_DETAIL),
+        method="post",
+        target="gift",
+        body=lambda w: {"registered_at": _recent()},
+        note="only the official who recorded the gift (hank); others who see it: 403",
+    ),
     Row("visit-filing-list", unscoped(ALL), note="each sees the filings that are theirs to see"),
     Row(
         "visit-filing-list",

@@ -46,7 +46,8 @@ def breach_case(cast, request=None, **kwargs) -> AccountabilityCase:
 
 
 def page_client(user) -> Client:
-    client = Client()
+    # Pages follow the browser's language (zh-hans when it says none); these tests read English.
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
     if user is not None:
         client.force_login(user)
     return client

@@ -198,7 +198,7 @@ def test_bad_input_is_a_400_and_stores_nothing(api, cast, kind, data, field):
 @pytest.mark.parametrize("kind", list(MODELS))
 def test_another_regions_enterprise_is_a_400_and_stores_nothing(api, cast, kind):
     payload = clean_payload(kind, cast) | {"enterprise": cast.globex.pk}
-    response = api(cast.hank).post(url(kind), payload, format="json")
+    response = api(cast.hank).post(url(kind), payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "outside your jurisdiction" in response.json()["enterprise"][0]
     assert not MODELS[kind].objects.exists()

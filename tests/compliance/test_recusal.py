@@ -36,6 +36,7 @@ def test_assigning_to_a_conflicted_handler_is_refused_and_the_recusal_recorded(
         f"/api/v1/requests/{service_request.pk}/assign/",
         {"department": cast.roads.pk, "handler": cast.hank.pk},
         format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
     assert "recuse" in response.json()["handler"][0]

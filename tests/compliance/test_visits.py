@@ -207,7 +207,7 @@ def test_the_liaison_sees_the_joint_visit_and_the_enterprise_sees_who_is_coming(
         purpose="research",
     )
     client.force_login(cast.liam)
-    page = client.get("/visits/").content.decode()
+    page = client.get("/visits/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Joint visit of 2 filings" in page
     assert "Hank" in page and "Hugo" in page
     client.force_login(cast.alice)
