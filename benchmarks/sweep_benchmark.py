@@ -190,17 +190,23 @@ def explain() -> None:
     from django.utils import timezone
 
     from requests_app.deadlines import Clocks
-    from requests_app.escalation import next_batch, ordered_rules, pending_deadlines
+    from requests_app.escalation import batch_query, ordered_rules, pending_deadlines
 
     clocks = Clocks.current()
     now = timezone.now()
     for rule, position in ordered_rules():
-        query = next_batch(pending_deadlines(rule, position, now, clocks), passed=[])
-        with transaction.atomic(), connection.cursor() as cursor:
-            sql, params = query.query.sql_with_params()
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n    ".join(row[0] for row in cursor.fetchall())
-        print(f"\n-- {rule.name}\n    {plan}")
+        pending = pending_deadlines(rule, position, now, clocks)
+        first = batch_query(pending, after=None)
+        # A later batch starts after the position where the one before it ended.
+        later = batch_query(pending, after=first[0]) if first else None
+        for label, query in (("first batch", first), ("a later batch", later)):
+            if query is None:
+                continue
+            with transaction.atomic(), connection.cursor() as cursor:
+                sql, params = query.query.sql_with_params()
+                cursor.execute("EXPLAIN " + sql, params)
+                plan = "\n    ".join(row[0] for row in cursor.fetchall())
+            print(f"\n-- {rule.name} ({label})\n    {plan}")
 
 
 def run_sweep() -> None:

@@ -19,6 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
+from django.db.models import BooleanField
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from portal.bulk import int_array
@@ -147,16 +149,15 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     clocks = Clocks.current()
     for rule, position in ordered_rules():
         pending = pending_deadlines(rule, position, result.now, clocks)
-        passed: list[int] = []
-        batch = list(next_batch(pending, passed))
+        batch = next_batch(pending, after=None)
         if len(batch) == BATCH_SIZE and _may_run_batches_side_by_side():
             _fire_side_by_side(rule, position, batch, pending, result)
             continue
         while batch:
-            passed += fire(rule, position, batch, pending, result)
+            fire(rule, position, request_ids(batch), pending, result)
             if len(batch) < BATCH_SIZE:
                 break
-            batch = list(next_batch(pending, passed))
+            batch = next_batch(pending, after=batch[-1])
     result.seconds = time.perf_counter() - started
     record_sweep()  # for /health/: the age of the last sweep
     return result
@@ -177,27 +178,32 @@ def _fire_side_by_side(rule, position, first: list[int], pending, result: SweepR
     transaction `fire` always runs, the same as two sweeps at once, which the firing key and
     SKIP LOCKED make safe.
     """
-    passed: list[int] = []
-    running: dict[Future, list[int]] = {}
+    running: set[Future] = set()
     batch, more = first, True
     with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE, thread_name_prefix="sweep") as pool:
         while batch or running:
+            after = None
             if batch:
-                task = pool.submit(
-                    _fire_on_own_connection, rule, position, batch, pending, result.now
+                running.add(
+                    pool.submit(
+                        _fire_on_own_connection,
+                        rule,
+                        position,
+                        request_ids(batch),
+                        pending,
+                        result.now,
+                    )
                 )
-                running[task] = batch
+                after = batch[-1]
             if len(running) == SIDE_BY_SIDE or not more:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done, running = wait(running, return_when=FIRST_COMPLETED)
                 for task in done:
-                    del running[task]
-                    part, skipped = task.result()
+                    part, _ = task.result()
                     result.add(part)
-                    passed += skipped
             batch = []
-            if more:
-                in_flight = [pk for ids in running.values() for pk in ids]
-                batch = list(next_batch(pending, passed + in_flight))
+            if more and after is not None:
+                # The batches in flight lie before `after`: the next one cannot overlap them.
+                batch = next_batch(pending, after=after)
                 more = len(batch) == BATCH_SIZE
 
 
@@ -209,21 +215,49 @@ def _fire_on_own_connection(rule, position, batch, pending, now) -> tuple[SweepR
         connection.close()  # this thread's own connection
 
 
-def next_batch(pending, passed: list[int]):
-    """The request ids of the next pending deadlines, in the order of the index.
+# Where a batch ended in the index order: (stage, due_at, request_id) of its last deadline.
+Position = tuple[int, dt.datetime, int]
 
-    No cursor is needed: every deadline a batch handles climbs past the rung and leaves the
-    range, so the next batch starts where it ended. Only requests passed over because someone
-    holds their lock (`passed`, usually empty) would come back, and are left out: they wait
-    for the next sweep rather than being read again and again in this one. The order starts
-    with `stage` so that the partial index (clock, stage, due_at) returns the rows already
-    sorted and the LIMIT stops the scan early, instead of sorting the whole range every batch.
+
+def next_batch(pending, *, after: Position | None) -> list[Position]:
+    """The next pending deadlines in the order of the partial index (clock, stage, due_at),
+    starting after the position where the previous batch ended (keyset pagination).
+
+    The order starts with `stage` so that the index returns the rows already sorted and the
+    LIMIT stops the scan early. Starting after the last position, rather than at the top of
+    the range, matters on PostgreSQL: every deadline a batch handled climbed to a higher stage,
+    but its old index entry stays until vacuum, and a scan from the top would step over all of
+    them again, batch after batch. Deadlines passed over because someone held their request's
+    lock lie behind the position too, so they wait for the next sweep rather than being read
+    again and again in this one.
     """
-    if passed:
-        pending = pending.exclude(request_id__any_of=passed)
-    return pending.order_by("stage", "due_at", "request_id").values_list("request_id", flat=True)[
-        :BATCH_SIZE
-    ]
+    return list(batch_query(pending, after=after))
+
+
+def batch_query(pending, *, after: Position | None):
+    if after is not None:
+        pending = pending.filter(_after(after))
+    return pending.order_by(*_KEYSET).values_list(*_KEYSET)[:BATCH_SIZE]
+
+
+def _after(position: Position) -> RawSQL:
+    # A row comparison, which PostgreSQL turns into the starting point of the index scan; the
+    # ORM would spell it as ORs, which it can only filter by. SQLite understands it too.
+    stage, due_at, request_id = position
+    table = connection.ops.quote_name(Deadline._meta.db_table)
+    columns = ", ".join(f"{table}.{connection.ops.quote_name(name)}" for name in _KEYSET)
+    due_at = Deadline._meta.get_field("due_at").get_db_prep_value(due_at, connection)
+    # Names come from the model's metadata, values go as parameters.
+    return RawSQL(  # noqa: S611
+        f"({columns}) > (%s, %s, %s)", (stage, due_at, request_id), output_field=BooleanField()
+    )
+
+
+_KEYSET = ("stage", "due_at", "request_id")
+
+
+def request_ids(batch: list[Position]) -> list[int]:
+    return [request_id for _, _, request_id in batch]
 
 
 def fire(

@@ -19,6 +19,7 @@ Time is moved with time_machine; `sweep()` reads it through `timezone.now()`.
 
 import datetime as dt
 import re
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -546,3 +547,27 @@ def test_an_inactive_rule_does_not_fire(cast):
     sweep_at(ANSWER_DUE)
     assert [rung for rung, _ in fired(request)] == [REMIND_ASSIGN, REMIND_ANSWER, ACCOUNT_ANSWER]
     assert ServiceRequest.objects.get(pk=request.pk).status == Status.SUBMITTED
+
+
+def test_small_batches_fire_every_request_once_across_ties_on_the_due_time(
+    cast, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Batches follow each other by position (stage, due time, request): requests filed at the
+    same instant share a due time, and a batch boundary falling among them loses or repeats
+    none."""
+    monkeypatch.setattr(escalation, "BATCH_SIZE", 7)
+    filed = at("2026-09-30 09:00")
+    with time_machine.travel(filed, tick=False):
+        made = [ServiceRequestFactory(enterprise=cast.acme, by=cast.alice) for _ in range(30)]
+    assert len({r.assign_due_at for r in made}) == 1  # one due time for all: every batch ties
+
+    with django_capture_on_commit_callbacks():
+        result = escalation.sweep(now=at("2026-10-20 09:00"))
+
+    per_request = Counter(EscalationFiring.objects.values_list("request_id", flat=True))
+    assert set(per_request) == {r.pk for r in made}
+    # Never assigned: both rules of the assign clock and both of the answer clock, once each.
+    assert set(per_request.values()) == {4}
+    assert sum(result.fired.values()) == sum(per_request.values())
+    again = escalation.sweep(now=at("2026-10-20 09:00"))
+    assert sum(again.fired.values()) == 0
