@@ -6,7 +6,6 @@ its choices, what was entered and what was wrong with it.
 
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
@@ -135,22 +134,3 @@ def page_form(input_class, user: User, data=None, errors=None) -> PageForm:
         fields=specs,
         errors=[str(m) for key, messages in errors.items() if key not in names for m in messages],
     )
-
-
-_MISSING_CODES = frozenset({"required", "null", "blank"})
-
-
-def _message(error) -> str:
-    if getattr(error, "code", None) in _MISSING_CODES:
-        return _("This field is required.")
-    return str(error)
-
-
-def flatten_errors(errors) -> dict[str, list[str]]:
-    """Serializer errors or a Django ValidationError's dict as {field: [message, ...]}."""
-    if isinstance(errors, dict):
-        return {
-            key: [_message(m) for m in (value if isinstance(value, list) else [value])]
-            for key, value in errors.items()
-        }
-    return {"non_field_errors": [_message(m) for m in errors]}

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from compliance import rules, services, visits
-from compliance.forms import flatten_errors, page_form
+from compliance.forms import page_form
 from compliance.models import (
     AssetUse,
     Declaration,
@@ -45,6 +45,7 @@ from compliance.serializers import (
     VisitFilingInput,
 )
 from officials.models import Role
+from portal.forms import flatten_errors
 
 PAGE_SIZE = 50
 READER_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})

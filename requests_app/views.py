@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from officials.models import Category, Role
 from officials.selectors import enterprises_visible_to
+from portal.forms import flatten_errors
 from requests_app import workflow
 from requests_app.attachments import may_attach
 from requests_app.deadlines import Clocks
@@ -31,7 +32,6 @@ from requests_app.forms import (
     MAX_FILES,
     action_form,
     check_uploads,
-    flatten_errors,
     store_uploads,
 )
 from requests_app.models import (

@@ -150,37 +150,29 @@ def decide(
     distinction_development: str = "",
 ) -> CaseDecision:
     """Record the decision on a case; a decided case answers 409 (`already_decided`)."""
-    distinctions = {
-        "distinction_reform": distinction_reform,
-        "distinction_trial": distinction_trial,
-        "distinction_development": distinction_development,
-    }
     with transaction.atomic():
         case = _locked_case(pk, by)
         _refuse_if_decided(case)
         _check_decider(case, by)
-        errors = decision_errors(
-            outcome=outcome, measure=measure, reasoning=reasoning, distinctions=distinctions
-        )
-        if errors:
-            raise InvalidInput(errors)
-        now = timezone.now()
-        decision = CaseDecision.objects.create(
-            case=case,
+        decision = _record_decision(
+            case,
+            by=by,
             outcome=outcome,
-            measure=measure,
             reasoning=reasoning,
-            decided_by=by,
-            decided_at=now,
-            **distinctions,
+            measure=measure,
+            distinctions={
+                "distinction_reform": distinction_reform,
+                "distinction_trial": distinction_trial,
+                "distinction_development": distinction_development,
+            },
         )
         AccountabilityCase.objects.filter(pk=case.pk).update(
             status=CaseStatus.DECIDED,
-            decided_at=now,
+            decided_at=decision.decided_at,
             inspector=case.inspector or by,
-            taken_at=case.taken_at or now,
+            taken_at=case.taken_at or decision.decided_at,
         )
-        _notify_decision(case, decision, now)
+        _notify_decision(case, decision, decision.decided_at)
     return decision
 
 
@@ -196,34 +188,53 @@ def correct(
     distinction_development: str = "",
 ) -> CaseDecision:
     """A correction: a new decision naming the one in force, which stays on the file unchanged."""
-    distinctions = {
-        "distinction_reform": distinction_reform,
-        "distinction_trial": distinction_trial,
-        "distinction_development": distinction_development,
-    }
     with transaction.atomic():
         case = _locked_case(pk, by)
         _refuse_unless_decided(case)
-        errors = decision_errors(
-            outcome=outcome, measure=measure, reasoning=reasoning, distinctions=distinctions
-        )
-        if errors:
-            raise InvalidInput(errors)
-        in_force = case.decisions.order_by("-decided_at", "-id").first()
-        now = timezone.now()
-        decision = CaseDecision.objects.create(
-            case=case,
+        decision = _record_decision(
+            case,
+            by=by,
             outcome=outcome,
-            measure=measure,
             reasoning=reasoning,
-            corrects=in_force,
-            decided_by=by,
-            decided_at=now,
-            **distinctions,
+            measure=measure,
+            distinctions={
+                "distinction_reform": distinction_reform,
+                "distinction_trial": distinction_trial,
+                "distinction_development": distinction_development,
+            },
+            corrects=decision_in_force(case),
         )
-        AccountabilityCase.objects.filter(pk=case.pk).update(decided_at=now)
-        _notify_decision(case, decision, now)
+        AccountabilityCase.objects.filter(pk=case.pk).update(decided_at=decision.decided_at)
+        _notify_decision(case, decision, decision.decided_at)
     return decision
+
+
+def _record_decision(
+    case: AccountabilityCase,
+    *,
+    by: User,
+    outcome: str,
+    reasoning: str,
+    measure: str,
+    distinctions: dict[str, str],
+    corrects: CaseDecision | None = None,
+) -> CaseDecision:
+    """Validate and write one final decision record (a first decision or a correction)."""
+    errors = decision_errors(
+        outcome=outcome, measure=measure, reasoning=reasoning, distinctions=distinctions
+    )
+    if errors:
+        raise InvalidInput(errors)
+    return CaseDecision.objects.create(
+        case=case,
+        outcome=outcome,
+        measure=measure,
+        reasoning=reasoning,
+        corrects=corrects,
+        decided_by=by,
+        decided_at=timezone.now(),
+        **distinctions,
+    )
 
 
 def decision_in_force(case: AccountabilityCase) -> CaseDecision | None:
