@@ -185,27 +185,45 @@ def _rerun_data_migrations():
 
 
 def explain() -> None:
-    """The plan of each rule's batch query, exactly as the sweep sends it."""
+    """The plans of the sweep's statements for each rule, as the sweep sends them: the query
+    that cuts the pending deadlines into batches, and for the first batch the lock and the
+    statement that fires it (EXPLAIN only: nothing is changed)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from requests_app import escalation
     from requests_app.deadlines import Clocks
-    from requests_app.escalation import batch_query, ordered_rules, pending_deadlines
 
     clocks = Clocks.current()
     now = timezone.now()
-    for rule, position in ordered_rules():
-        pending = pending_deadlines(rule, position, now, clocks)
-        first = batch_query(pending, after=None)
-        # A later batch starts after the position where the one before it ended.
-        later = batch_query(pending, after=first[0]) if first else None
-        for label, query in (("first batch", first), ("a later batch", later)):
-            if query is None:
-                continue
+    for rule, position in escalation.ordered_rules():
+        pending = escalation.pending_deadlines(rule, position, now, clocks)
+        starts = escalation.batch_starts(pending)
+        statements = [("batches", *starts.query.sql_with_params())]
+        batches = escalation.batch_bounds(pending)
+        if batches:
+            batch = escalation.batch_of(pending, batches[0])
+            batch_sql, batch_params = batch.values("request_id").query.sql_with_params()
+            statements.append(
+                (
+                    "lock of the first batch",
+                    "SELECT id FROM requests_app_servicerequest "
+                    f"WHERE id = ANY(ARRAY({batch_sql})) ORDER BY id FOR UPDATE SKIP LOCKED",
+                    batch_params,
+                )
+            )
+            ids = list(batch.values_list("request_id", flat=True))
+            statements.append(
+                (
+                    "firing of the first batch",
+                    *escalation.fire_statement(rule, position, ids, pending, now),
+                )
+            )
+        for label, sql, params in statements:
             with transaction.atomic(), connection.cursor() as cursor:
-                sql, params = query.query.sql_with_params()
+                cursor.execute("SET LOCAL jit = off")
                 cursor.execute("EXPLAIN " + sql, params)
-                plan = "\n    ".join(row[0] for row in cursor.fetchall())
+                plan = "\n    ".join(row[0][:160] for row in cursor.fetchall())
             print(f"\n-- {rule.name} ({label})\n    {plan}")
 
 

@@ -222,14 +222,21 @@ def save_from_query(
     languages: dict[str, int] = {}  # language -> its position (from 1) in the arrays below
     recipients: dict[int, tuple[int, bool]] = {}
     pair_items, pair_users = [], []
+    # Items often share one list of recipients (a sweep batch: the same leader and liaison for
+    # thousands of requests); each list is checked once. `items` keeps the lists alive, so
+    # their ids stay theirs for this call.
+    checked: dict[int, list[int]] = {}
     for item, users in items:
-        for user in _distinct_active(users):
-            pk = user.pk
-            if pk not in recipients:
-                language = languages.setdefault(language_of(user), len(languages) + 1)
-                recipients[pk] = (language, bool(user.email))
-            pair_items.append(item)
-            pair_users.append(pk)
+        pks = checked.get(id(users))
+        if pks is None:
+            pks = checked[id(users)] = []
+            for user in _distinct_active(users):
+                if user.pk not in recipients:
+                    language = languages.setdefault(language_of(user), len(languages) + 1)
+                    recipients[user.pk] = (language, bool(user.email))
+                pks.append(user.pk)
+        pair_items.extend([item] * len(pks))
+        pair_users.extend(pks)
     if not pair_items:
         return 0
     message, words = MESSAGES[kind], []

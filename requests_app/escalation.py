@@ -15,12 +15,21 @@ import datetime as dt
 import logging
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    DateTimeField,
+    Expression,
+    F,
+    IntegerField,
+    Value,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from portal.bulk import int_array
@@ -38,7 +47,7 @@ from requests_app.models import (
     TimelineHead,
     Trigger,
 )
-from requests_app.timeline import append_many
+from requests_app.timeline import append_in_database, append_many
 
 logger = logging.getLogger(__name__)
 
@@ -149,15 +158,12 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     clocks = Clocks.current()
     for rule, position in ordered_rules():
         pending = pending_deadlines(rule, position, result.now, clocks)
-        batch = next_batch(pending, after=None)
-        if len(batch) == BATCH_SIZE and _may_run_batches_side_by_side():
-            _fire_side_by_side(rule, position, batch, pending, result)
+        batches = batch_bounds(pending)
+        if len(batches) > 1 and _may_run_batches_side_by_side():
+            _fire_side_by_side(rule, position, batches, pending, result)
             continue
-        while batch:
-            fire(rule, position, request_ids(batch), pending, result)
-            if len(batch) < BATCH_SIZE:
-                break
-            batch = next_batch(pending, after=batch[-1])
+        for bounds in batches:
+            fire(rule, position, batch_of(pending, bounds), pending, result)
     result.seconds = time.perf_counter() - started
     record_sweep()  # for /health/: the age of the last sweep
     return result
@@ -169,147 +175,174 @@ def _may_run_batches_side_by_side() -> bool:
     return connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
-def _fire_side_by_side(rule, position, first: list[int], pending, result: SweepResult) -> None:
+def _fire_side_by_side(rule, position, batches: list["Bounds"], pending, result) -> None:
     """A large sweep: `SIDE_BY_SIDE` batches at a time, each in a thread with its own connection.
 
     While one batch's Python work (hashing, recipients) runs, the database works on the other
     (statements, constraint checks at commit), so both cores of the machine are used. The
-    batches are disjoint (the next batch leaves out those in flight) and each is the same
-    transaction `fire` always runs, the same as two sweeps at once, which the firing key and
-    SKIP LOCKED make safe.
+    batches are disjoint ranges of the index order, and each is the same transaction `fire`
+    always runs: the same as two sweeps at once, which the firing key and SKIP LOCKED make safe.
     """
-    running: set[Future] = set()
-    batch, more = first, True
     with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE, thread_name_prefix="sweep") as pool:
-        while batch or running:
-            after = None
-            if batch:
-                running.add(
-                    pool.submit(
-                        _fire_on_own_connection,
-                        rule,
-                        position,
-                        request_ids(batch),
-                        pending,
-                        result.now,
-                    )
-                )
-                after = batch[-1]
-            if len(running) == SIDE_BY_SIDE or not more:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for task in done:
-                    part, _ = task.result()
-                    result.add(part)
-            batch = []
-            if more and after is not None:
-                # The batches in flight lie before `after`: the next one cannot overlap them.
-                batch = next_batch(pending, after=after)
-                more = len(batch) == BATCH_SIZE
+        running = [
+            pool.submit(_fire_on_own_connection, rule, position, bounds, pending, result.now)
+            for bounds in batches
+        ]
+        for task in running:
+            result.add(task.result())
 
 
-def _fire_on_own_connection(rule, position, batch, pending, now) -> tuple[SweepResult, list[int]]:
+def _fire_on_own_connection(rule, position, bounds, pending, now) -> SweepResult:
     part = SweepResult(now=now)
     try:
-        return part, fire(rule, position, batch, pending, part)
+        fire(rule, position, batch_of(pending, bounds), pending, part)
+        return part
     finally:
         connection.close()  # this thread's own connection
 
 
-# Where a batch ended in the index order: (stage, due_at, request_id) of its last deadline.
+# A place in the order of the partial index (clock, stage, due_at): (stage, due_at, request_id).
 Position = tuple[int, dt.datetime, int]
-
-
-def next_batch(pending, *, after: Position | None) -> list[Position]:
-    """The next pending deadlines in the order of the partial index (clock, stage, due_at),
-    starting after the position where the previous batch ended (keyset pagination).
-
-    The order starts with `stage` so that the index returns the rows already sorted and the
-    LIMIT stops the scan early. Starting after the last position, rather than at the top of
-    the range, matters on PostgreSQL: every deadline a batch handled climbed to a higher stage,
-    but its old index entry stays until vacuum, and a scan from the top would step over all of
-    them again, batch after batch. Deadlines passed over because someone held their request's
-    lock lie behind the position too, so they wait for the next sweep rather than being read
-    again and again in this one.
-    """
-    return list(batch_query(pending, after=after))
-
-
-def batch_query(pending, *, after: Position | None):
-    if after is not None:
-        pending = pending.filter(_after(after))
-    return pending.order_by(*_KEYSET).values_list(*_KEYSET)[:BATCH_SIZE]
-
-
-def _after(position: Position) -> RawSQL:
-    # A row comparison, which PostgreSQL turns into the starting point of the index scan; the
-    # ORM would spell it as ORs, which it can only filter by. SQLite understands it too.
-    stage, due_at, request_id = position
-    table = connection.ops.quote_name(Deadline._meta.db_table)
-    columns = ", ".join(f"{table}.{connection.ops.quote_name(name)}" for name in _KEYSET)
-    due_at = Deadline._meta.get_field("due_at").get_db_prep_value(due_at, connection)
-    # Names come from the model's metadata, values go as parameters.
-    return RawSQL(  # noqa: S611
-        f"({columns}) > (%s, %s, %s)", (stage, due_at, request_id), output_field=BooleanField()
-    )
-
+# A batch: from its first position up to the next batch's first (None: to the end).
+Bounds = tuple[Position, Position | None]
 
 _KEYSET = ("stage", "due_at", "request_id")
 
 
-def request_ids(batch: list[Position]) -> list[int]:
-    return [request_id for _, _, request_id in batch]
+def batch_bounds(pending) -> list[Bounds]:
+    """Cut the pending deadlines into batches of `BATCH_SIZE`, in one query.
 
+    The query numbers the pending rows in index order and returns the first of every batch:
+    a few rows, however many are due (none when nothing is). Each batch then reads its own
+    range of the index. Asking for the next `BATCH_SIZE` rows after the previous batch's last
+    one instead cost a query per batch, each turning 5,000 due times into Python datetimes,
+    and had to wait for the previous batch's query before the next could start.
 
-def fire(
-    rule: EscalationRule, position: int, request_ids: list[int], pending, result: SweepResult
-) -> list[int]:
-    """Fire `rule` for these requests in one transaction, where it is still due and unfired.
-
-    Returns the requests passed over because someone else holds their lock.
+    The pending set only shrinks while the sweep runs (a threshold lies in the past, so no new
+    clock can reach it), so the batches together cover it. Deadlines passed over because
+    someone held their request's lock wait for the next sweep.
     """
+    starts = list(batch_starts(pending))
+    return list(zip(starts, [*starts[1:], None], strict=False))
+
+
+def batch_starts(pending):
+    """The first position of every batch: the pending rows numbered in index order."""
+    numbered = pending.annotate(
+        number=Window(RowNumber(), order_by=[F(name).asc() for name in _KEYSET])
+    )
+    return (
+        numbered.annotate(place=(F("number") - 1) % BATCH_SIZE)
+        .filter(place=0)
+        .order_by(*_KEYSET)
+        .values_list(*_KEYSET)
+    )
+
+
+def batch_of(pending, bounds: Bounds):
+    """The pending deadlines of one batch: its range of the index order."""
+    start, end = bounds
+    batch = pending.filter(_compare(">=", start))
+    if end is not None:
+        batch = batch.filter(_compare("<", end))
+    return batch
+
+
+def _compare(operator: str, position: Position) -> "RowCompare":
+    return RowCompare(operator, position)
+
+
+class RowCompare(Expression):
+    """`(stage, due_at, request_id) <operator> (...)`: a row comparison, which PostgreSQL turns
+    into a bound of the index scan (the ORM would spell it as ORs, which it can only filter
+    by). SQLite understands it too. The columns resolve like any field reference, so the
+    batch also works as a subquery (the lock's)."""
+
+    output_field = BooleanField()
+
+    def __init__(self, operator: str, position: Position):
+        if operator not in {">=", "<"}:
+            raise ValueError(operator)
+        super().__init__()
+        self.operator = operator
+        stage, due_at, request_id = position
+        self.columns = [F(name) for name in _KEYSET]
+        self.values = [
+            Value(stage, output_field=IntegerField()),
+            Value(due_at, output_field=DateTimeField()),
+            Value(request_id, output_field=BigIntegerField()),
+        ]
+
+    def get_source_expressions(self):
+        return [*self.columns, *self.values]
+
+    def set_source_expressions(self, expressions):
+        self.columns, self.values = expressions[:3], expressions[3:]
+
+    def as_sql(self, compiler, connection):
+        columns, values, params = [], [], []
+        for target, expressions in ((columns, self.columns), (values, self.values)):
+            for expression in expressions:
+                sql, expression_params = compiler.compile(expression)
+                target.append(sql)
+                params.extend(expression_params)
+        return f"({', '.join(columns)}) {self.operator} ({', '.join(values)})", params
+
+
+def fire(rule: EscalationRule, position: int, batch, pending, result: SweepResult) -> None:
+    """Fire `rule` in one transaction for the requests of `batch` (pending deadlines), where it
+    is still due and unfired."""
     with transaction.atomic():
         # SKIP LOCKED: a request a user is changing right now is left for the next sweep rather
         # than waited for; the lock also keeps the timeline's sequence ours while we append.
-        locked = _lock(request_ids)
-        passed = sorted(set(request_ids).difference(locked))
+        locked = _lock(batch)
         if not locked:
-            return passed
+            return
         # Read again under the lock, in a statement of its own so that it sees what committed
         # before we took it: a transition since the batch was chosen may have stopped the clock.
+        # Only what this sweep inserted is announced: a firing another sweep made is theirs.
         if connection.vendor == "postgresql":
+            _no_jit()
             rows = _fire_in_one_statement(rule, position, locked, pending, result.now)
         else:
             rows = _fire_step_by_step(rule, position, locked, pending, result.now)
-        # Only what this sweep inserted is announced: a firing another sweep made is theirs.
-        if rows:
             append_many(
                 firing.events(rule, rows),
                 result.now,
                 heads={row["pk"]: row["head"] for row in rows if row["head"]},
             )
+        if rows:
             context = firing.Context.load(rows, rule.recipients)
             if rule.action == EscalationAction.ACCOUNTABILITY:
                 result.cases += firing.open_cases(rule, rows, result.now, context)
             result.notifications += firing.notify(rule, rows, result.now, context)
             result.fired[firing.EVENT_ACTIONS[rule.action]] += len(rows)
-    return passed
 
 
-def _lock(request_ids: list[int]) -> list[int]:
+def _no_jit() -> None:
+    # The batch statements are estimated as costly enough for PostgreSQL to compile them
+    # (JIT), which takes longer (30 ms and more) than running them; for this transaction only.
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+
+
+def _lock(batch) -> list[int]:
+    """Lock the batch's requests, in id order, passing over those someone else holds."""
     if connection.vendor != "postgresql":
         return list(
-            ServiceRequest.objects.filter(pk__in=request_ids)
+            ServiceRequest.objects.filter(pk__in=batch.values("request_id"))
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-    # The same in SQL, with the ids bound as one array literal (see portal.bulk.int_array):
-    # the ORM prepares a list parameter value by value.
+    # The same in SQL, with the ids as one array (`= ANY(ARRAY(...))`): the requests are then
+    # found by their index, where `IN (subquery)` let the planner read the whole table.
+    batch_sql, params = batch.values("request_id").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id FROM {ServiceRequest._meta.db_table} WHERE id = ANY(%s::bigint[]) "
+            f"SELECT id FROM {ServiceRequest._meta.db_table} WHERE id = ANY(ARRAY({batch_sql})) "
             "ORDER BY id FOR UPDATE SKIP LOCKED",
-            [int_array(request_ids)],
+            params,
         )
         return [pk for (pk,) in cursor.fetchall()]
 
@@ -324,57 +357,89 @@ _ROW_FIELDS = (
     "liaison_id",
     "enterprise_id",
 )
+# What the cases and messages need when the database writes the events and the messages' words.
+_FIRED_FIELDS = ("reference", "department_id", "handler_id", "liaison_id", "enterprise_id")
 
 
 def _fire_in_one_statement(rule, position, locked, pending, now) -> list[dict]:
-    """PostgreSQL: re-read, climb, insert the firings and read what fired, in one statement.
+    """PostgreSQL: re-read, climb, insert the firings, append their events and read what
+    fired, in one statement.
 
     The rows never travel to Python and back (binding 5,000 datetimes or strings per batch
-    costs more than the statements); only the requests this sweep fired come back. Due times
-    come back as text: psycopg's timestamptz loader under Django is pure Python.
+    costs more than the statements); the events are hashed by the database
+    (`timeline.append_in_database`); only what the cases and messages need of the requests
+    this sweep fired comes back. Due times come back as text: psycopg's timestamptz loader
+    under Django is pure Python.
+
+    The shape keeps each step to index lookups of the batch's own rows, whatever the
+    planner estimates: the due deadlines are re-read request by request (LATERAL, with OFFSET 0
+    so that it is not flattened into a scan of every pending deadline), and climbed by their
+    ids as one array (`= ANY(ARRAY(...))`, an index scan, where a join to the CTE let the
+    planner read the whole table).
     """
-    pending_sql, pending_params = pending.values("request_id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(*fire_statement(rule, position, locked, pending, now))
+        return [
+            {"pk": pk, "due": _utc(due_text), **dict(zip(_FIRED_FIELDS, values, strict=True))}
+            for pk, due_text, *values in cursor.fetchall()
+        ]
+
+
+def fire_statement(rule, position, locked, pending, now) -> tuple[str, list]:
+    """The SQL and parameters of `_fire_in_one_statement` (the benchmark prints its plan)."""
+    pending_sql, pending_params = pending.values("id", "request_id").query.sql_with_params()
     request = ServiceRequest._meta.db_table
     due = due_field(rule.clock)
     cycle = "0" if rule.clock == Clock.ASSIGN else "r.reopen_count"
-    fields = ", ".join(f"r.{name}" for name in _ROW_FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
+    data_sql, data_params = firing.event_data_in_database(rule)
+    append_sql, append_params = append_in_database(
+        "fired_events", action=firing.EVENT_ACTIONS[rule.action], note=rule.name, now=now
+    )
+    fields = ", ".join(f"r.{name}" for name in _FIRED_FIELDS)
+    # The requests' rows are read once, in `due`; the later steps join that in memory.
+    sql = f"""
             WITH due AS (
-                SELECT p.request_id FROM ({pending_sql}) AS p
-                WHERE p.request_id = ANY(%s::bigint[])
+                SELECT p.id AS deadline_id, r.id AS request_id, r.status,
+                       {cycle} AS cycle, r.{due} AS due_at, {fields}
+                FROM unnest(%s::bigint[]) AS locked(id),
+                LATERAL (
+                    SELECT * FROM ({pending_sql}) AS q WHERE q.request_id = locked.id OFFSET 0
+                ) AS p
+                JOIN {request} AS r ON r.id = p.request_id
             ),
             climbed AS (
-                UPDATE {Deadline._meta.db_table} AS d SET stage = %s FROM due
-                WHERE d.request_id = due.request_id AND d.clock = %s AND d.stage <= %s
+                UPDATE {Deadline._meta.db_table} SET stage = %s
+                WHERE id = ANY(ARRAY(SELECT deadline_id FROM due)) AND stage <= %s
             ),
             fired AS (
                 INSERT INTO {EscalationFiring._meta.db_table}
                     (request_id, rule_id, cycle, due_at, fired_at)
-                SELECT r.id, %s, {cycle}, r.{due}, %s
-                FROM due JOIN {request} AS r ON r.id = due.request_id
+                SELECT request_id, %s, cycle, due_at, %s FROM due
                 ON CONFLICT (request_id, rule_id, cycle) DO NOTHING
-                RETURNING request_id, cycle
+                RETURNING request_id
+            ),
+            fired_due AS (
+                SELECT due.* FROM fired JOIN due ON due.request_id = fired.request_id
+            ),
+            fired_events AS (
+                SELECT request_id, status, {data_sql} AS data FROM fired_due
             )
-            SELECT r.id, f.cycle, r.{due}::text, h.seq, h.hash, {fields}
-            FROM fired AS f
-            JOIN {request} AS r ON r.id = f.request_id
-            LEFT JOIN {TimelineHead._meta.db_table} AS h ON h.request_id = f.request_id
-            ORDER BY r.id
-            """,
-            [*pending_params, int_array(locked), position + 1, rule.clock, position, rule.pk, now],
-        )
-        return [
-            {
-                "pk": pk,
-                "cycle": cycle,
-                "due": _utc(due_text),
-                "head": None if seq is None else (seq, hash_),
-                **dict(zip(_ROW_FIELDS, values, strict=True)),
-            }
-            for pk, cycle, due_text, seq, hash_, *values in cursor.fetchall()
-        ]
+            {append_sql}
+            SELECT request_id, due_at::text, {", ".join(_FIRED_FIELDS)}
+            FROM fired_due
+            ORDER BY request_id
+            """
+    params = [
+        int_array(locked),
+        *pending_params,
+        position + 1,
+        position,
+        rule.pk,
+        now,
+        *data_params,
+        *append_params,
+    ]
+    return sql, params
 
 
 def _utc(text: str | None) -> dt.datetime | None:

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -92,12 +93,13 @@ def append_many(
                 request_id__any_of=[event.request_id for event in events]
             ).values_list("request_id", "seq", "hash")
         )
-    created_at = _hash_time(now)
+    canonical = BatchCanonical(now)
     rows, moved = [], []
     for event in events:
         last_seq, prev_hash = heads.get(event.request_id, (0, GENESIS_HASH))
         seq = last_seq + 1
-        digest = _digest(prev_hash, event, seq, created_at)
+        data = canonical.data(event)
+        digest = canonical.digest(prev_hash, event, seq, data)
         rows.append(
             (
                 event.request_id,
@@ -107,7 +109,7 @@ def append_many(
                 event.status,
                 event.status,
                 event.note,
-                event.data,
+                data,  # JSON text, as hashed: encoded once for both
                 now,
                 prev_hash,
                 digest,
@@ -118,64 +120,165 @@ def append_many(
     _move_heads(moved)
 
 
-# The canonical form of `event_hash`, with what is the same for every event of a batch worked
-# out once: one encoder, and `now` formatted once. test_timeline.py holds the two together.
+# The canonical form of `event_hash` (compact JSON, sorted keys, UTF-8 as is).
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+# Its keys in sorted order, for a system event (no actor). test_timeline.py holds the digests
+# made from this template equal to event_hash, for any note, data and time zone.
+_TEMPLATE = (
+    '{"action":%s,"actor":null,"created_at":%s,"data":%s,"from":%s,"note":%s,'
+    '"request":%d,"seq":%d,"to":%s}'
+)
+
+
+class BatchCanonical:
+    """`event_hash` for a batch of system events, with the shared parts encoded once.
+
+    A large sweep hashes 100,000 events; encoding each event's whole dictionary was most of
+    its Python time. Here the time is formatted once, each distinct string (action, status,
+    note) encoded once, and only `data` per event.
+    """
+
+    def __init__(self, now: dt.datetime):
+        self._strings: dict[str, str] = {}
+        self.created_at = self._text(_hash_time(now))
+
+    def _text(self, value: str) -> str:
+        encoded = self._strings.get(value)
+        if encoded is None:
+            encoded = self._strings[value] = _CANONICAL.encode(value)
+        return encoded
+
+    def data(self, event: NewEvent) -> str:
+        return _CANONICAL.encode(event.data)
+
+    def digest(self, prev_hash: str, event: NewEvent, seq: int, data: str) -> str:
+        status = self._text(event.status)
+        canonical = _TEMPLATE % (
+            self._text(event.action),
+            self.created_at,
+            data,
+            status,
+            self._text(event.note),
+            event.request_id,
+            seq,
+            status,
+        )
+        return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def append_in_database(source: str, *, action: str, note: str, now) -> tuple[str, list]:
+    """PostgreSQL: common table expressions that append one system event to each request of
+    `source` and move its head, for a statement that already holds the requests' locks.
+
+    `source` names an earlier CTE with the columns `request_id`, `status` and `data` (the
+    event's data as canonical JSON text, see `BatchCanonical.data`). The events are hashed
+    by the database, from the same canonical form: the parts shared by the batch are encoded
+    here, the rest filled in by format(); test_timeline.py holds the result to event_hash.
+    A large sweep thus sends and receives no event at all. Adds the CTE `appended`
+    (request_id, seq, hash). Returns the SQL, which starts with a comma, and its parameters.
+    """
+    canonical = BatchCanonical(now)
+    shared = {  # format() reads "%": the encoded texts' own percent signs are doubled
+        name: text.replace("%", "%%")
+        for name, text in (
+            ("action", canonical._text(action)),
+            ("note", canonical._text(note)),
+            ("created_at", canonical.created_at),
+        )
+    }
+    template = _TEMPLATE.replace("%d", "%s") % (
+        shared["action"],
+        shared["created_at"],
+        "%2$s",
+        "%1$s",
+        shared["note"],
+        "%3$s",
+        "%4$s",
+        "%1$s",
+    )
+    heads, events = TimelineHead._meta.db_table, RequestEvent._meta.db_table
+    sql = f"""
+        , chain AS (
+            SELECT s.request_id, s.status, s.data,
+                   COALESCE(h.seq, 0) + 1 AS seq, COALESCE(h.hash, %s) AS prev_hash,
+                   h.request_id IS NOT NULL AS had_head
+            FROM {source} AS s LEFT JOIN {heads} AS h
+                ON h.request_id = s.request_id
+                -- The batch's heads by their index, whatever the planner expects of `source`:
+                -- a misjudged join would read every head.
+                AND h.request_id = ANY(ARRAY(SELECT request_id FROM {source}))
+        ),
+        appended AS (
+            INSERT INTO {events} ({", ".join(_EVENT_COLUMNS)})
+            SELECT request_id, seq, %s, NULL, status, status, %s, data::jsonb, %s, prev_hash,
+                   encode(sha256(convert_to(
+                       prev_hash || format(%s, to_json(status)::text, data, request_id, seq),
+                       'UTF8'
+                   )), 'hex')
+            FROM chain
+            RETURNING request_id, seq, hash
+        ),
+        moved AS (
+            UPDATE {heads} AS h SET seq = a.seq, hash = a.hash
+            FROM appended AS a
+            WHERE h.request_id = a.request_id
+              AND h.request_id = ANY(ARRAY(SELECT request_id FROM chain WHERE had_head))
+        ),
+        born AS (
+            INSERT INTO {heads} (request_id, seq, hash)
+            SELECT a.request_id, a.seq, a.hash
+            FROM appended AS a JOIN chain AS c ON c.request_id = a.request_id
+            WHERE NOT c.had_head
+        )
+    """
+    return sql, [GENESIS_HASH, action, note, now, template]
 
 
 def _hash_time(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _digest(prev_hash: str, event: NewEvent, seq: int, created_at: str) -> str:
-    canonical = _CANONICAL.encode(
-        {
-            "request": event.request_id,
-            "seq": seq,
-            "action": event.action,
-            "actor": None,
-            "from": event.status,
-            "to": event.status,
-            "note": event.note,
-            "data": event.data,
-            "created_at": created_at,
-        }
-    )
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
-
-
 def _move_heads(moved: list[tuple[int, int, str, bool]]) -> None:
-    if connection.vendor == "postgresql":
-        _move_heads_to_new_events(moved)
-        return
+    table = connection.ops.quote_name(TimelineHead._meta.db_table)
     insert_rows(
         TimelineHead,
         ("request_id", "seq", "hash"),
         [(pk, seq, digest) for pk, seq, digest, existed in moved if not existed],
     )
-    table = connection.ops.quote_name(TimelineHead._meta.db_table)
+    existing = [(pk, seq, digest) for pk, seq, digest, existed in moved if existed]
+    if not existing:
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET seq = %s, hash = %s WHERE request_id = %s",
-            [(seq, digest, pk) for pk, seq, digest, existed in moved if existed],
-        )
-
-
-def _move_heads_to_new_events(moved: list[tuple[int, int, str, bool]]) -> None:
-    # PostgreSQL: each head takes the hash from the event just inserted, found by its unique
-    # (request, seq); only integers are bound, as 5,000 bound strings cost more than the join.
-    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.executemany(
+                f"UPDATE {table} SET seq = %s, hash = %s WHERE request_id = %s",
+                [(seq, digest, pk) for pk, seq, digest in existing],
+            )
+            return
+        # PostgreSQL: one statement, each column bound as one array literal (ints, and hashes
+        # that are hex digits: nothing to quote); psycopg adapts a list element by element.
         cursor.execute(
             f"""
-            INSERT INTO {TimelineHead._meta.db_table} (request_id, seq, hash)
-            SELECT e.request_id, e.seq, e.hash
-            FROM unnest(%s::bigint[], %s::integer[]) AS v(request_id, seq)
-            JOIN {RequestEvent._meta.db_table} AS e
-                ON e.request_id = v.request_id AND e.seq = v.seq
-            ON CONFLICT (request_id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash
+            UPDATE {table} AS h SET seq = v.seq, hash = v.hash
+            FROM unnest(%s::bigint[], %s::integer[], %s::text[]) AS v(request_id, seq, hash)
+            WHERE h.request_id = v.request_id
             """,
-            [int_array(pk for pk, *_ in moved), int_array(seq for _, seq, *_ in moved)],
+            [
+                int_array(pk for pk, _, _ in existing),
+                int_array(seq for _, seq, _ in existing),
+                _hex_array(digest for _, _, digest in existing),
+            ],
         )
+
+
+def _hex_array(values) -> str:
+    texts = list(values)
+    if not all(_HEX.fullmatch(text) for text in texts):
+        raise ValueError("Only hexadecimal digests go into this array literal.")
+    return "{" + ",".join(texts) + "}"
+
+
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 @dataclass(frozen=True)

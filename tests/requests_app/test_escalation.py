@@ -534,7 +534,7 @@ def test_a_request_another_sweep_fired_meanwhile_is_not_recorded_or_announced_ag
         reminder, ladder[reminder], result.now, escalation.Clocks.current()
     )
     assert list(pending.values_list("request_id", flat=True)) == [request.pk]
-    escalation.fire(reminder, ladder[reminder], [request.pk], pending, result)
+    escalation.fire(reminder, ladder[reminder], pending, pending, result)
     assert (sum(result.fired.values()), result.notifications) == (0, 0)
     assert fired(request) == [(REMIND_ASSIGN, 0)]
     assert counts == (RequestEvent.objects.count(), Notification.objects.count())

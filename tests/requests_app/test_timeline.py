@@ -6,8 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from requests_app import timeline
 from requests_app.models import GENESIS_HASH, RequestEvent, TimelineHead, event_hash
-from requests_app.timeline import NewEvent, _digest, _hash_time, append_event, verify_chain
+from requests_app.timeline import BatchCanonical, NewEvent, append_event, verify_chain
 
 pytestmark = pytest.mark.django_db
 
@@ -241,12 +242,13 @@ HASHED_EVENTS = [
         dt.UTC,
     ),
     ("", {"nested": {"b": [1, 2.5, None], "a": True}}, dt.timezone(dt.timedelta(hours=8))),
+    ("tab\there, bell\x07, line\u2028separator, é", {"rule": 7, "note": "%s %d"}, dt.UTC),
 ]
 
 
 @pytest.mark.parametrize("note, data, zone", HASHED_EVENTS)
 def test_the_batch_hash_is_the_models_event_hash(note, data, zone):
-    """append_many hashes with one encoder for a whole batch; it must agree with event_hash,
+    """append_many hashes from a template filled per batch; it must agree with event_hash,
     which verify_chain uses, for any note, data and time zone of `now`."""
     now = dt.datetime(2026, 10, 8, 9, 0, 0, 123456, tzinfo=zone)
     event = NewEvent(request_id=42, action="escalated", status="submitted", note=note, data=data)
@@ -262,4 +264,65 @@ def test_the_batch_hash_is_the_models_event_hash(note, data, zone):
         data=data,
         created_at=now,
     )
-    assert _digest("f" * 64, event, 7, _hash_time(now)) == expected
+    canonical = BatchCanonical(now)
+    assert canonical.digest("f" * 64, event, 7, canonical.data(event)) == expected
+
+
+DATABASE_HASHED = [
+    # note, cycle, due time: what the database's hashing must encode exactly as event_hash does
+    ("Remind the liaison", 0, dt.datetime(2026, 10, 8, 1, 0, tzinfo=dt.UTC)),
+    (
+        '交办超期，提级“督办” "quoted" \\ back\nslash 100% %s %1$s',
+        3,
+        dt.datetime(2026, 10, 8, 1, 0, 0, 5, tzinfo=dt.UTC),
+    ),
+    (
+        "tab\there, bell\x07, line\u2028separator, é",
+        12,
+        dt.datetime(2027, 2, 1, 23, 59, 59, 999999, tzinfo=dt.UTC),
+    ),
+]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (set DATABASE_URL): the database hashes the events",
+)
+@pytest.mark.parametrize("note, cycle, due", DATABASE_HASHED)
+def test_events_appended_by_the_database_continue_the_chain(request_in, note, cycle, due):
+    """The sweep's events are hashed by PostgreSQL from the same canonical form: event_hash
+    (verify_chain) must agree for any note, cycle and due time, with and without microseconds,
+    and the head must move to the new event."""
+    from requests_app import firing
+    from requests_app.models import EscalationRule
+
+    service_request = request_in("submitted")
+    rule = EscalationRule.objects.get(clock="assign", trigger="breach")
+    data_sql, data_params = firing.event_data_in_database(rule)
+    now = dt.datetime(2026, 10, 8, 9, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    append_sql, append_params = timeline.append_in_database(
+        "source", action="escalated", note=note, now=now
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH given AS (SELECT %s::bigint AS request_id, %s::integer AS cycle,
+                                  %s::timestamptz AS due_at),
+            source AS (
+                SELECT g.request_id, r.status, {data_sql} AS data
+                FROM given AS g JOIN requests_app_servicerequest AS r ON r.id = g.request_id
+            )
+            {append_sql}
+            SELECT count(*) FROM appended
+            """,
+            [service_request.pk, cycle, due, *data_params, *append_params],
+        )
+        assert cursor.fetchone() == (1,)
+
+    event = service_request.events.order_by("seq").last()
+    assert (event.action, event.note, event.created_at) == ("escalated", note, now)
+    expected = {"rule": rule.pk, "clock": "assign", "due_at": due.isoformat(), "cycle": cycle}
+    assert event.data == expected
+    assert event.hash == event.compute_hash()
+    assert TimelineHead.objects.get(request=service_request).hash == event.hash
+    assert verify_chain(service_request).ok
