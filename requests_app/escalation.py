@@ -103,11 +103,14 @@ def pending_deadlines(rule: EscalationRule, position: int, now: dt.datetime, clo
 
     This reads the partial index (clock, stage, due_at): requests that stay overdue after
     escalating have a higher stage and are not touched, so an idle sweep costs next to nothing.
+    The stages are listed (`stage IN (0, 1)` rather than `stage <= 1`) so that the due time
+    bounds the scan of each stage; with a range on the stage, PostgreSQL reads every running
+    clock of the lower stages, due or not (200,000 index entries in the benchmark).
     """
     deadlines = Deadline.objects.filter(
         clock=rule.clock,
         running=True,
-        stage__lte=position,
+        stage__in=range(position + 1),
         due_at__lte=threshold(rule, now, clocks),
     )
     if rule.trigger == Trigger.FRACTION:
