@@ -17,7 +17,7 @@ from officials.models import Department, EnterpriseLink, LinkKind, Role, User
 from portal import notifications
 from portal.bulk import insert_rows, int_array
 from requests_app.models import Clock, EscalationAction, Recipient, ServiceRequest
-from requests_app.timeline import _CANONICAL, NewEvent
+from requests_app.timeline import CANONICAL, NewEvent
 
 EVENT_ACTIONS = {
     EscalationAction.REMIND: "reminder",
@@ -74,7 +74,7 @@ def event_data_in_database(rule) -> tuple[str, list]:
     The keys in sorted order, as the canonical form has them; the due time in the form
     `isoformat()` gives a UTC datetime, microseconds only when there are any.
     """
-    clock = _CANONICAL.encode(rule.clock).replace("%", "%%")
+    clock = CANONICAL.encode(rule.clock).replace("%", "%%")
     template = f'{{"clock":{clock},"cycle":%1$s,"due_at":%2$s,"rule":{int(rule.pk)}}}'
     utc = "(due_at AT TIME ZONE 'UTC')"
     iso = (

@@ -3,12 +3,11 @@
 import datetime as dt
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 
 from django.db import connection
 
-from portal.bulk import insert_rows, int_array
+from portal.bulk import insert_rows
 from requests_app.models import (
     GENESIS_HASH,
     RequestEvent,
@@ -83,6 +82,9 @@ def append_many(
 ) -> None:
     """Append one system event (no actor) to each of many locked requests, set-based.
 
+    The sweep uses it on SQLite; on PostgreSQL its firing statement appends the events itself
+    (`append_in_database`).
+
     `heads` (request id -> seq, hash of its newest event), when the caller already read them
     under the lock; a request missing from it starts its chain.
     """
@@ -121,7 +123,7 @@ def append_many(
 
 
 # The canonical form of `event_hash` (compact JSON, sorted keys, UTF-8 as is).
-_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 # Its keys in sorted order, for a system event (no actor). test_timeline.py holds the digests
 # made from this template equal to event_hash, for any note, data and time zone.
 _TEMPLATE = (
@@ -140,25 +142,26 @@ class BatchCanonical:
 
     def __init__(self, now: dt.datetime):
         self._strings: dict[str, str] = {}
-        self.created_at = self._text(_hash_time(now))
+        self.created_at = self.text(_hash_time(now))
 
-    def _text(self, value: str) -> str:
+    def text(self, value: str) -> str:
+        """A string as the canonical form encodes it."""
         encoded = self._strings.get(value)
         if encoded is None:
-            encoded = self._strings[value] = _CANONICAL.encode(value)
+            encoded = self._strings[value] = CANONICAL.encode(value)
         return encoded
 
     def data(self, event: NewEvent) -> str:
-        return _CANONICAL.encode(event.data)
+        return CANONICAL.encode(event.data)
 
     def digest(self, prev_hash: str, event: NewEvent, seq: int, data: str) -> str:
-        status = self._text(event.status)
+        status = self.text(event.status)
         canonical = _TEMPLATE % (
-            self._text(event.action),
+            self.text(event.action),
             self.created_at,
             data,
             status,
-            self._text(event.note),
+            self.text(event.note),
             event.request_id,
             seq,
             status,
@@ -181,8 +184,8 @@ def append_in_database(source: str, *, action: str, note: str, now) -> tuple[str
     shared = {  # format() reads "%": the encoded texts' own percent signs are doubled
         name: text.replace("%", "%%")
         for name, text in (
-            ("action", canonical._text(action)),
-            ("note", canonical._text(note)),
+            ("action", canonical.text(action)),
+            ("note", canonical.text(note)),
             ("created_at", canonical.created_at),
         )
     }
@@ -239,46 +242,17 @@ def _hash_time(now: dt.datetime) -> str:
 
 
 def _move_heads(moved: list[tuple[int, int, str, bool]]) -> None:
-    table = connection.ops.quote_name(TimelineHead._meta.db_table)
     insert_rows(
         TimelineHead,
         ("request_id", "seq", "hash"),
         [(pk, seq, digest) for pk, seq, digest, existed in moved if not existed],
     )
-    existing = [(pk, seq, digest) for pk, seq, digest, existed in moved if existed]
-    if not existing:
-        return
+    table = connection.ops.quote_name(TimelineHead._meta.db_table)
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.executemany(
-                f"UPDATE {table} SET seq = %s, hash = %s WHERE request_id = %s",
-                [(seq, digest, pk) for pk, seq, digest in existing],
-            )
-            return
-        # PostgreSQL: one statement, each column bound as one array literal (ints, and hashes
-        # that are hex digits: nothing to quote); psycopg adapts a list element by element.
-        cursor.execute(
-            f"""
-            UPDATE {table} AS h SET seq = v.seq, hash = v.hash
-            FROM unnest(%s::bigint[], %s::integer[], %s::text[]) AS v(request_id, seq, hash)
-            WHERE h.request_id = v.request_id
-            """,
-            [
-                int_array(pk for pk, _, _ in existing),
-                int_array(seq for _, seq, _ in existing),
-                _hex_array(digest for _, _, digest in existing),
-            ],
+        cursor.executemany(
+            f"UPDATE {table} SET seq = %s, hash = %s WHERE request_id = %s",
+            [(seq, digest, pk) for pk, seq, digest, existed in moved if existed],
         )
-
-
-def _hex_array(values) -> str:
-    texts = list(values)
-    if not all(_HEX.fullmatch(text) for text in texts):
-        raise ValueError("Only hexadecimal digests go into this array literal.")
-    return "{" + ",".join(texts) + "}"
-
-
-_HEX = re.compile(r"[0-9a-f]+")
 
 
 @dataclass(frozen=True)
