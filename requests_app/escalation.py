@@ -181,8 +181,8 @@ def _may_run_batches_side_by_side() -> bool:
 def _fire_side_by_side(rule, position, batches: list["Bounds"], pending, result) -> None:
     """A large sweep: `SIDE_BY_SIDE` batches at a time, each in a thread with its own connection.
 
-    While one batch's Python work (hashing, recipients) runs, the database works on the other
-    (statements, constraint checks at commit), so both cores of the machine are used. The
+    Each batch is mostly the database's work (its statements, the constraint checks at commit);
+    two at once keep both cores of the machine busy. The
     batches are disjoint ranges of the index order, and each is the same transaction `fire`
     always runs: the same as two sweeps at once, which the firing key and SKIP LOCKED make safe.
     """
@@ -221,9 +221,10 @@ def batch_bounds(pending) -> list[Bounds]:
     one instead cost a query per batch, each turning 5,000 due times into Python datetimes,
     and had to wait for the previous batch's query before the next could start.
 
-    The pending set only shrinks while the sweep runs (a threshold lies in the past, so no new
-    clock can reach it), so the batches together cover it. Deadlines passed over because
-    someone held their request's lock wait for the next sweep.
+    The batches together cover the pending set as it was read; while the sweep runs that set
+    can only shrink (a clock started meanwhile has all its time left, so it is not due), and
+    anything that did slip in outside the ranges would wait for the next sweep, as do the
+    deadlines passed over because someone held their request's lock.
     """
     starts = list(batch_starts(pending))
     return list(zip(starts, [*starts[1:], None], strict=False))
@@ -245,14 +246,10 @@ def batch_starts(pending):
 def batch_of(pending, bounds: Bounds):
     """The pending deadlines of one batch: its range of the index order."""
     start, end = bounds
-    batch = pending.filter(_compare(">=", start))
+    batch = pending.filter(RowCompare(">=", start))
     if end is not None:
-        batch = batch.filter(_compare("<", end))
+        batch = batch.filter(RowCompare("<", end))
     return batch
-
-
-def _compare(operator: str, position: Position) -> "RowCompare":
-    return RowCompare(operator, position)
 
 
 class RowCompare(Expression):
