@@ -1,5 +1,5 @@
 """Django admin for compliance: the lists, thresholds and records (the inspectors' side is in
-compliance/inspection/admin.py, registered by the import at the end)."""
+inspection/admin.py)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -243,6 +243,3 @@ class VisitFilingAdmin(ScopedReadOnly):
     ]
     list_filter = ["purpose", "urgent", "exemption", "region"]
     list_select_related = ["official", "enterprise"]
-
-
-from compliance.inspection import admin as _inspection_admin  # noqa: E402, F401

@@ -31,8 +31,8 @@ from compliance.serializers import (
     VisitFilingInput,
     VisitFilingSerializer,
 )
+from core.api import Pagination
 from officials.models import Role
-from portal.api import Pagination
 
 READER_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})
 

@@ -46,9 +46,9 @@ from compliance.selectors import (
     may_keep_records,
     oversees,
 )
+from notifications import messages
 from officials.models import Enterprise, User
 from officials.selectors import enterprises_visible_to
-from portal import notifications
 
 
 @dataclass
@@ -513,10 +513,10 @@ def alert(findings: list[Finding], now: dt.datetime) -> None:
             "number": case.pk if case else "",
         }
         kind = "case_opened" if case else "finding_violation"
-        rows = notifications.build(
+        rows = messages.build(
             inspectors[finding.region], kind, context, finding_link(finding), now=now
         )
-        notifications.save_and_send(rows)
+        messages.save_and_send(rows)
 
 
 def _who(finding: Finding) -> str:

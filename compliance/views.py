@@ -44,8 +44,8 @@ from compliance.serializers import (
     InteractionInput,
     VisitFilingInput,
 )
+from core.forms import flatten_errors
 from officials.models import Role
-from portal.forms import flatten_errors
 
 PAGE_SIZE = 50
 READER_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})

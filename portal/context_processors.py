@@ -2,7 +2,7 @@
 
 from functools import cached_property
 
-from portal.inbox import unread_count
+from notifications.inbox import unread_count
 
 
 class InboxBadge:

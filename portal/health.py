@@ -11,29 +11,15 @@ import logging
 import sys
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from requests_app.sweep_record import last_sweep_at
+
 logger = logging.getLogger(__name__)
-
-SWEEP_KEY = "qinqing:health:last-sweep"
-
-
-def record_sweep(at: dt.datetime | None = None) -> None:
-    """Remember when a sweep finished; a cache that is down must never fail the sweep."""
-    try:
-        cache.set(SWEEP_KEY, (at or timezone.now()).isoformat(), timeout=None)
-    except Exception:  # the sweep's work is done and committed; only the record is lost
-        logger.warning("Could not record the sweep's time in the cache", exc_info=True)
-
-
-def last_sweep_at() -> dt.datetime | None:
-    value = cache.get(SWEEP_KEY)
-    return dt.datetime.fromisoformat(value) if value else None
 
 
 def _check_database() -> dict:

@@ -38,9 +38,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    # The apps, floor by floor, lowest first (DESIGN.md "Layout"; tests/test_architecture.py).
     "officials",
-    "requests_app",
+    "notifications",
     "compliance",
+    "requests_app",
+    "inspection",
     "reports",
     "portal",
 ]
@@ -227,14 +230,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "portal.api.JSONParser",
-        "portal.api.FormParser",
-        "portal.api.MultiPartParser",
+        "core.api.JSONParser",
+        "core.api.FormParser",
+        "core.api.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "portal.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "portal.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "portal.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     # The token endpoint, per client address: django-axes locks one user name after repeated
     # failures; this stops one address from trying many user names.
     "DEFAULT_THROTTLE_RATES": {"login": env_str("API_LOGIN_RATE", "30/minute")},
@@ -259,7 +262,7 @@ SPECTACULAR_SETTINGS = {
         "ReportKindEnum": "compliance.models.ReportKind",
         "InteractionKindEnum": "compliance.models.InteractionKind",
         "GiftKindEnum": "compliance.models.GiftKind",
-        "NotificationKindEnum": "portal.models.Kind",
+        "NotificationKindEnum": "notifications.models.Kind",
         "ExportStatusEnum": "reports.models.ExportStatus",
     },
 }

@@ -24,7 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),
-    path("api/v1/", include("compliance.inspection.api_urls")),
+    path("api/v1/", include("inspection.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view loads its start-up script from a URL: no inline script (the CSP forbids it).
@@ -32,7 +32,7 @@ urlpatterns = [
     path("health/", health.health, name="health"),
     path("", include("portal.urls_pages")),
     path("", include("requests_app.urls")),
-    path("", include("compliance.inspection.urls")),
+    path("", include("inspection.urls")),
     path("", include("compliance.urls")),
     path("", include("reports.urls")),
     path("", include("officials.urls")),

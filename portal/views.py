@@ -14,8 +14,8 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.throttling import ScopedRateThrottle
 
-from portal import inbox as inboxes
-from portal.api import FormParser, JSONParser, MultiPartParser
+from core.api import FormParser, JSONParser, MultiPartParser
+from notifications import inbox as inboxes
 
 INBOX_PAGE_SIZE = 30
 

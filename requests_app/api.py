@@ -10,11 +10,11 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from compliance.selectors import eligible_handlers
+from core.api import FormParser, JSONParser, MultiPartParser, Pagination
+from core.errors import UploadTooLarge
 from officials.models import Role, User
-from portal.api import FormParser, JSONParser, MultiPartParser, Pagination
 from requests_app import workflow
 from requests_app.attachments import add_attachment, may_attach
-from requests_app.errors import UploadTooLarge
 from requests_app.filters import RequestFilter
 from requests_app.models import Attachment
 from requests_app.selectors import requests_visible_to

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import InvalidInput, UploadTooLarge
 from officials.models import Role
-from requests_app.errors import InvalidInput, UploadTooLarge
 from requests_app.models import OPEN_STATUSES, Attachment, ServiceRequest
 from requests_app.timeline import append_event
 

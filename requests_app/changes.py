@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from compliance.selectors import conflicts
+from core.errors import InvalidInput
 from officials.models import Department, Role, User
-from requests_app.errors import InvalidInput
 from requests_app.models import OPEN_STATUSES, ExtensionState, ServiceRequest
 from requests_app.timeline import append_event
 

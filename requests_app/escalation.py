@@ -32,8 +32,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from portal.bulk import int_array
-from portal.health import record_sweep
+from core.bulk import int_array
 from requests_app import firing
 from requests_app.deadlines import Clocks, subtract_working_time, working_horizon
 from requests_app.firing import due_field
@@ -47,6 +46,7 @@ from requests_app.models import (
     TimelineHead,
     Trigger,
 )
+from requests_app.sweep_record import record_sweep
 from requests_app.timeline import append_in_database, append_many
 
 logger = logging.getLogger(__name__)

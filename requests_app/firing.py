@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from compliance.models import AccountabilityCase, CaseSource, CaseStatus
+from core.bulk import insert_rows, int_array
+from notifications import messages
 from officials.models import Department, EnterpriseLink, LinkKind, Role, User
-from portal import notifications
-from portal.bulk import insert_rows, int_array
 from requests_app.models import Clock, EscalationAction, Recipient, ServiceRequest
 from requests_app.timeline import CANONICAL, NewEvent
 
@@ -227,7 +227,7 @@ def notify(rule, rows, now, context: Context) -> int:
             "due": timezone.localtime(row["due"]).strftime("%Y-%m-%d %H:%M"),
         }
         items.append((recipients, message_context, link.format(row["pk"])))
-    return notifications.save_rows(notifications.rows_for_many(kind, items, now=now))
+    return messages.save_rows(messages.rows_for_many(kind, items, now=now))
 
 
 def _notify_in_database(rule, kind, link, told, now) -> int:
@@ -255,7 +255,7 @@ def _notify_in_database(rule, kind, link, told, now) -> int:
         suffix,
         int_array(row["pk"] for row, _ in told),
     ]
-    return notifications.save_from_query(
+    return messages.save_from_query(
         kind,
         [(row["pk"], recipients) for row, recipients in told],
         query,

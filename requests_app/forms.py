@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from compliance.selectors import declared_official_ids
+from core.errors import UploadTooLarge
 from officials.models import Department, Role, User
 from requests_app.attachments import add_attachment, sniff
-from requests_app.errors import UploadTooLarge
 from requests_app.serializers import ACTION_INPUTS
 from requests_app.workflow import TRANSITIONS, InvalidInput
 

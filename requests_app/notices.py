@@ -1,14 +1,14 @@
 """Who hears what when a request moves: the recipients of each action's message.
 
-The words live with every other outbound message in `portal.notifications`; this module only
+The words live with every other outbound message in `notifications.messages`; this module only
 decides, for one committed transition, which kind of message goes to whom.
 """
 
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import messages
 from officials.models import EnterpriseLink, LinkKind, Role, User
-from portal import notifications
 from requests_app.models import ServiceRequest, Status
 
 
@@ -69,5 +69,5 @@ def after_transition(request: ServiceRequest, action: str, note: str, by: User, 
     for kind, recipients in plan:
         # Nobody is told about what they did themselves.
         others = [user for user in recipients if user is not None and user.pk != by.pk]
-        rows += notifications.build(others, kind, context, link, now=now)
-    notifications.save_and_send(rows)
+        rows += messages.build(others, kind, context, link, now=now)
+    messages.save_and_send(rows)

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from portal.notifications import requeue_unsent
+from notifications.messages import requeue_unsent
 from requests_app.escalation import sweep
 
 

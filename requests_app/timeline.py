@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
-from portal.bulk import insert_rows
+from core.bulk import insert_rows
 from requests_app.models import (
     GENESIS_HASH,
     RequestEvent,

@@ -20,13 +20,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from core.errors import InvalidInput, InvalidTransition, NotPermitted
+from core.forms import flatten_errors
 from officials.models import Category, Role
 from officials.selectors import enterprises_visible_to
-from portal.forms import flatten_errors
 from requests_app import workflow
 from requests_app.attachments import may_attach
 from requests_app.deadlines import Clocks
-from requests_app.errors import InvalidInput, InvalidTransition, NotPermitted
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
     MAX_FILES,

@@ -16,11 +16,11 @@ from django.utils.translation import gettext_lazy
 
 from compliance import history as compliance_history
 from compliance.selectors import conflicts
+from core.errors import InvalidInput, InvalidTransition, NotPermitted, WorkflowError
 from officials.models import Category, Enterprise, EnterpriseLink, LinkKind, Role, User
 from officials.selectors import enterprises_visible_to
 from requests_app import changes, notices
 from requests_app.deadlines import Clocks, sync_deadlines
-from requests_app.errors import InvalidInput, InvalidTransition, NotPermitted, WorkflowError
 from requests_app.models import (
     ON_BEHALF_SOURCES,
     OPEN_STATUSES,

@@ -18,10 +18,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from portal import notifications
+from notifications import messages
+from notifications.models import Notification
+from notifications.tasks import send_notification_emails
 from portal.celery import app
-from portal.models import Notification
-from portal.tasks import send_notification_emails
 from requests_app.models import EscalationFiring, RequestEvent
 from requests_app.tasks import run_deadline_sweep
 from requests_app.timeline import verify_chain
@@ -155,7 +155,7 @@ def test_the_worker_runs_the_sweep_and_sends_the_emails_through_redis(cast, brok
     ]
     # An inbox row written without its e-mail (as if the broker had been down at the time).
     [lost] = Notification.objects.bulk_create(
-        notifications.build(
+        messages.build(
             [cast.hank],
             "reminder",
             {

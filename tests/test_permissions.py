@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from portal.models import Notification
+from notifications.models import Notification
 from requests_app.attachments import add_attachment
 from tests.compliance.inspection_helpers import PERMISSION_TARGETS as INSPECTION_TARGETS
 from tests.compliance.records_helpers import RECORD_TARGETS

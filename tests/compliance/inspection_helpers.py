@@ -3,8 +3,8 @@ and the list of everyone who must not reach a confidential report (fixtures: con
 
 from django.test import Client
 
-from compliance.inspection import confidential
 from compliance.models import AccountabilityCase, CaseSource, CaseStatus, ReportKind
+from inspection import confidential
 
 REPORT_TEXT = "The handler asked for a red packet before stamping the permit (unique-report-text)."
 

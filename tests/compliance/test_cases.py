@@ -12,7 +12,7 @@ from compliance.models import (
     Measure,
     Outcome,
 )
-from portal.models import Notification
+from notifications.models import Notification
 from tests.compliance.inspection_helpers import (
     breach_case,
     page_client,

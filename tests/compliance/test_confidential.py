@@ -10,7 +10,6 @@ from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 
-from compliance.inspection.throttling import PseudonymousScopedThrottle
 from compliance.models import (
     AccountabilityCase,
     CaseSource,
@@ -18,7 +17,8 @@ from compliance.models import (
     ReportKind,
     ReportStatus,
 )
-from portal.models import Notification
+from inspection.throttling import PseudonymousScopedThrottle
+from notifications.models import Notification
 from tests.compliance.inspection_helpers import (
     NOT_READERS,
     READERS,

@@ -14,8 +14,8 @@ from django.utils import timezone
 from compliance.models import AccountabilityCase, Finding, Gift, Rule
 from compliance.services import judge_lapsed_gifts
 from compliance.tasks import judge_gift_deadlines
+from notifications.models import Notification
 from portal.celery import app
-from portal.models import Notification
 from tests.conftest import at
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from compliance.models import (
     Interaction,
     Rule,
 )
-from portal.models import Notification
+from notifications.models import Notification
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from compliance.inspection import histories
-from compliance.inspection.histories import Criteria
 from compliance.models import Finding, Gift, Interaction, Severity
+from inspection import histories
+from inspection.histories import Criteria
 from requests_app.models import RequestEvent
 from requests_app.workflow import transition
 from tests.compliance.inspection_helpers import breach_case, page_client
@@ -34,7 +34,7 @@ def histories_of(cast, request_in):
 
 
 def found(user, **criteria) -> set[int]:
-    results = histories.source().search(user, Criteria(**criteria))
+    results = histories.search(user, Criteria(**criteria))
     return {history.request_id for history in results[0 : results.count()]}
 
 
@@ -79,7 +79,7 @@ def test_search_by_period_and_overdue(cast, people, histories_of):
 
 
 def test_each_result_carries_its_full_timeline_and_verification(people, histories_of):
-    history = histories.source().history(people["gina"], histories_of["reopened"].pk)
+    history = histories.history(people["gina"], histories_of["reopened"].pk)
     events = RequestEvent.objects.filter(request=histories_of["reopened"]).order_by("seq")
     assert [event.seq for event in history.events] == [event.seq for event in events]
     assert history.chain.ok and history.chain.events == events.count()
@@ -87,7 +87,7 @@ def test_each_result_carries_its_full_timeline_and_verification(people, historie
 
 
 def test_an_outside_inspector_gets_no_history(people, histories_of):
-    assert histories.source().history(people["irene"], histories_of["plain"].pk) is None
+    assert histories.history(people["irene"], histories_of["plain"].pk) is None
 
 
 def test_the_search_page_shows_timelines_verification_and_cases(cast, people, histories_of):

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from compliance.models import AccountabilityCase, CaseDecision, CaseStatus, Outcome
-from portal.models import Notification
+from notifications.models import Notification
 from requests_app.models import RequestEvent, Status
 from requests_app.presenters import EVENT_LABELS
 from requests_app.workflow import transition

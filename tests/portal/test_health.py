@@ -7,6 +7,7 @@ import time_machine
 from django.core.cache import cache
 
 from portal import health
+from requests_app import sweep_record
 from requests_app.escalation import sweep
 from tests.conftest import at
 
@@ -15,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_sweep_recorded():
-    cache.delete(health.SWEEP_KEY)
+    cache.delete(sweep_record.SWEEP_KEY)
     yield
-    cache.delete(health.SWEEP_KEY)
+    cache.delete(sweep_record.SWEEP_KEY)
 
 
 def test_healthy_without_a_sweep_yet_says_so(client, settings):
@@ -67,8 +68,8 @@ def test_a_cache_that_is_down_never_fails_the_sweep(monkeypatch):
     def down(*args, **kwargs):
         raise ConnectionError("cache down")
 
-    monkeypatch.setattr(health.cache, "set", down)
-    health.record_sweep()  # logged, not raised
+    monkeypatch.setattr(sweep_record.cache, "set", down)
+    sweep_record.record_sweep()  # logged, not raised
 
 
 def test_health_is_exempt_from_the_https_redirect(client, settings):
@@ -93,6 +94,6 @@ def test_the_command_line_check(settings, capsys, argv, sweep_at, code):
     settings.REDIS_URL = ""
     with time_machine.travel(at("2026-10-12 09:01"), tick=False):
         if sweep_at:
-            health.record_sweep(at(sweep_at))
+            sweep_record.record_sweep(at(sweep_at))
         assert health.main(argv) == code
     assert '"database": {"ok": true}' in capsys.readouterr().out

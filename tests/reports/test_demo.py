@@ -6,7 +6,7 @@ import time_machine
 from django.core.management import call_command
 
 from compliance.models import AccountabilityCase, CaseSource
-from reports.demo import PER_BUREAU, QUARTERS, _bureaus, seed_reports_demo
+from portal.demo.reports import PER_BUREAU, QUARTERS, _bureaus, seed_reports_demo
 from reports.models import FlagAward, FlagColor
 from tests.conftest import at
 

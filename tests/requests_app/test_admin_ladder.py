@@ -13,8 +13,8 @@ from django.test import Client
 from django.urls import reverse
 
 from compliance.models import AccountabilityCase
+from notifications.models import Notification
 from officials.models import Role
-from portal.models import Notification
 from requests_app.escalation import sweep
 from requests_app.models import (
     CalendarDay,

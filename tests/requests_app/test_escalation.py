@@ -31,8 +31,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from compliance.models import AccountabilityCase, CaseSource, CaseStatus
+from notifications.models import Notification
 from officials.models import Role
-from portal.models import Notification
 from requests_app import escalation
 from requests_app.escalation import SweepResult, sweep
 from requests_app.models import (

@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.db.models import Count
 
 from compliance.models import AccountabilityCase
-from portal import notifications
-from portal.models import Notification
+from notifications import messages
+from notifications.models import Notification
 from requests_app import escalation
 from requests_app.escalation import SweepResult, sweep
 from requests_app.models import EscalationFiring, RequestEvent, ServiceRequest
@@ -60,7 +60,7 @@ EXPECTED = Counter(
 def enqueued(monkeypatch) -> list[list[int]]:
     """The e-mail batches handed to Celery after commit, recorded instead of sent to a broker."""
     batches: list[list[int]] = []
-    monkeypatch.setattr(notifications, "enqueue_emails", batches.append)
+    monkeypatch.setattr(messages, "enqueue_emails", batches.append)
     return batches
 
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from portal.notifications import requeue_unsent
+from notifications.messages import requeue_unsent
 from requests_app.escalation import sweep
 
 

@@ -14,9 +14,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from compliance.inspection import access, confidential, histories, selectors, services
-from compliance.inspection.errors import Conflict, InspectionError, InvalidInput
-from compliance.inspection.forms import (
+from compliance.models import AccessLog, AccountabilityCase, CaseStatus, Severity
+from inspection import access, confidential, histories, selectors, services
+from inspection.errors import Conflict, InspectionError, InvalidInput
+from inspection.forms import (
     DecisionForm,
     NoteForm,
     OpenCaseForm,
@@ -25,8 +26,7 @@ from compliance.inspection.forms import (
     ReportMoveForm,
     SearchForm,
 )
-from compliance.inspection.throttling import allowed
-from compliance.models import AccessLog, AccountabilityCase, CaseStatus, Severity
+from inspection.throttling import allowed
 from officials.models import Role
 from officials.selectors import enterprises_visible_to
 
@@ -144,7 +144,7 @@ def _case_page(request, case: AccountabilityCase, forms: dict | None = None, sta
     context = {
         "case": case,
         **selectors.case_file(case),
-        "history": histories.source().history(user, case.request_id) if case.request_id else None,
+        "history": histories.history(user, case.request_id) if case.request_id else None,
         "may_act": may_act,
         "may_take": may_act and case.status == CaseStatus.OPEN,
         "may_decide": may_act and not decided and case.inspector_id in (None, user.pk),
@@ -280,7 +280,7 @@ def search(request):
     )
     page, results = None, []
     if form.is_bound and form.is_valid():
-        found = histories.source().search(user, form.criteria())
+        found = histories.search(user, form.criteria())
         page = Paginator(found, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
         cases: dict[int, list] = {}
         ids = [history.request_id for history in page]

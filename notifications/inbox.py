@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from portal.models import Notification
+from notifications.models import Notification
 
 
 def notifications_of(user) -> QuerySet:

@@ -3,10 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from compliance.inspection.histories import Criteria
-from compliance.inspection.serializers import TEXT_MAX
-from compliance.inspection.services import DISTINCTIONS, decision_errors
 from compliance.models import Measure, Outcome, ReportKind, ReportStatus
+from inspection.histories import Criteria
+from inspection.serializers import TEXT_MAX
+from inspection.services import DISTINCTIONS, decision_errors
 from officials.models import Category, Department, Enterprise, Role, User
 
 

@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal.models import Notification
+from notifications.models import Notification
 from requests_app.workflow import transition
 
 pytestmark = pytest.mark.django_db

@@ -17,8 +17,8 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from portal.bulk import insert_rows, int_array
-from portal.models import Notification
+from core.bulk import insert_rows, int_array
+from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ def _positional(text: str, names: list[str]) -> str:
 
 
 def enqueue_emails(ids: list[int]) -> None:
-    from portal.tasks import send_notification_emails
+    from notifications.tasks import send_notification_emails
 
     try:
         send_notification_emails.delay(ids)

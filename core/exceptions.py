@@ -8,7 +8,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from requests_app.errors import InvalidInput, InvalidTransition, NotPermitted, UploadTooLarge
+from core.errors import InvalidInput, InvalidTransition, NotPermitted, UploadTooLarge
 
 
 def exception_handler(exc, context):

@@ -16,9 +16,10 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from compliance.inspection import access, confidential, selectors, services
-from compliance.inspection.errors import Conflict, InvalidInput, NotPermitted
-from compliance.inspection.serializers import (
+from compliance.models import AccessLog, CaseSource, CaseStatus
+from inspection import access, confidential, selectors, services
+from inspection.errors import Conflict, InvalidInput, NotPermitted
+from inspection.serializers import (
     CaseDetailSerializer,
     CaseSerializer,
     DecisionInput,
@@ -32,8 +33,7 @@ from compliance.inspection.serializers import (
     ReportSerializer,
     ReportStatusSerializer,
 )
-from compliance.inspection.throttling import PseudonymousScopedThrottle
-from compliance.models import AccessLog, CaseSource, CaseStatus
+from inspection.throttling import PseudonymousScopedThrottle
 from officials.models import Role
 
 CASE_LIST_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Kind(models.TextChoices):
-    """What a message is about; portal.notifications holds the words of each."""
+    """What a message is about; notifications/messages.py holds the words of each."""
 
     REQUEST_ASSIGNED = "request_assigned", _("Request assigned")
     HANDLER_ASSIGNED = "handler_assigned", _("New request for the department")
@@ -46,6 +46,9 @@ class Notification(models.Model):
     email_attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
 
     class Meta:
+        # The table keeps the name it was created under, when the model lived in `portal`
+        # (moved with SeparateDatabaseAndState: no data moves, no deployment migrates rows).
+        db_table = "portal_notification"
         ordering = ["-created_at", "-id"]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from officials.models import Department, EnterpriseLink, Role, User
+from portal.demo.city import TITLES
 from reports import flags
 from reports.figures import Period
 from requests_app import workflow
@@ -62,7 +63,6 @@ def _work(request, *, bureau, handler, liaison, entrepreneur, weak: bool, rng, s
 def seed_reports_demo(stdout, *, now=None, seed: int = 5) -> int:
     """Add PER_BUREAU requests per bureau in each of the QUARTERS quarters before `now`'s, then
     award those quarters' flags (the weakest bureaus collect consecutive yellow flags)."""
-    from requests_app.management.commands.seed_demo import TITLES
 
     rng = random.Random(seed)
     now = now or timezone.now()

@@ -3,8 +3,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from notifications.models import Notification
 from officials.models import Role
-from portal.models import Notification
 
 
 class _IsNullFilter(admin.SimpleListFilter):
@@ -63,7 +63,7 @@ class NotificationAdmin(admin.ModelAdmin):
         return obj.email_attempts
 
     def has_add_permission(self, request):
-        return False  # messages are written by portal.notifications alone
+        return False  # messages are written by notifications.messages alone
 
     def has_change_permission(self, request, obj=None):
         return False

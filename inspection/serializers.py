@@ -4,7 +4,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from compliance.inspection.services import DISTINCTIONS, decision_errors
 from compliance.models import (
     AccountabilityCase,
     CaseDecision,
@@ -15,6 +14,7 @@ from compliance.models import (
     ReportKind,
     ReportStatus,
 )
+from inspection.services import DISTINCTIONS, decision_errors
 from officials.models import Department, Enterprise, Role, User
 from officials.serializers import RefSerializer
 

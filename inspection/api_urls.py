@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from compliance.inspection.api import AccountabilityCaseViewSet, ConfidentialReportViewSet
+from inspection.api import AccountabilityCaseViewSet, ConfidentialReportViewSet
 
 router = SimpleRouter(trailing_slash=True)
 router.register("reports/confidential", ConfidentialReportViewSet, basename="confidential-report")

@@ -1,6 +1,6 @@
 """Outbound messages: e-mail in the recipient's language, sent after commit by Celery, retried.
 
-The e-mail leaves through `portal.tasks.send_notification_emails`, enqueued when the
+The e-mail leaves through `notifications.tasks.send_notification_emails`, enqueued when the
 transaction that wrote the inbox rows commits. Here Celery runs eagerly (in-process) and
 Django's locmem backend collects the mail; a failing mail server and a broker that is down are
 simulated, and neither may undo or block the change that caused the message.
@@ -20,10 +20,10 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from portal import notifications
-from portal.models import Notification
-from portal.notifications import EMAIL_MAX_ATTEMPTS, build, requeue_unsent
-from portal.tasks import send_notification_emails
+from notifications import messages as notifications
+from notifications.messages import EMAIL_MAX_ATTEMPTS, build, requeue_unsent
+from notifications.models import Notification
+from notifications.tasks import send_notification_emails
 from requests_app.escalation import sweep
 from requests_app.firing import CLOCK_DEADLINES, NOT_ASSIGNED
 from requests_app.models import EscalationFiring, RequestEvent, ServiceRequest, Status

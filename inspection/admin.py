@@ -10,7 +10,6 @@ from django.contrib import admin
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from compliance.inspection import access, selectors
 from compliance.models import (
     AccessLog,
     AccountabilityCase,
@@ -18,6 +17,7 @@ from compliance.models import (
     CaseNote,
     ConfidentialReport,
 )
+from inspection import access, selectors
 from officials.models import Role
 
 

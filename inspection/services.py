@@ -10,8 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.inspection import selectors
-from compliance.inspection.errors import Conflict, InvalidInput, NotPermitted
 from compliance.models import (
     AccountabilityCase,
     CaseDecision,
@@ -20,8 +18,10 @@ from compliance.models import (
     Measure,
     Outcome,
 )
+from inspection import selectors
+from inspection.errors import Conflict, InvalidInput, NotPermitted
+from notifications import messages
 from officials.models import User
-from portal import notifications
 
 DISTINCTIONS = ("distinction_reform", "distinction_trial", "distinction_development")
 
@@ -244,8 +244,8 @@ def decision_in_force(case: AccountabilityCase) -> CaseDecision | None:
 def _notify_decision(case: AccountabilityCase, decision: CaseDecision, now) -> None:
     """The official concerned and the head of the department hear the outcome (not the file)."""
     recipients = [case.official, case.department.head if case.department_id else None]
-    notifications.save_and_send(
-        notifications.build(
+    messages.save_and_send(
+        messages.build(
             [user for user in recipients if user is not None],
             "case_decided",
             {

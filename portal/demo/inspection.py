@@ -6,8 +6,8 @@ would, so the reports notify the inspectors and the decisions are final records.
 
 from django.db import transaction
 
-from compliance.inspection import confidential, services
 from compliance.models import AccountabilityCase, CaseSource, CaseStatus, ReportKind
+from inspection import confidential, services
 from officials.models import Department, Enterprise, Role, User
 
 

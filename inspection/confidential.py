@@ -10,8 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.inspection import selectors
-from compliance.inspection.errors import Conflict, InvalidInput
 from compliance.models import (
     AccountabilityCase,
     CaseSource,
@@ -20,8 +18,10 @@ from compliance.models import (
     ReportKind,
     ReportStatus,
 )
+from inspection import selectors
+from inspection.errors import Conflict, InvalidInput
+from notifications import messages
 from officials.models import Department, Enterprise, User
-from portal import notifications
 
 # A report only moves forward: received → in review → closed.
 REPORT_ORDER = [ReportStatus.RECEIVED, ReportStatus.IN_REVIEW, ReportStatus.CLOSED]
@@ -66,8 +66,8 @@ def file_report(
             created_at=now,
             updated_at=now,
         )
-        notifications.save_and_send(
-            notifications.build(
+        messages.save_and_send(
+            messages.build(
                 selectors.inspectors_of(report.region),
                 "report_received",
                 {"kind": ReportKind(kind).label, "number": report.pk},
@@ -143,8 +143,8 @@ def open_case(
                 status=ReportStatus.IN_REVIEW, updated_at=now
             )
         # The region's other inspectors hear of the new case, as they do of a finding's.
-        notifications.save_and_send(
-            notifications.build(
+        messages.save_and_send(
+            messages.build(
                 [user for user in selectors.inspectors_of(case.region) if user.pk != by.pk],
                 "case_opened",
                 {

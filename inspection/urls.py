@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from compliance.inspection import views
+from inspection import views
 
 app_name = "inspector"
 

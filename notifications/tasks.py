@@ -4,8 +4,8 @@ from celery import shared_task
 from django.db.models import F
 from django.utils import timezone
 
-from portal.models import Notification
-from portal.notifications import EMAIL_MAX_ATTEMPTS, send_email
+from notifications.messages import EMAIL_MAX_ATTEMPTS, send_email
+from notifications.models import Notification
 
 
 @shared_task(bind=True, max_retries=EMAIL_MAX_ATTEMPTS, default_retry_delay=60)

@@ -1,0 +1,165 @@
+"""The request histories the inspector's console shows: a case file's whole timeline with the
+verification of its hash chain, and the search over every request history in the region.
+
+Scoping stays where it belongs: every read goes through `requests_visible_to`, so an inspector
+never sees a request outside their jurisdiction here either.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.utils import timezone
+
+from requests_app.filters import _local_midnight
+from requests_app.presenters import event_rows, status_label
+from requests_app.selectors import requests_visible_to
+from requests_app.timeline import verify_chain
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    ok: bool
+    events: int
+    first_bad_event: int | None
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    seq: int
+    at: dt.datetime
+    actor: str  # the actor's display name; empty for the system
+    label: str
+    from_label: str
+    to_label: str
+    note: str
+    hash: str
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class History:
+    """One request's case history: its facts, its whole timeline and whether the chain holds."""
+
+    request_id: int
+    reference: str
+    title: str
+    enterprise: str
+    category: str
+    department: str
+    handler: str
+    status: str  # label
+    submitted_at: dt.datetime
+    overdue: bool
+    reopen_count: int
+    transfer_count: int
+    events: list[HistoryEvent]
+    chain: ChainCheck
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What an inspector searches by; every field narrows, none widens the scope."""
+
+    enterprise: int | None = None
+    department: int | None = None
+    official: int | None = None  # handler or liaison of the request
+    category: str = ""
+    submitted_after: dt.date | None = None
+    submitted_before: dt.date | None = None
+    overdue: bool | None = None
+    reopened: bool | None = None
+    text: str = ""
+
+
+def _history(service_request, now) -> History:
+    check = verify_chain(service_request)
+    return History(
+        request_id=service_request.pk,
+        reference=service_request.reference,
+        title=service_request.title,
+        enterprise=service_request.enterprise.name,
+        category=service_request.category.name if service_request.category_id else "",
+        department=service_request.department.name if service_request.department_id else "",
+        handler=service_request.handler.display_name if service_request.handler_id else "",
+        status=status_label(service_request.status),
+        submitted_at=service_request.submitted_at,
+        overdue=service_request.is_overdue(now),
+        reopen_count=service_request.reopen_count,
+        transfer_count=service_request.transfer_count,
+        events=[
+            HistoryEvent(
+                seq=row.event.seq,
+                at=row.event.created_at,
+                actor=row.event.actor.display_name if row.event.actor_id else "",
+                label=str(row.label),
+                from_label=row.from_label,
+                to_label=row.to_label,
+                note=row.event.note,
+                hash=row.event.hash,
+                details=row.details,
+            )
+            for row in event_rows(service_request)
+        ],
+        chain=ChainCheck(ok=check.ok, events=check.events, first_bad_event=check.first_bad_event),
+    )
+
+
+class _Results:
+    """Histories built only for the page the paginator slices out."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __getitem__(self, page: slice) -> list[History]:
+        now = timezone.now()
+        return [_history(row, now) for row in self.queryset[page]]
+
+
+def history(user, request_id: int) -> History | None:
+    """The request's history if `user` may see the request, else None."""
+    found = requests_visible_to(user).with_related().filter(pk=request_id).first()
+    return _history(found, timezone.now()) if found else None
+
+
+def search(user, criteria: Criteria) -> _Results:
+    """The histories of the requests `user` may see that match, newest first."""
+    queryset = requests_visible_to(user).with_related()
+    if criteria.enterprise:
+        queryset = queryset.filter(enterprise_id=criteria.enterprise)
+    if criteria.department:
+        queryset = queryset.filter(department_id=criteria.department)
+    if criteria.official:
+        queryset = queryset.filter(
+            Q(handler_id=criteria.official) | Q(liaison_id=criteria.official)
+        )
+    if criteria.category:
+        queryset = queryset.filter(category__code=criteria.category)
+    if criteria.submitted_after:
+        queryset = queryset.filter(submitted_at__gte=_local_midnight(criteria.submitted_after))
+    if criteria.submitted_before:
+        end = _local_midnight(criteria.submitted_before) + timezone.timedelta(days=1)
+        queryset = queryset.filter(submitted_at__lt=end)
+    if criteria.overdue is not None:
+        overdue = queryset.model.objects.overdue(timezone.now()).values("pk")
+        queryset = (
+            queryset.filter(pk__in=overdue)
+            if criteria.overdue
+            else queryset.exclude(pk__in=overdue)
+        )
+    if criteria.reopened is not None:
+        queryset = (
+            queryset.filter(reopen_count__gt=0)
+            if criteria.reopened
+            else queryset.filter(reopen_count=0)
+        )
+    if criteria.text:
+        queryset = queryset.filter(
+            Q(title__icontains=criteria.text)
+            | Q(description__icontains=criteria.text)
+            | Q(reference__icontains=criteria.text)
+        )
+    return _Results(queryset.order_by("-submitted_at", "-id"))
