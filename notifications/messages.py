@@ -11,18 +11,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.bulk import insert_rows, int_array
+from notifications.email import EMAIL_MAX_ATTEMPTS, language_of
 from notifications.models import Notification
+from notifications.tasks import send_notification_emails
 
 logger = logging.getLogger(__name__)
-
-EMAIL_MAX_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -98,10 +97,6 @@ MESSAGES: dict[str, Message] = {
         _("A case was opened for %(official)s (%(enterprise)s): %(message)s"),
     ),
 }
-
-
-def language_of(user) -> str:
-    return user.language or settings.LANGUAGE_CODE
 
 
 COLUMNS = (
@@ -315,8 +310,6 @@ def _positional(text: str, names: list[str]) -> str:
 
 
 def enqueue_emails(ids: list[int]) -> None:
-    from notifications.tasks import send_notification_emails
-
     try:
         send_notification_emails.delay(ids)
     except Exception:  # the broker is down: the rows wait for the next sweep, nothing is lost
@@ -342,26 +335,3 @@ def requeue_unsent(now=None, older_than_minutes: int = 10) -> int:
     for start in range(0, len(ids), 500):
         enqueue_emails(ids[start : start + 500])
     return len(ids)
-
-
-def send_email(notification: Notification) -> None:
-    """Render and send one e-mail in the recipient's language; raises if the mail server fails."""
-    from django.core.mail import EmailMultiAlternatives
-    from django.template.loader import render_to_string
-
-    user = notification.recipient
-    with translation.override(language_of(user)):
-        context = {
-            "notification": notification,
-            "user": user,
-            "site_url": settings.SITE_URL.rstrip("/"),
-            # No request, so no i18n context processor: the HTML's lang attribute needs it here.
-            "LANGUAGE_CODE": translation.get_language(),
-        }
-        text = render_to_string("email/notification.txt", context)
-        html = render_to_string("email/notification.html", context)
-    mail = EmailMultiAlternatives(
-        notification.subject, text, settings.DEFAULT_FROM_EMAIL, [user.email]
-    )
-    mail.attach_alternative(html, "text/html")
-    mail.send()

@@ -1,10 +1,10 @@
-"""Celery tasks of the portal: they take ids and hold no business logic."""
+"""Celery tasks of the messages: they take ids and hold no business logic."""
 
 from celery import shared_task
 from django.db.models import F
 from django.utils import timezone
 
-from notifications.messages import EMAIL_MAX_ATTEMPTS, send_email
+from notifications.email import EMAIL_MAX_ATTEMPTS, send_email
 from notifications.models import Notification
 
 

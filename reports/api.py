@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from reports import exports
+from reports.exports import CONTENT_TYPES
 from reports.forms import ApiReportQuery
 from reports.selectors import (
     may_read_reports,
@@ -16,11 +17,6 @@ from reports.selectors import (
     quarterly_report,
     report_scope,
 )
-
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 
 
 class QuarterlyReportView(APIView):

@@ -4,13 +4,11 @@ and XLSX, streamed row by row (large lists by a Celery worker into an `ExportJob
 import csv
 import datetime as dt
 import io
-import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -18,8 +16,12 @@ from django.utils.translation import gettext as _
 
 from reports import figures
 from reports.models import ExportJob, ExportStatus
+from reports.selectors import figure_queryset
 
-logger = logging.getLogger(__name__)
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 PROGRESS_EVERY = 2000  # rows between progress writes: cheap, yet a bar that moves
 
@@ -196,35 +198,9 @@ def csv_lines(header: list, rows: Iterable[list]) -> Iterator[str]:
 # --- jobs ----------------------------------------------------------------------------------------
 
 
-def start_job(*, by, params: dict, fmt: str, total: int) -> ExportJob:
-    """Record an export job and hand it to a worker once the record is committed."""
-    from reports.tasks import run_export
-
-    keep = dt.timedelta(hours=settings.REPORTS_EXPORT_KEEP_HOURS)
-    job = ExportJob.objects.create(
-        requested_by=by,
-        params=params,
-        format=fmt,
-        total=total,
-        expires_at=timezone.now() + keep,
-    )
-    transaction.on_commit(lambda: _enqueue(run_export, job.pk))
-    return job
-
-
-def _enqueue(task, job_id: int) -> None:
-    # A broker that is down must not turn the page into an error: the job stays "waiting"
-    # (its page says so) and the requester can ask again.
-    try:
-        task.delay(job_id)
-    except Exception:
-        logger.exception("Could not hand export job %s to a worker", job_id)
-
-
 def run_job(job_id: int) -> None:
     """Write the job's file: the requests behind its figure, scoped to whoever asked for it."""
-    from reports.views import figure_queryset  # the same parsing and scoping as the page
-
+    # The same parsing and scoping as the page (reports/selectors.py figure_queryset).
     job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
     if job.status == ExportStatus.DONE:
         return  # delivered twice by the broker (acks late): the file is already there

@@ -18,6 +18,7 @@ from officials.models import Department, Role, User
 from officials.selectors import jurisdiction_regions, linked_enterprise_ids
 from reports import figures
 from reports.figures import Period
+from reports.forms import FigureQuery
 from reports.models import ReportSettings
 from reports.spans import span_figures
 from requests_app.deadlines import DeadlinePolicy, calendar_for
@@ -253,3 +254,29 @@ def _label_groups(report: dict) -> None:
     for row in report["by_region"]:
         row["region"] = row.pop("key") or ""
     report["by_region"].sort(key=lambda row: row["region"])
+
+
+class BadQuery(Exception):
+    def __init__(self, errors):
+        super().__init__("bad report query")
+        self.errors = errors
+
+
+def figure_queryset(user, params):
+    """The requests behind one figure for `user`, and the parsed query (job and page share it)."""
+    query = FigureQuery(params)
+    if not query.is_valid():
+        raise BadQuery(query.errors)
+    data = query.cleaned_data
+    scope = narrow_to_department(report_scope(user), data["department"])
+    queryset = figures.members(
+        scope.requests,
+        data["figure"],
+        query.period,
+        three_counts=ReportSettings.current().count_three_as_satisfied,
+    )
+    if data["category"]:
+        queryset = queryset.filter(category__code=data["category"])
+    if data["region"]:
+        queryset = queryset.filter(enterprise__region=data["region"])
+    return queryset, {"query": query, "scope": scope, "period": query.period}

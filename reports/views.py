@@ -24,13 +24,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from officials.models import Role
-from reports import charts, exports, figures
-from reports.api import CONTENT_TYPES
+from reports import charts, exports, figures, jobs
+from reports.exports import CONTENT_TYPES
 from reports.figures import Period
-from reports.forms import FORMATS, FigureQuery, ReportQuery
-from reports.models import ExportJob, ExportStatus, ReportSettings
+from reports.forms import FORMATS, ReportQuery
+from reports.models import ExportJob, ExportStatus
 from reports.selectors import (
+    BadQuery,
     departments_in_scope,
+    figure_queryset,
     may_read_reports,
     narrow_to_department,
     quarterly_report,
@@ -38,12 +40,6 @@ from reports.selectors import (
 )
 
 PAGE_SIZE = 50
-
-
-class BadQuery(Exception):
-    def __init__(self, errors):
-        super().__init__("bad report query")
-        self.errors = errors
 
 
 def _require_reader(user) -> None:
@@ -62,26 +58,6 @@ def _query_with_defaults(data) -> dict:
         current = Period.containing(timezone.now())
         values["year"], values["quarter"] = str(current.year), str(current.quarter)
     return values
-
-
-def figure_queryset(user, params):
-    """The requests behind one figure for `user`, and the parsed query (job and page share it)."""
-    query = FigureQuery(params)
-    if not query.is_valid():
-        raise BadQuery(query.errors)
-    data = query.cleaned_data
-    scope = narrow_to_department(report_scope(user), data["department"])
-    queryset = figures.members(
-        scope.requests,
-        data["figure"],
-        query.period,
-        three_counts=ReportSettings.current().count_three_as_satisfied,
-    )
-    if data["category"]:
-        queryset = queryset.filter(category__code=data["category"])
-    if data["region"]:
-        queryset = queryset.filter(enterprise__region=data["region"])
-    return queryset, {"query": query, "scope": scope, "period": query.period}
 
 
 # --- the dashboard -------------------------------------------------------------------------------
@@ -275,7 +251,7 @@ def _export_requests(request, queryset, context, fmt: str):
             if request.GET.get(key)
         }
         with transaction.atomic():
-            job = exports.start_job(by=request.user, params=params, fmt=fmt, total=total)
+            job = jobs.start_job(by=request.user, params=params, fmt=fmt, total=total)
         return redirect("reports:job", pk=job.pk)
     period = context["period"]
     name = f"requests-{period.label}.{fmt}"

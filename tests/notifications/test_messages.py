@@ -21,7 +21,8 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from notifications import messages as notifications
-from notifications.messages import EMAIL_MAX_ATTEMPTS, build, requeue_unsent
+from notifications.email import EMAIL_MAX_ATTEMPTS
+from notifications.messages import build, requeue_unsent
 from notifications.models import Notification
 from notifications.tasks import send_notification_emails
 from requests_app.escalation import sweep

@@ -1,0 +1,35 @@
+"""One e-mail: rendered in its recipient's language from the inbox row, sent by Django's mail."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from notifications.models import Notification
+
+# How often the outbox tries one e-mail before leaving it unsent (and visible in the admin).
+EMAIL_MAX_ATTEMPTS = 8
+
+
+def language_of(user) -> str:
+    return user.language or settings.LANGUAGE_CODE
+
+
+def send_email(notification: Notification) -> None:
+    """Render and send one e-mail in the recipient's language; raises if the mail server fails."""
+    user = notification.recipient
+    with translation.override(language_of(user)):
+        context = {
+            "notification": notification,
+            "user": user,
+            "site_url": settings.SITE_URL.rstrip("/"),
+            # No request, so no i18n context processor: the HTML's lang attribute needs it here.
+            "LANGUAGE_CODE": translation.get_language(),
+        }
+        text = render_to_string("email/notification.txt", context)
+        html = render_to_string("email/notification.html", context)
+    mail = EmailMultiAlternatives(
+        notification.subject, text, settings.DEFAULT_FROM_EMAIL, [user.email]
+    )
+    mail.attach_alternative(html, "text/html")
+    mail.send()
