@@ -193,6 +193,7 @@ def explain() -> None:
 
     from requests_app import escalation
     from requests_app.deadlines import Clocks
+    from requests_app.sweep import postgres
 
     clocks = Clocks.current()
     now = timezone.now()
@@ -202,23 +203,16 @@ def explain() -> None:
         statements = [("batches", *starts.query.sql_with_params())]
         batches = escalation.batch_bounds(pending)
         if batches:
+            start, end = batches[0]
+            selection = escalation.pending_in_database(
+                rule, position, escalation.threshold(rule, now, clocks)
+            )
+            lock = postgres.lock_query(pending=selection, start=start, end=end)
+            statements.append(("lock of the first batch", *lock))
             batch = escalation.batch_of(pending, batches[0])
-            batch_sql, batch_params = batch.values("request_id").query.sql_with_params()
-            statements.append(
-                (
-                    "lock of the first batch",
-                    "SELECT id FROM requests_app_servicerequest "
-                    f"WHERE id = ANY(ARRAY({batch_sql})) ORDER BY id FOR UPDATE SKIP LOCKED",
-                    batch_params,
-                )
-            )
             ids = list(batch.values_list("request_id", flat=True))
-            statements.append(
-                (
-                    "firing of the first batch",
-                    *escalation.fire_statement(rule, position, ids, pending, now),
-                )
-            )
+            firing = postgres.fire_query(**escalation.fire_batch_args(rule, selection, ids, now))
+            statements.append(("firing of the first batch", *firing))
         for label, sql, params in statements:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")

@@ -32,9 +32,6 @@ from compliance.serializers import (
     VisitFilingSerializer,
 )
 from core.api import Pagination
-from officials.models import Role
-
-READER_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})
 
 
 def callers_language(user) -> str | None:
@@ -71,7 +68,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if request.user.role not in READER_ROLES:
+        if not request.user.has_perm("compliance.read_records"):
             raise PermissionDenied("Only officials keep or read these records.")
 
     def get_queryset(self):

@@ -1,136 +1,181 @@
-"""Page forms of compliance, described from the API's input serializers (one set of rules).
+"""Page forms of compliance: what each record and filing form shows; the API's input serializers
+judge what is entered (one set of rules)."""
 
-The serializers validate; this only says how a person sees each field: its label, its widget,
-its choices, what was entered and what was wrong with it.
-"""
-
-from dataclasses import dataclass, field
-
+from django import forms
 from django.utils.translation import gettext_lazy
-from rest_framework import serializers
 
+from compliance.models import (
+    AssetKind,
+    ExemptReason,
+    GiftDirection,
+    GiftKind,
+    InteractionKind,
+    Payer,
+    Relation,
+    VisitPurpose,
+)
+from compliance.serializers import (
+    AssetUseInput,
+    DeclarationInput,
+    GiftInput,
+    GiftOutcomeInput,
+    InteractionInput,
+    VisitFilingInput,
+)
+from core.forms import SerializerForm, empty_choice
 from officials.models import User
 from officials.selectors import enterprises_visible_to
 
-LABELS = {
-    "enterprise": gettext_lazy("Enterprise"),
-    "kind": gettext_lazy("Kind"),
-    "occurred_at": gettext_lazy("When"),
-    "description": gettext_lazy("What it was about"),
-    "public": gettext_lazy("A public event (open to others)"),
-    "approval_ref": gettext_lazy("Approval reference"),
-    "payer": gettext_lazy("Who paid"),
-    "amount_total": gettext_lazy("Total amount (CNY)"),
-    "headcount": gettext_lazy("Number of people"),
-    "alcohol": gettext_lazy("Alcohol or tobacco served"),
-    "venue_type": gettext_lazy("Venue (e.g. office, canteen, restaurant, private club)"),
-    "direction": gettext_lazy("Direction"),
-    "value_cny": gettext_lazy("Value (CNY)"),
-    "received_at": gettext_lazy("Received or given on"),
-    "refused": gettext_lazy("Refused (handed back)"),
-    "registered_at": gettext_lazy("Registered on"),
-    "surrendered_at": gettext_lazy("Surrendered on"),
-    "asset": gettext_lazy("Asset"),
-    "dedicated": gettext_lazy("Dispatched specially for me"),
-    "start": gettext_lazy("From"),
-    "end": gettext_lazy("Until"),
-    "returned": gettext_lazy("Returned"),
-    "interaction": gettext_lazy("Official activity (record number, optional)"),
-    "relation": gettext_lazy("Relation"),
-    "remunerated": gettext_lazy("Paid"),
-    "approved": gettext_lazy("Approved by my unit"),
-    "note": gettext_lazy("Note"),
-    "planned_start": gettext_lazy("Planned start"),
-    "planned_end": gettext_lazy("Planned end"),
-    "purpose": gettext_lazy("Purpose"),
-    "urgent": gettext_lazy("Urgent"),
-    "reason": gettext_lazy("Reason for urgency (exempt list)"),
-}
-HELP = {
-    "approval_ref": gettext_lazy("The number of the approval for attending, if any."),
-    "reason": gettext_lazy(
-        "Only an urgent visit with one of these reasons may go ahead on a quiet production "
-        "day or as an inspection of a whitelisted enterprise."
-    ),
-}
+# Money and counts are typed on a phone's number pad; none of them is negative.
+_NUMBER = {"inputmode": "decimal", "min": "0"}
 
 
-@dataclass
-class FieldSpec:
-    name: str
-    label: str
-    widget: str  # select, checkbox, datetime, date, number, text, textarea
-    required: bool
-    choices: list = field(default_factory=list)
-    value: str = ""
-    checked: bool = False
-    errors: list = field(default_factory=list)
-    help: str = ""
-    step: str = ""
-
-
-@dataclass
-class PageForm:
-    fields: list[FieldSpec]
-    errors: list = field(default_factory=list)  # not tied to one field
-
-
-def _widget(serializer_field) -> str:
-    if serializer_field.field_name == "enterprise":
-        return "select"
-    if isinstance(serializer_field, serializers.BooleanField):
-        return "checkbox"
-    if isinstance(serializer_field, serializers.ChoiceField):
-        return "select"
-    if isinstance(serializer_field, serializers.DateTimeField):
-        return "datetime"
-    if isinstance(serializer_field, serializers.DateField):
-        return "date"
-    if isinstance(
-        serializer_field,
-        serializers.DecimalField | serializers.IntegerField | serializers.PrimaryKeyRelatedField,
-    ):
-        return "number"
-    if (
-        isinstance(serializer_field, serializers.CharField)
-        and (serializer_field.max_length or 0) > 200
-    ):
-        return "textarea"
-    return "text"
-
-
-def _choices(serializer_field, user: User) -> list:
-    if serializer_field.field_name == "enterprise":
-        return [
-            (str(pk), name)
-            for pk, name in enterprises_visible_to(user).order_by("name").values_list("pk", "name")
-        ]
-    return [(str(value), label) for value, label in serializer_field.choices.items()]
-
-
-def page_form(input_class, user: User, data=None, errors=None) -> PageForm:
-    """The form of one record kind: its serializer's fields with what was entered and wrong."""
-    data, errors = data or {}, errors or {}
-    specs = []
-    for name, serializer_field in input_class().fields.items():
-        widget = _widget(serializer_field)
-        raw = data.get(name, "")
-        specs.append(
-            FieldSpec(
-                name=name,
-                label=LABELS.get(name, name),
-                widget=widget,
-                required=serializer_field.required,
-                choices=_choices(serializer_field, user) if widget == "select" else [],
-                value="" if raw is None else str(raw),
-                checked=str(raw).lower() in ("on", "true", "1"),
-                errors=[str(e) for e in errors.get(name, [])],
-                help=str(HELP.get(name, "")),
-                step="0.01" if isinstance(serializer_field, serializers.DecimalField) else "",
-            )
-        )
-    names = {spec.name for spec in specs}
-    return PageForm(
-        fields=specs,
-        errors=[str(m) for key, messages in errors.items() if key not in names for m in messages],
+def _select(label, choices, *, required=True):
+    return forms.ChoiceField(
+        label=label, required=required, choices=[empty_choice(required), *choices]
     )
+
+
+def _check(label):
+    return forms.BooleanField(label=label, required=False)
+
+
+def _when(label, *, required=True):
+    return forms.DateTimeField(
+        label=label,
+        required=required,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
+def _day(label, *, required=True):
+    return forms.DateField(
+        label=label, required=required, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+def _money(label, *, required=True):
+    return forms.DecimalField(
+        label=label,
+        required=required,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs=_NUMBER),
+    )
+
+
+def _count(label):
+    return forms.IntegerField(label=label, required=False, widget=forms.NumberInput(attrs=_NUMBER))
+
+
+def _text(label, help_text=""):
+    return forms.CharField(label=label, required=False, help_text=help_text)
+
+
+def _long_text(label):
+    return forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RecordForm(SerializerForm):
+    """A compliance page form; the enterprises offered are those the official may see."""
+
+    def __init__(self, data=None, *, user: User, errors=None, only=None):
+        super().__init__(data, errors=errors)
+        if "enterprise" in self.fields:
+            visible = enterprises_visible_to(user).order_by("name").values_list("pk", "name")
+            self.fields["enterprise"].choices = [empty_choice(True), *visible]
+        for name in list(self.fields):
+            if only is not None and name not in only:
+                del self.fields[name]
+
+
+def _enterprise():
+    return _select(gettext_lazy("Enterprise"), [])
+
+
+class InteractionForm(RecordForm):
+    enterprise = _enterprise()
+    kind = _select(gettext_lazy("Kind"), InteractionKind.choices)
+    occurred_at = _when(gettext_lazy("When"))
+    description = _long_text(gettext_lazy("What it was about"))
+    public = _check(gettext_lazy("A public event (open to others)"))
+    approval_ref = _text(
+        gettext_lazy("Approval reference"),
+        help_text=gettext_lazy("The number of the approval for attending, if any."),
+    )
+    payer = _select(gettext_lazy("Who paid"), Payer.choices, required=False)
+    amount_total = _money(gettext_lazy("Total amount (CNY)"), required=False)
+    headcount = _count(gettext_lazy("Number of people"))
+    alcohol = _check(gettext_lazy("Alcohol or tobacco served"))
+    venue_type = _text(gettext_lazy("Venue (e.g. office, canteen, restaurant, private club)"))
+
+
+class GiftForm(RecordForm):
+    enterprise = _enterprise()
+    direction = _select(gettext_lazy("Direction"), GiftDirection.choices)
+    kind = _select(gettext_lazy("Kind"), GiftKind.choices)
+    value_cny = _money(gettext_lazy("Value (CNY)"))
+    received_at = _when(gettext_lazy("Received or given on"))
+    refused = _check(gettext_lazy("Refused (handed back)"))
+    registered_at = _when(gettext_lazy("Registered on"), required=False)
+    surrendered_at = _when(gettext_lazy("Surrendered on"), required=False)
+
+
+class GiftOutcomeForm(RecordForm):
+    registered_at = _when(gettext_lazy("Registered on"), required=False)
+    surrendered_at = _when(gettext_lazy("Surrendered on"), required=False)
+
+
+class AssetUseForm(RecordForm):
+    enterprise = _enterprise()
+    asset = _select(gettext_lazy("Asset"), AssetKind.choices)
+    dedicated = _check(gettext_lazy("Dispatched specially for me"))
+    start = _day(gettext_lazy("From"))
+    end = _day(gettext_lazy("Until"), required=False)
+    returned = _check(gettext_lazy("Returned"))
+    interaction = _count(gettext_lazy("Official activity (record number, optional)"))
+
+
+class DeclarationForm(RecordForm):
+    enterprise = _enterprise()
+    relation = _select(gettext_lazy("Relation"), Relation.choices)
+    remunerated = _check(gettext_lazy("Paid"))
+    approved = _check(gettext_lazy("Approved by my unit"))
+    note = _long_text(gettext_lazy("Note"))
+
+
+class VisitFilingForm(RecordForm):
+    enterprise = _enterprise()
+    planned_start = _when(gettext_lazy("Planned start"))
+    planned_end = _when(gettext_lazy("Planned end"))
+    purpose = _select(gettext_lazy("Purpose"), VisitPurpose.choices)
+    urgent = _check(gettext_lazy("Urgent"))
+    reason = forms.ChoiceField(
+        label=gettext_lazy("Reason for urgency (exempt list)"),
+        required=False,
+        choices=[empty_choice(False), *ExemptReason.choices],
+        help_text=gettext_lazy(
+            "Only an urgent visit with one of these reasons may go ahead on a quiet production "
+            "day or as an inspection of a whitelisted enterprise."
+        ),
+    )
+    note = _long_text(gettext_lazy("Note"))
+
+
+# Which form shows which serializer's input; a test holds their fields in step.
+FORMS: dict[type, type[RecordForm]] = {
+    InteractionInput: InteractionForm,
+    GiftInput: GiftForm,
+    GiftOutcomeInput: GiftOutcomeForm,
+    AssetUseInput: AssetUseForm,
+    DeclarationInput: DeclarationForm,
+    VisitFilingInput: VisitFilingForm,
+}
+
+
+def page_form(input_class, user: User, data=None, errors=None, only=None) -> RecordForm:
+    """The form of one serializer's input, with what was entered and what was wrong.
+
+    `errors` is {field: [message, ...]} as `flatten_errors` gives it; `only` names the fields
+    to show (all by default); errors of the others are shown above the form.
+    """
+    return FORMS[input_class](data, user=user, errors=errors, only=only)

@@ -1,20 +1,18 @@
 """Findings from request history (N11): repeated transfers and dissatisfaction, reported by the
-request loop as plain counts, and the deadline sweep's breach cases linked to an N11 finding.
+request loop as plain counts. (A breached answer clock is N11 too: `compliance.cases` stores
+that finding with the breach's case, as the sweep opens it.)
 
-Compliance never imports the request app: the request loop calls in with facts, and breach
-cases are read through their own relation to the request.
+Compliance never imports the request app: the request loop calls in with facts.
 """
 
 import datetime as dt
 
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from compliance import rules
-from compliance.models import AccountabilityCase, CaseSource, Finding
-from compliance.selectors import active_rules, current_versions
-from compliance.services import alert, load_thresholds, stored_text
+from compliance.models import Finding
+from compliance.selectors import active_rules, current_versions, load_thresholds
+from compliance.services import alert, stored_text
 
 
 def judge_request_history(
@@ -66,77 +64,3 @@ def judge_request_history(
         findings.append(finding)
     alert(findings, now)
     return findings
-
-
-BREACH_BATCH = 1000
-
-
-def link_breach_cases(now: dt.datetime | None = None, batch: int = BREACH_BATCH) -> int:
-    """Give every breach case the sweep opened an N11 finding, and link the case to it.
-
-    Set-based, in batches: one read of the unlinked cases, one bulk insert of the findings
-    (ON CONFLICT DO NOTHING on the unique key), one UPDATE linking the cases. No second case
-    is opened: the sweep's case is the case; its inspectors were told when it opened.
-    """
-    now = now or timezone.now()
-    if not active_rules().filter(code="N11").exists():
-        return 0
-    version = current_versions(["N11"]).get("N11")
-    limits = load_thresholds()
-    linked, after = 0, 0
-    while True:
-        cases = list(
-            AccountabilityCase.objects.filter(
-                source=CaseSource.BREACH,
-                finding__isnull=True,
-                request__isnull=False,
-                pk__gt=after,
-            )
-            .order_by("pk")
-            .values(
-                "pk",
-                "request_id",
-                "request__reference",
-                "request__enterprise_id",
-                "department_id",
-                "official_id",
-                "region",
-            )[:batch]
-        )
-        if not cases:
-            return linked
-        after = cases[-1]["pk"]
-        rows = []
-        for case in cases:
-            facts = rules.RequestHistoryFacts(
-                answer_breached=True, reference=case["request__reference"]
-            )
-            for item in rules.judge(facts, limits, codes={"N11"}):
-                if item.message_id != "n11.answer_breach":
-                    continue
-                rows.append(
-                    Finding(
-                        rule_code=item.rule,
-                        rule_version=version,
-                        severity=item.severity,
-                        message_id=item.message_id,
-                        params=item.params,
-                        message=stored_text(item.message_id, item.params),
-                        official_id=case["official_id"],
-                        department_id=case["department_id"],
-                        enterprise_id=case["request__enterprise_id"],
-                        region=case["region"],
-                        request_id=case["request_id"],
-                        created_at=now,
-                    )
-                )
-        with transaction.atomic():
-            Finding.objects.bulk_create(rows, ignore_conflicts=True)
-            breach_finding = Finding.objects.filter(
-                request_id=OuterRef("request_id"),
-                rule_code="N11",
-                message_id="n11.answer_breach",
-            ).order_by("pk")
-            linked += AccountabilityCase.objects.filter(
-                pk__in=[case["pk"] for case in cases], finding__isnull=True
-            ).update(finding=Subquery(breach_finding.values("pk")[:1]))

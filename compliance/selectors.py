@@ -1,9 +1,19 @@
-"""Scoped reads of compliance data: who sees which record, filing and finding; who oversees what."""
+"""Scoped reads of compliance data: who sees which record, filing and finding; who oversees what;
+the items, versions and thresholds in force."""
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from compliance.models import Declaration, Finding, Rule, RuleVersion, VisitFiling
+from compliance import rules
+from compliance.models import (
+    Declaration,
+    Finding,
+    Rule,
+    RuleVersion,
+    Threshold,
+    ThresholdKey,
+    VisitFiling,
+)
 from officials.models import Enterprise, EnterpriseLink, Role, User
 from officials.selectors import jurisdiction_regions, linked_enterprise_ids
 
@@ -82,18 +92,6 @@ def findings_visible_to(user: User) -> QuerySet:
     return qs.none()
 
 
-def inspectors_of(region: str) -> list[User]:
-    """Active inspectors whose jurisdiction covers `region` (those without a department: all)."""
-    found = []
-    for user in User.objects.filter(role=Role.INSPECTOR, is_active=True).select_related(
-        "department"
-    ):
-        regions = jurisdiction_regions(user)
-        if regions is None or regions.filter(region=region).exists():
-            found.append(user)
-    return found
-
-
 def oversees(official: User, enterprise: Enterprise) -> bool:
     """The "management relation" of RULES.md: the official serves or oversees the enterprise,
     through a 包联 link or because it lies in their department's jurisdiction."""
@@ -123,6 +121,12 @@ def conflicts(enterprise_id: int, official_ids) -> dict[int, int]:
 
 def active_rules() -> QuerySet:
     return Rule.objects.filter(retired_at__isnull=True).order_by("code")
+
+
+def load_thresholds() -> rules.Thresholds:
+    """The locality's settings; a missing row or an empty value is "not set"."""
+    values = dict(Threshold.objects.values_list("key", "value"))
+    return rules.Thresholds(**{key: values.get(key) for key in ThresholdKey.values})
 
 
 def current_versions(codes=None) -> dict[str, RuleVersion]:

@@ -1,6 +1,6 @@
-"""Compliance writes: keeping records and judging them, storing findings, alerting inspectors,
-opening cases. Request history is judged in `compliance.history`, the lists edited in
-`compliance.lists`.
+"""Compliance writes: keeping records and judging them, storing findings, alerting inspectors.
+Request history is judged in `compliance.history`, the lists edited in `compliance.lists`, and
+the cases a violation opens are opened by `compliance.cases`.
 
 Rules themselves live in `compliance.rules` (pure functions); this module loads their facts and
 stores what they say, each finding with the version of the item it was judged by.
@@ -19,14 +19,12 @@ from django.utils import timezone, translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 
-from compliance import rules
+from compliance import cases, rules
 
 # The admin's edits of the lists are services too; they live in compliance.lists.
 from compliance.lists import reinstate_rule, retire_rule, revise_rule, set_threshold
 from compliance.models import (
-    AccountabilityCase,
     AssetUse,
-    CaseSource,
     Declaration,
     Finding,
     Gift,
@@ -35,20 +33,18 @@ from compliance.models import (
     Interaction,
     InteractionKind,
     Rule,
-    Threshold,
-    ThresholdKey,
     VisitFiling,
 )
 from compliance.selectors import (
     active_rules,
     current_versions,
-    inspectors_of,
+    load_thresholds,
     may_keep_records,
     oversees,
 )
 from notifications import messages
 from officials.models import Enterprise, User
-from officials.selectors import enterprises_visible_to
+from officials.selectors import enterprises_visible_to, inspectors_by_region
 
 
 @dataclass
@@ -57,12 +53,6 @@ class Judged:
 
     record: object
     findings: list[Finding]
-
-
-def load_thresholds() -> rules.Thresholds:
-    """The locality's settings; a missing row or an empty value is "not set"."""
-    values = dict(Threshold.objects.values_list("key", "value"))
-    return rules.Thresholds(**{key: values.get(key) for key in ThresholdKey.values})
 
 
 # --- keeping records -----------------------------------------------------------------------------
@@ -490,8 +480,8 @@ def judge_lapsed_gifts(*, now: dt.datetime, batch: int = LAPSE_BATCH) -> int:
 
 
 def alert(findings: list[Finding], now: dt.datetime) -> None:
-    """A violation tells the region's inspectors; where the admin set the item so, it also opens
-    an accountability case (and the message says so)."""
+    """A violation tells the region's inspectors; where the admin set the item so, it opens an
+    accountability case instead (`compliance.cases`), whose message tells them of both."""
     violations = [f for f in findings if f.severity == rules.VIOLATION]
     if not violations:
         return
@@ -500,23 +490,27 @@ def alert(findings: list[Finding], now: dt.datetime) -> None:
             code__in={f.rule_code for f in violations}, opens_case=True
         ).values_list("code", flat=True)
     )
-    inspectors: dict[str, list[User]] = {}
+    openings: list[cases.Opening] = []
+    alerts: list[tuple[Finding, dict]] = []
     for finding in violations:
-        case = open_case(finding, now) if finding.rule_code in opening else None
-        if finding.region not in inspectors:
-            inspectors[finding.region] = inspectors_of(finding.region)
-        context = {
+        words = {
             "rule": finding.rule_code,
             "official": _who(finding),
             "enterprise": finding.enterprise.name if finding.enterprise_id else "—",
             "message": _lazy_render(finding.message_id, finding.params),
-            "number": case.pk if case else "",
         }
-        kind = "case_opened" if case else "finding_violation"
-        rows = messages.build(
-            inspectors[finding.region], kind, context, finding_link(finding), now=now
-        )
-        messages.save_and_send(rows)
+        if finding.rule_code in opening:
+            openings.append(cases.from_finding(finding, words=words, link=finding_link(finding)))
+        else:
+            alerts.append((finding, {**words, "number": ""}))
+    cases.open_cases(openings, now=now)
+    if not alerts:
+        return
+    inspectors = inspectors_by_region({finding.region for finding, _words in alerts})
+    items = [
+        (inspectors[finding.region], words, finding_link(finding)) for finding, words in alerts
+    ]
+    messages.save_rows(messages.rows_for_many("finding_violation", items, now=now))
 
 
 def _who(finding: Finding) -> str:
@@ -545,20 +539,6 @@ RECORD_PAGES = {
     "asset_use": "asset-uses",
     "declaration": "declarations",
 }
-
-
-def open_case(finding: Finding, now: dt.datetime) -> AccountabilityCase:
-    return AccountabilityCase.objects.create(
-        source=CaseSource.FINDING,
-        finding=finding,
-        request_id=finding.request_id,
-        department_id=finding.department_id,
-        official_id=finding.official_id,
-        region=finding.region,
-        cause=f"{finding.rule_code}: {finding.message}"[:300],
-        rule=finding.rule_code,
-        opened_at=now,
-    )
 
 
 __all__ = [

@@ -48,7 +48,6 @@ from core.forms import flatten_errors
 from officials.models import Role
 
 PAGE_SIZE = 50
-READER_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def lists_page(request):
 
 
 def _require_reader(user) -> None:
-    if user.role not in READER_ROLES:
+    if not user.has_perm("compliance.read_records"):
         raise PermissionDenied
 
 
@@ -166,7 +165,7 @@ def records(request):
         "kind": kind,
         "page": page,
         "may_keep": may_keep_records(request.user),
-        "region_view": request.user.role in (Role.INSPECTOR, Role.ADMIN),
+        "region_view": request.user.has_perm("compliance.oversee_records"),
     }
     return render(request, "compliance/records.html", context)
 
@@ -236,9 +235,7 @@ def _outcome_form(request, record, errors=None):
     if not missing:
         return None
     data = request.POST if request.method == "POST" else {}
-    form = page_form(GiftOutcomeInput, request.user, data, errors)
-    form.fields = [spec for spec in form.fields if spec.name in missing]
-    return form
+    return page_form(GiftOutcomeInput, request.user, data, errors, only=missing)
 
 
 @login_required

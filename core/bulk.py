@@ -30,7 +30,7 @@ def insert_rows(
     quote = connection.ops.quote_name
     names = ", ".join(quote(column) for column in columns)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if _postgresql():
             statement = f"COPY {quote(meta.db_table)} ({names}) FROM STDIN"
             with cursor.cursor.copy(statement) as copy:
                 # Only dict and list values need converting (to JSON text); find their columns
@@ -38,9 +38,10 @@ def insert_rows(
                 json_at = [i for i, value in enumerate(rows[0]) if isinstance(value, dict | list)]
                 for row in rows:
                     if json_at:
-                        row = list(row)
+                        values = list(row)
                         for i in json_at:
-                            row[i] = json.dumps(row[i])
+                            values[i] = json.dumps(values[i])
+                        row = tuple(values)
                     copy.write_row(row)
         else:
             marks = ", ".join(["%s"] * len(columns))
@@ -49,6 +50,11 @@ def insert_rows(
                 [[_portable(value) for value in row] for row in rows],
             )
     return ids
+
+
+def _postgresql() -> bool:
+    # COPY and the sequence: PostgreSQL's fast paths; every other database takes the portable one.
+    return connection.vendor == "postgresql"
 
 
 def int_array(values) -> str:
@@ -73,7 +79,7 @@ def _portable(value):
 def _allocate_ids(meta, count: int) -> list[int]:
     table, column = meta.db_table, meta.pk.column
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if _postgresql():
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                 [table, column, count],

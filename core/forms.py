@@ -1,6 +1,11 @@
-"""What the pages share about forms: an API serializer's errors shown next to the form's fields."""
+"""What the pages share about forms: how a field renders, and an API serializer's errors on it."""
 
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms.boundfield import BoundField
+from django.forms.utils import ErrorDict
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 # An empty form field reaches DRF as "" or None; to a person all three mean the same thing.
 _MISSING_CODES = frozenset({"required", "null", "blank"})
@@ -20,3 +25,69 @@ def flatten_errors(errors) -> dict[str, list[str]]:
             for key, value in errors.items()
         }
     return {"non_field_errors": [_message(m) for m in errors]}
+
+
+# --- page forms ----------------------------------------------------------------------------------
+
+
+class PageField(BoundField):
+    """A field as `includes/field.html` shows it: its help and errors are tied to it by id."""
+
+    @property
+    def error_id(self) -> str:
+        pattern: str = getattr(self.form, "error_id", "err-%(id)s")
+        return pattern % {"id": self.auto_id, "name": self.html_name}
+
+    @property
+    def help_id(self) -> str:
+        return f"{self.auto_id}_helptext"
+
+    @property
+    def aria_describedby(self) -> str:
+        # Django's own ids for these differ from the ids the pages (and their tests) use.
+        ids = []
+        if self.auto_id and not self.is_hidden:
+            if self.help_text:
+                ids.append(self.help_id)
+            if self.errors:
+                ids.append(self.error_id)
+        return " ".join(ids)
+
+
+class PageFormMixin:
+    """Mixed into every page form, so each field renders through `includes/field.html`."""
+
+    bound_field_class: type[BoundField] | None = PageField
+    # The id of a field's error list: "%(id)s" is the field's id, "%(name)s" its name.
+    error_id = "err-%(id)s"
+
+
+class PageForm(PageFormMixin, forms.Form):
+    """A page form that judges its own input (pages with no API input serializer)."""
+
+
+class SerializerForm(PageForm):
+    """A page form judged by an API input serializer: it describes and renders the fields and
+    shows the serializer's verdict (`errors` as `flatten_errors` gives it), never one of its own.
+
+    One set of rules: the form never validates, so it cannot disagree with the API.
+    """
+
+    def __init__(self, data=None, *, errors=None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.judged = errors or {}
+
+    def full_clean(self):
+        self._errors = ErrorDict(renderer=self.renderer)
+        self.cleaned_data = {}
+        for name, messages in self.judged.items():
+            key = name if name in self.fields else NON_FIELD_ERRORS
+            if key not in self._errors:
+                css = "nonfield" if key == NON_FIELD_ERRORS else None
+                self._errors[key] = self.error_class(error_class=css, renderer=self.renderer)
+            self._errors[key].extend(str(message) for message in messages)
+
+
+def empty_choice(required: bool) -> tuple[str, object]:
+    """The first option of a select: a prompt when a choice is needed, a dash when it is not."""
+    return ("", _lazy("Choose…") if required else "—")

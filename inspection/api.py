@@ -34,9 +34,6 @@ from inspection.serializers import (
     ReportStatusSerializer,
 )
 from inspection.throttling import PseudonymousScopedThrottle
-from officials.models import Role
-
-CASE_LIST_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
 
 
 class _DomainErrors:
@@ -161,7 +158,7 @@ class AccountabilityCaseViewSet(
         return selectors.cases_visible_to(self.request.user).order_by("-opened_at", "-id")
 
     def list(self, request, *args, **kwargs):
-        if request.user.role not in CASE_LIST_ROLES:
+        if not request.user.has_perm("inspection.list_cases"):
             raise PermissionDenied("Accountability cases are for inspectors and administrators.")
         return super().list(request, *args, **kwargs)
 

@@ -10,18 +10,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.models import (
-    AccountabilityCase,
-    CaseSource,
-    CaseStatus,
-    ConfidentialReport,
-    ReportKind,
-    ReportStatus,
-)
+from compliance import cases
+from compliance.models import AccountabilityCase, ConfidentialReport, ReportKind, ReportStatus
 from inspection import selectors
 from inspection.errors import Conflict, InvalidInput
 from notifications import messages
 from officials.models import Department, Enterprise, User
+from officials.selectors import CITY_WIDE, inspectors_of
 
 # A report only moves forward: received → in review → closed.
 REPORT_ORDER = [ReportStatus.RECEIVED, ReportStatus.IN_REVIEW, ReportStatus.CLOSED]
@@ -33,7 +28,7 @@ def report_region(enterprise: Enterprise | None, department: Department | None) 
         return enterprise.region
     if department is not None and department.region:
         return department.region
-    return selectors.CITY_WIDE
+    return CITY_WIDE
 
 
 def file_report(
@@ -68,7 +63,7 @@ def file_report(
         )
         messages.save_and_send(
             messages.build(
-                selectors.inspectors_of(report.region),
+                inspectors_of(report.region),
                 "report_received",
                 {"kind": ReportKind(kind).label, "number": report.pk},
                 link=reverse("inspector:report", args=[report.pk]),
@@ -111,11 +106,8 @@ def open_case(
     official: User | None = None,
     department: Department | None = None,
 ) -> AccountabilityCase:
-    """Open an accountability case from a report; the report moves to in review if it was new.
-
-    The cause names the report's number and kind only: cases are read by administrators too, and
-    the report's words and its reporter are for the region's inspectors alone.
-    """
+    """Open an accountability case from a report (`compliance.cases`, which words its cause);
+    the report moves to in review if it was new."""
     with transaction.atomic():
         report = (
             selectors.reports_visible_to(by).select_for_update(of=("self",)).filter(pk=pk).first()
@@ -127,35 +119,13 @@ def open_case(
                 _("The report is closed."), code="invalid_transition", status=report.status
             )
         now = timezone.now()
-        case = AccountabilityCase.objects.create(
-            source=CaseSource.REPORT,
-            status=CaseStatus.OPEN,
-            report=report,
-            department=department or report.department,
-            official=official,
-            region=report.region,
-            cause=_("Confidential report #%(number)s: %(kind)s")
-            % {"number": report.pk, "kind": report.get_kind_display()},
-            opened_at=now,
+        # The region's other inspectors hear of the new case, as they do of a finding's.
+        (case,) = cases.open_cases(
+            [cases.from_report(report, by=by, official=official, department=department)],
+            now=now,
         )
         if report.status == ReportStatus.RECEIVED:
             ConfidentialReport.objects.filter(pk=report.pk).update(
                 status=ReportStatus.IN_REVIEW, updated_at=now
             )
-        # The region's other inspectors hear of the new case, as they do of a finding's.
-        messages.save_and_send(
-            messages.build(
-                [user for user in selectors.inspectors_of(case.region) if user.pk != by.pk],
-                "case_opened",
-                {
-                    "number": case.pk,
-                    "rule": ReportKind(report.kind).label,
-                    "official": official.display_name if official else "—",
-                    "enterprise": report.enterprise.name if report.enterprise_id else "—",
-                    "message": case.cause,
-                },
-                link=reverse("inspector:case", args=[case.pk]),
-                now=now,
-            )
-        )
     return case

@@ -4,13 +4,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from compliance.models import Measure, Outcome, ReportKind, ReportStatus
+from core.forms import PageForm
 from inspection.histories import Criteria
 from inspection.serializers import TEXT_MAX
 from inspection.services import DISTINCTIONS, decision_errors
 from officials.models import Category, Department, Enterprise, Role, User
 
 
-class ReportForm(forms.Form):
+class ReportForm(PageForm):
     kind = forms.ChoiceField(label=_("What happened"), choices=ReportKind.choices)
     text = forms.CharField(
         label=_("Your report"),
@@ -42,17 +43,17 @@ class ReportForm(forms.Form):
             self.fields["enterprise"].queryset = enterprises
 
 
-class ReceiptForm(forms.Form):
+class ReceiptForm(PageForm):
     receipt = forms.RegexField(
         label=_("Receipt"), regex=r"^[A-Za-z0-9_-]{1,40}$", max_length=40, strip=True
     )
 
 
-class ReportMoveForm(forms.Form):
+class ReportMoveForm(PageForm):
     status = forms.ChoiceField(label=_("Status"), choices=ReportStatus.choices)
 
 
-class OpenCaseForm(forms.Form):
+class OpenCaseForm(PageForm):
     official = forms.ModelChoiceField(
         label=_("Official concerned"),
         queryset=User.objects.filter(role__in=[Role.LIAISON, Role.HANDLER, Role.LEADER]).order_by(
@@ -65,13 +66,13 @@ class OpenCaseForm(forms.Form):
     )
 
 
-class NoteForm(forms.Form):
+class NoteForm(PageForm):
     text = forms.CharField(
         label=_("Inquiry record"), max_length=TEXT_MAX, widget=forms.Textarea(attrs={"rows": 4})
     )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(PageForm):
     outcome = forms.ChoiceField(
         label=_("Outcome"), choices=Outcome.choices, widget=forms.RadioSelect
     )
@@ -120,7 +121,7 @@ class DecisionForm(forms.Form):
 _TRISTATE = [("", _("All")), ("true", _("Yes")), ("false", _("No"))]
 
 
-class SearchForm(forms.Form):
+class SearchForm(PageForm):
     """The console search: every field narrows the inspector's scope, none widens it."""
 
     text = forms.CharField(label=_("Search"), max_length=200, required=False)

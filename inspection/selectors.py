@@ -23,9 +23,7 @@ from compliance.models import (
     Severity,
 )
 from officials.models import Role, User
-from officials.selectors import jurisdiction_regions
-
-CITY_WIDE = ""  # the region of a report that names neither an enterprise nor a department
+from officials.selectors import inspector_scope
 
 
 def _is_active(user: User) -> bool:
@@ -40,16 +38,10 @@ def region_scope(user: User) -> Q | None:
     """The regions an inspector answers for, as a filter on `region`; None = the whole portal.
 
     Records without a region (a report naming neither enterprise nor department) are city-wide:
-    they belong to the inspectors at the top of the tree, those with no department or with a
-    department that has no parent.
+    they belong to the inspectors at the top of the tree. The rule is officials' (the department
+    tree), next to `inspectors_of`, which tells exactly the inspectors this scope shows a record.
     """
-    regions = jurisdiction_regions(user)
-    if regions is None:
-        return None
-    scope = Q(region__in=regions)
-    if user.department.parent_id is None:
-        scope |= Q(region=CITY_WIDE)
-    return scope
+    return inspector_scope(user)
 
 
 def _scoped(queryset: QuerySet, user: User) -> QuerySet:
@@ -204,20 +196,3 @@ def officials_in_scope(user: User) -> QuerySet:
     return User.objects.filter(
         role__in=[Role.LIAISON, Role.HANDLER, Role.LEADER], is_active=True
     ).order_by("name", "username")
-
-
-def inspectors_of(region: str) -> list[User]:
-    """The active inspectors whose jurisdiction covers `region` (city-wide: the top ones)."""
-    found = []
-    for inspector in User.objects.filter(role=Role.INSPECTOR, is_active=True).select_related(
-        "department"
-    ):
-        regions = jurisdiction_regions(inspector)
-        if regions is None:
-            found.append(inspector)
-        elif region == CITY_WIDE:
-            if inspector.department.parent_id is None:
-                found.append(inspector)
-        elif regions.filter(region=region).exists():
-            found.append(inspector)
-    return found

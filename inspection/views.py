@@ -32,11 +32,10 @@ from officials.selectors import enterprises_visible_to
 
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 10  # each result carries its whole timeline and a chain verification
-CONSOLE_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
 
 
 def _console(request) -> None:
-    if request.user.role not in CONSOLE_ROLES:
+    if not request.user.has_perm("inspection.use_console"):
         raise PermissionDenied
 
 

@@ -8,15 +8,15 @@ the row stays with `emailed_at` empty and the next sweep hands it to the worker 
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from core.bulk import insert_rows, int_array
+from core.bulk import insert_rows
 from notifications.email import EMAIL_MAX_ATTEMPTS, language_of
 from notifications.models import Notification
 from notifications.tasks import send_notification_emails
@@ -95,6 +95,14 @@ MESSAGES: dict[str, Message] = {
     "case_opened": Message(
         _("Accountability case #%(number)s opened: %(rule)s"),
         _("A case was opened for %(official)s (%(enterprise)s): %(message)s"),
+    ),
+    # Red and yellow flags (reports/flags.py): a department's run of yellow flags opened a case.
+    "flag_case_opened": Message(
+        _("Accountability case #%(number)s opened: %(department)s"),
+        _(
+            "%(department)s received a yellow flag in %(count)s consecutive quarters (up to "
+            "%(period)s); a case was opened."
+        ),
     ),
 }
 
@@ -182,8 +190,7 @@ def save_rows(rows: list[tuple]) -> int:
     # Ids are drawn only for rows with an e-mail to send: the task is given their ids.
     ids = insert_rows(Notification, COLUMNS, mailed, with_ids=True)
     insert_rows(Notification, COLUMNS, [row for row in rows if not row[wanted]])
-    if ids:
-        transaction.on_commit(lambda: enqueue_emails(ids))
+    emails_after_commit(ids)
     return len(rows)
 
 
@@ -197,24 +204,39 @@ def save_and_send(rows: list[Notification]) -> list[Notification]:
 _PLACEHOLDER = re.compile(r"%(?:\((\w+)\)s|%)")
 
 
-def save_from_query(
-    kind: str,
-    items: list[tuple[int, Iterable]],
-    query: str,
-    params: list,
-    *,
-    defaults: dict[str, Promise],
-    now,
-) -> int:
-    """PostgreSQL: inbox rows for many (item, recipients), filled in by the database.
+@dataclass(frozen=True)
+class InboxWords:
+    """Inbox rows for many (item, recipients), prepared for a database statement to fill in.
 
     The same rows as `save_rows(rows_for_many(...))`, for callers whose message values are
-    columns in the database: `query` yields one row per item, with an `item` column, a `link`
-    column and one column per placeholder of the message; where a column is NULL, the
-    recipient reads `defaults[name]` in their language. Each language's words are translated
-    here once and filled in by format(); only (item, recipient) pairs travel to the database.
+    columns in the database (the sweep: `requests_app.sweep.postgres.NOTIFY_BATCH`). Each
+    language's words are translated here once, their placeholders numbered for PostgreSQL's
+    format() by the order of the statement's `fields`; only (item, recipient) pairs travel.
     """
-    languages: dict[str, int] = {}  # language -> its position (from 1) in the arrays below
+
+    kind: str
+    recipients: list[int]  # each distinct active recipient once
+    languages: list[int]  # each recipient's language: its position (from 1) in the lists below
+    email_wanted: list[bool]
+    items: list[int]  # the (item, recipient) pairs, as two lists
+    readers: list[int]
+    subjects: list[str]  # by language
+    bodies: list[str]
+    defaults: dict[str, list[str]]  # a value's words by language, where the database has NULL
+    placeholders: frozenset[str]  # the values the message names (the others need not be read)
+
+
+def inbox_words(
+    kind: str,
+    items: list[tuple[int, Iterable]],
+    *,
+    fields: Sequence[str],
+    defaults: dict[str, Promise],
+) -> InboxWords | None:
+    """The words and pairs of `kind`'s messages for many (item, recipients); None when nobody
+    active is told. `fields`: the values the statement passes to format(), in order; every
+    placeholder of the message must be one of them."""
+    languages: dict[str, int] = {}  # language -> its position (from 1) in the lists
     recipients: dict[int, tuple[int, bool]] = {}
     pair_items, pair_users = [], []
     # Items often share one list of recipients (a sweep batch: the same leader and liaison for
@@ -233,80 +255,48 @@ def save_from_query(
         pair_items.extend([item] * len(pks))
         pair_users.extend(pks)
     if not pair_items:
-        return 0
-    message, words = MESSAGES[kind], []
+        return None
+    message = MESSAGES[kind]
+    subjects, bodies, fallbacks = [], [], {name: [] for name in defaults}
+    named: set[str] = set()
     for language in languages:
         with translation.override(language):
-            words.append(
-                (
-                    str(message.subject),
-                    str(message.body),
-                    {name: str(value) for name, value in defaults.items()},
-                )
-            )
-    names = list(dict.fromkeys(_PLACEHOLDER.findall("".join(s + b for s, b, _ in words))))
-    names = [name for name in names if name]
-    args, arg_params = [], []
-    for name in names:
-        if name in defaults:
-            args.append(f'COALESCE(c."{name}", (%s::text[])[r.language])')
-            arg_params.append([fallbacks[name] for _, _, fallbacks in words])
-        else:
-            args.append(f'c."{name}"')
-    values = ", ".join(args)
-    recipient_ids = list(recipients)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH recipient AS (
-                SELECT * FROM unnest(%s::bigint[], %s::integer[], %s::boolean[])
-                    AS t(id, language, email_wanted)
-            ),
-            pair AS (
-                SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS t(item, recipient)
-            ),
-            created AS (
-                INSERT INTO {Notification._meta.db_table} ({", ".join(COLUMNS)})
-                SELECT p.recipient, %s,
-                       left(format((%s::text[])[r.language], {values}), 200),
-                       format((%s::text[])[r.language], {values}),
-                       '', c.link, %s, NULL, r.email_wanted, NULL, 0
-                FROM pair AS p
-                JOIN recipient AS r ON r.id = p.recipient
-                JOIN ({query}) AS c ON c.item = p.item
-                RETURNING id, email_wanted
-            )
-            SELECT count(*), array_agg(id ORDER BY id) FILTER (WHERE email_wanted) FROM created
-            """,
-            [
-                recipient_ids,
-                [recipients[pk][0] for pk in recipient_ids],
-                [recipients[pk][1] for pk in recipient_ids],
-                int_array(pair_items),
-                int_array(pair_users),
-                kind,
-                [_positional(subject, names) for subject, _, _ in words],
-                *arg_params,
-                [_positional(body, names) for _, body, _ in words],
-                *arg_params,
-                now,
-                *params,
-            ],
-        )
-        count, ids = cursor.fetchone()
-    if ids:
-        transaction.on_commit(lambda: enqueue_emails(ids))
-    return count
-
-
-def _positional(text: str, names: list[str]) -> str:
-    """Turn "%(due)s" into "%3$s" for PostgreSQL's format(); `names` gives the positions."""
-    converted = _PLACEHOLDER.sub(
-        lambda match: f"%{names.index(match[1]) + 1}$s" if match[1] else "%%", text
+            subject, body = str(message.subject), str(message.body)
+            named.update(name for name in _PLACEHOLDER.findall(subject + body) if name)
+            subjects.append(_numbered(subject, fields))
+            bodies.append(_numbered(body, fields))
+            for name, value in defaults.items():
+                fallbacks[name].append(str(value))
+    return InboxWords(
+        kind=kind,
+        recipients=list(recipients),
+        languages=[language for language, _wanted in recipients.values()],
+        email_wanted=[wanted for _language, wanted in recipients.values()],
+        items=pair_items,
+        readers=pair_users,
+        subjects=subjects,
+        bodies=bodies,
+        defaults=fallbacks,
+        placeholders=frozenset(named),
     )
+
+
+def _numbered(text: str, fields: Sequence[str]) -> str:
+    """Turn "%(due)s" into "%6$s" for PostgreSQL's format(); `fields` gives the positions."""
     if "%" in _PLACEHOLDER.sub("", text):  # %d, %s and the like: Python formatting only
         raise ValueError(f"Only %(name)s placeholders can be filled in by the database: {text!r}")
-    return converted
+    unknown = {name for name in _PLACEHOLDER.findall(text) if name} - set(fields)
+    if unknown:
+        raise ValueError(f"The database does not fill in {sorted(unknown)}: {text!r}")
+    return _PLACEHOLDER.sub(
+        lambda match: f"%{fields.index(match[1]) + 1}$s" if match[1] else "%%", text
+    )
+
+
+def emails_after_commit(ids: list[int]) -> None:
+    """Hand the e-mails of stored inbox rows to Celery once the surrounding transaction commits."""
+    if ids:
+        transaction.on_commit(lambda: enqueue_emails(ids))
 
 
 def enqueue_emails(ids: list[int]) -> None:

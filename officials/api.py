@@ -3,8 +3,8 @@
 from django.db.models import Q
 from rest_framework import mixins, permissions, viewsets
 
-from officials.models import Category, Role, User
-from officials.permissions import IsAdminRole
+from officials.models import Category, User
+from officials.permissions import permission
 from officials.selectors import departments_visible_to, enterprises_visible_to
 from officials.serializers import (
     CategorySerializer,
@@ -18,7 +18,9 @@ class ReadForAllWriteForAdmins(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         if not (request.user and request.user.is_authenticated):
             return False
-        return request.method in permissions.SAFE_METHODS or request.user.role == Role.ADMIN
+        return request.method in permissions.SAFE_METHODS or request.user.has_perm(
+            "officials.provision"
+        )
 
 
 class CategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -60,7 +62,7 @@ class UserViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = UserSerializer
-    permission_classes = [IsAdminRole]
+    permission_classes = [permission("officials.provision", "Only administrators may do this.")]
 
     def get_queryset(self):
         qs = User.objects.order_by("id")

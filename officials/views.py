@@ -9,16 +9,25 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.forms import PageFormMixin
 from officials.credit_code import normalize
-from officials.models import Enterprise, EnterpriseMember, Role
+from officials.models import Enterprise, EnterpriseMember
 
 
-class EnterpriseForm(forms.ModelForm):
+class EnterpriseForm(PageFormMixin, forms.ModelForm):
     """The model's own validators check the credit code; this adds the 'already registered' hint."""
+
+    error_id = "err-%(name)s"  # the page's error lists are named after the fields
 
     class Meta:
         model = Enterprise
         fields = ["name", "credit_code", "region", "industry"]
+        widgets = {
+            # A code is typed in capitals and is no word to correct.
+            "credit_code": forms.TextInput(
+                attrs={"autocapitalize": "characters", "spellcheck": "false"}
+            ),
+        }
         help_texts = {
             "credit_code": gettext_lazy(
                 "18 characters, as printed on the business licence (统一社会信用代码)."
@@ -46,7 +55,7 @@ class EnterpriseForm(forms.ModelForm):
 @login_required
 def enterprise_create(request):
     """Register an enterprise; the entrepreneur who registers it becomes its contact person."""
-    if request.user.role != Role.ENTREPRENEUR:
+    if not request.user.has_perm("officials.register_enterprise"):
         raise PermissionDenied
     form = EnterpriseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

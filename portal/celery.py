@@ -31,11 +31,6 @@ app.conf.beat_schedule = {
         "task": "reports.tasks.award_last_quarter_flags",
         "schedule": crontab(minute=30, hour=0, day_of_month=1, month_of_year="1,4,7,10"),
     },
-    "compliance-breach-findings": {
-        "task": "compliance.tasks.link_breach_findings",
-        "schedule": 300.0,
-        "options": {"expires": 290},
-    },
     # A gift received unregistered within its deadline becomes the N01 violation once it lapses.
     "compliance-gift-deadlines": {
         "task": "compliance.tasks.judge_gift_deadlines",

@@ -109,8 +109,10 @@ else:
 
 AUTH_USER_MODEL = "officials.User"
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out login goes no further
     "django.contrib.auth.backends.ModelBackend",
+    # The named permissions of officials/permissions.py (django-rules); it authenticates no one.
+    "rules.permissions.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -12,7 +12,6 @@ from reports import exports
 from reports.exports import CONTENT_TYPES
 from reports.forms import ApiReportQuery
 from reports.selectors import (
-    may_read_reports,
     narrow_to_department,
     quarterly_report,
     report_scope,
@@ -41,11 +40,16 @@ class QuarterlyReportView(APIView):
         },
     )
     def get(self, request):
-        if not may_read_reports(request.user):
+        if not request.user.has_perm("reports.view"):
             raise PermissionDenied
         query = ApiReportQuery(request.query_params)
         if not query.is_valid():
-            raise ValidationError(query.errors)
+            raise ValidationError(
+                {
+                    name: [str(message) for message in errors]
+                    for name, errors in query.errors.items()
+                }
+            )
         scope = narrow_to_department(report_scope(request.user), query.cleaned_data["department"])
         report = quarterly_report(scope, query.period)
         fmt = query.cleaned_data.get("format") or "json"

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from reports import figures
 from reports.models import ExportJob, ExportStatus
 from reports.selectors import figure_queryset
+from requests_app.working_time import local_zone
 
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -168,7 +169,7 @@ def request_header() -> list[str]:
 def _cell(value):
     if isinstance(value, dt.datetime):
         # Spreadsheets hold no time zones: write local (China Standard Time) wall-clock time.
-        return timezone.localtime(value, figures.SHANGHAI).replace(tzinfo=None)
+        return timezone.localtime(value, local_zone()).replace(tzinfo=None)
     return "" if value is None else value
 
 

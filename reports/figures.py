@@ -2,9 +2,10 @@
 
 Every count is a condition (a `Q`) on the requests received in the period, so the same definition
 is counted by one set-based query (`Count(filter=...)`) and listed by the page a figure links to
-(`members`). Rates divide one count by another; times are working time (requests_app.deadlines:
-a working day contributes its 24 local hours, a non-working day none). README "Reports:
-definitions" says the same in words; keep the two in step.
+(`members`). Rates divide one count by another; times are working time, counted by
+requests_app.working_time (a working day contributes its 24 local hours, a non-working day none),
+and "overdue now" is requests_app.models.overdue_q. README "Reports: definitions" says the same in
+words; keep the two in step.
 """
 
 import datetime as dt
@@ -12,46 +13,36 @@ import math
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from requests_app.deadlines import Calendar
-from requests_app.models import (
-    ANSWER_CLOCK_STATUSES,
-    RequestEvent,
-    ServiceRequest,
-    Status,
-    overdue_q,
-)
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAY_SECONDS = 86400
-
+from requests_app.models import RequestEvent, ServiceRequest, Status, overdue_q
+from requests_app.working_time import WorkingClock, local_zone
 
 # --- periods ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Period:
-    """A quarter of local (Asia/Shanghai) time: [start, end)."""
+    """A quarter of local time (settings.TIME_ZONE): [start, end)."""
 
     year: int
     quarter: int
 
     @property
     def start(self) -> dt.datetime:
-        return dt.datetime(self.year, 3 * self.quarter - 2, 1, tzinfo=SHANGHAI)
+        return dt.datetime(self.year, 3 * self.quarter - 2, 1, tzinfo=local_zone())
 
     @property
     def end(self) -> dt.datetime:
         if self.quarter == 4:
-            return dt.datetime(self.year + 1, 1, 1, tzinfo=SHANGHAI)
-        return dt.datetime(self.year, 3 * self.quarter + 1, 1, tzinfo=SHANGHAI)
+            return dt.datetime(self.year + 1, 1, 1, tzinfo=local_zone())
+        return dt.datetime(self.year, 3 * self.quarter + 1, 1, tzinfo=local_zone())
 
     @property
     def label(self) -> str:
@@ -64,7 +55,7 @@ class Period:
 
     @classmethod
     def containing(cls, moment: dt.datetime) -> "Period":
-        local = timezone.localtime(moment, SHANGHAI)
+        local = timezone.localtime(moment, local_zone())
         return cls(local.year, (local.month - 1) // 3 + 1)
 
 
@@ -108,9 +99,7 @@ def _late_answer() -> Q:
 
 def _running_answer_breached(now) -> Q:
     """The answer clock runs (a reopened round's too) and has passed its due time by `now`."""
-    return Q(status__in=ANSWER_CLOCK_STATUSES, answer_due_at__lt=now) | Q(
-        status=Status.INFO_NEEDED, answer_due_at__lt=F("answer_paused_at")
-    )
+    return overdue_q(now, clock="answer")
 
 
 def _closed(period: Period, now) -> Q:
@@ -126,7 +115,7 @@ class Count_:
     """A count: its name (the API's), its label, and the condition on received requests."""
 
     name: str
-    label: str
+    label: str | Promise  # translated when shown
     condition: Callable[..., Q]
 
 
@@ -140,9 +129,7 @@ def count_definitions(three_counts: bool) -> list[Count_]:
         Count_(
             "assign_measured",
             _("Assign clocks ended or breached"),
-            lambda p, now: (
-                Q(assigned_at__isnull=False) | Q(status=Status.SUBMITTED, assign_due_at__lt=now)
-            ),
+            lambda p, now: Q(assigned_at__isnull=False) | overdue_q(now, clock="assign"),
         ),
         Count_(
             "assign_on_time",
@@ -258,47 +245,8 @@ def with_rates(counts: dict) -> dict:
 
 
 # --- working-time spans -------------------------------------------------------------------------
-
-
-class WorkingClock:
-    """Working seconds since a fixed origin, so that a span is a subtraction, not a day walk.
-
-    w(t) = working seconds of the whole days before t's local day, plus the seconds since local
-    midnight when that day is a working day. Then working_time_between(a, b) == w(b) − w(a),
-    exactly as requests_app.deadlines counts it. Day totals are built once per report.
-    """
-
-    def __init__(self, calendar: Calendar, origin: dt.date):
-        self.calendar = calendar
-        self.origin = origin
-        self._before: list[int] = [0]  # working seconds before origin + i days
-        self._working: list[bool] = []
-
-    def _extend_to(self, index: int) -> None:
-        while len(self._working) <= index:
-            day = self.origin + dt.timedelta(days=len(self._working))
-            working = self.calendar.is_working_day(day)
-            self._working.append(working)
-            self._before.append(self._before[-1] + (DAY_SECONDS if working else 0))
-
-    def seconds(self, moment: dt.datetime) -> int:
-        local = moment.astimezone(SHANGHAI)
-        index = (local.date() - self.origin).days
-        if index < 0:
-            raise ValueError("moment before the clock's origin")
-        self._extend_to(index)
-        since_midnight = local.hour * 3600 + local.minute * 60 + local.second
-        return self._before[index] + (since_midnight if self._working[index] else 0)
-
-    def table(self, until: dt.date) -> tuple[list[dt.date], list[int], list[bool]]:
-        """Each day from the origin to `until`: its date, working seconds before it, working."""
-        count = (until - self.origin).days + 1
-        self._extend_to(count - 1)
-        days = [self.origin + dt.timedelta(days=i) for i in range(count)]
-        return days, self._before[:count], self._working[:count]
-
-    def hours_between(self, start: dt.datetime, end: dt.datetime) -> float:
-        return max(0, self.seconds(end) - self.seconds(start)) / 3600
+# Spans are differences of a WorkingClock (requests_app.working_time): working seconds since an
+# origin day, read from the calendar's running totals.
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -350,7 +298,7 @@ def working_spans(
 def month_trend(received: QuerySet, period: Period, now) -> list[dict]:
     """Received and closed by local month of submission, for the trend chart."""
     rows = (
-        received.annotate(month=TruncMonth("submitted_at", tzinfo=SHANGHAI))
+        received.annotate(month=TruncMonth("submitted_at", tzinfo=local_zone()))
         .values("month")
         .annotate(
             received=Count("pk"),
@@ -367,7 +315,7 @@ def month_trend(received: QuerySet, period: Period, now) -> list[dict]:
 def month_label(month) -> str:
     """'2026-07' for a truncated month (an aware datetime, or a date on some backends)."""
     if isinstance(month, dt.datetime):
-        month = timezone.localtime(month, SHANGHAI)
+        month = timezone.localtime(month, local_zone())
     return month.strftime("%Y-%m")
 
 

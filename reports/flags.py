@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from compliance.models import AccountabilityCase, CaseSource, Finding, Severity
+from compliance import cases
+from compliance.models import Finding, Severity
 from officials.models import Department
 from reports import figures
 from reports.figures import Period
@@ -93,7 +93,7 @@ def award(scores: list[Score], peer_group_min: int) -> dict[int, tuple[str, Scor
     groups: dict[int | None, list[Score]] = {}
     for score in scores:
         groups.setdefault(score.parent_id, []).append(score)
-    awarded = {}
+    awarded: dict[int, tuple[str, Score]] = {}
     for members in groups.values():
         if len(members) < max(peer_group_min, 2 * FLAGS_PER_END):
             continue
@@ -160,13 +160,34 @@ def award_flags(period: Period, *, by=None, now=None) -> list[FlagAward]:
         for pk, (color, score) in awarded.items()
     ]
     FlagAward.objects.bulk_create(rows)
-    for row in rows:
-        if row.color == FlagColor.YELLOW and row.case_id is None:
-            _propose_case(row, period, settings.yellow_flags_for_case, now)
+    due = [
+        row
+        for row in rows
+        if row.color == FlagColor.YELLOW
+        and row.case_id is None
+        and _yellow_before(row, period, settings.yellow_flags_for_case)
+    ]
+    departments = Department.objects.in_bulk([row.department_id for row in due])
+    # compliance.cases opens them and tells the inspectors of each department's region.
+    opened = cases.open_cases(
+        [
+            cases.from_flags(
+                departments[row.department_id],
+                quarters=settings.yellow_flags_for_case,
+                period=period.label,
+            )
+            for row in due
+        ],
+        now=now,
+    )
+    for row, case in zip(due, opened, strict=True):
+        FlagAward.objects.filter(pk=row.pk).update(case=case)
+        row.case = case
     return rows
 
 
-def _propose_case(row: FlagAward, period: Period, needed: int, now) -> None:
+def _yellow_before(row: FlagAward, period: Period, needed: int) -> bool:
+    """Whether the department's yellow flag this quarter completes `needed` in a row."""
     quarters, current = [], period
     for _step in range(needed - 1):
         current = current.previous()
@@ -177,17 +198,4 @@ def _propose_case(row: FlagAward, period: Period, needed: int, now) -> None:
         ).exists()
         for q in quarters
     )
-    if earlier_yellow < len(quarters):
-        return
-    department = Department.objects.get(pk=row.department_id)
-    case = AccountabilityCase.objects.create(
-        source=CaseSource.FLAG,
-        department=department,
-        region=department.region,
-        cause=_("Yellow flag in %(count)s consecutive quarters (up to %(period)s)")
-        % {"count": needed, "period": period.label},
-        rule="flags",
-        opened_at=now,
-    )
-    FlagAward.objects.filter(pk=row.pk).update(case=case)
-    row.case = case
+    return earlier_yellow == len(quarters)

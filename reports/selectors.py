@@ -23,8 +23,7 @@ from reports.models import ReportSettings
 from reports.spans import span_figures
 from requests_app.deadlines import DeadlinePolicy, calendar_for
 from requests_app.selectors import requests_visible_to
-
-REPORT_ROLES = frozenset({Role.LIAISON, Role.HANDLER, Role.LEADER, Role.INSPECTOR, Role.ADMIN})
+from requests_app.working_time import local_zone
 
 
 @dataclass
@@ -56,10 +55,6 @@ class Scope:
         return found
 
 
-def may_read_reports(user: User) -> bool:
-    return user.is_authenticated and user.is_active and user.role in REPORT_ROLES
-
-
 def report_scope(user: User) -> Scope:
     """The requests the user's dashboard counts (a subset of what they may see)."""
     visible = requests_visible_to(user)
@@ -80,7 +75,7 @@ def departments_in_scope(scope: Scope) -> QuerySet:
         return Department.objects.all()
     user = scope.user
     allowed = Q(pk__in=scope.requests.values("department_id"))
-    if user.department_id is not None and user.role != Role.HANDLER:
+    if user.department is not None and user.role != Role.HANDLER:
         allowed |= Q(path__startswith=user.department.path)
     return Department.objects.filter(allowed)
 
@@ -139,7 +134,7 @@ def _cube(received: QuerySet, period: Period, now, settings: ReportSettings) -> 
     aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
     return list(
         received.order_by()
-        .annotate(month=TruncMonth("submitted_at", tzinfo=figures.SHANGHAI))
+        .annotate(month=TruncMonth("submitted_at", tzinfo=local_zone()))
         .values(*GROUPINGS.values(), "month")
         .annotate(**aggregates)
     )

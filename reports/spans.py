@@ -2,10 +2,11 @@
 and to close), totals and breakdowns, computed where the data is.
 
 On PostgreSQL one statement does it: the calendar's running totals of working seconds per day
-(`WorkingClock`) go in as arrays, each timestamp becomes working seconds by a hash join on its
-local day, and `percentile_cont` over GROUPING SETS gives the total and every breakdown in one
-scan. Elsewhere (SQLite: tests, the embedded demo) the same arithmetic runs in Python over the
-timestamps. Both follow the definitions in reports/figures.py.
+(`WorkingClock.table`, from requests_app.working_time) go in as arrays with the zone's UTC offset,
+each timestamp becomes working seconds by its local day's place in them, and `percentile_cont`
+over GROUPING SETS gives the total and every breakdown in one scan. Elsewhere (SQLite: tests, the
+embedded demo), or when the zone's offset changes within the days counted, the same arithmetic
+runs in Python over the timestamps. Both follow the definitions in reports/figures.py.
 """
 
 import datetime as dt
@@ -15,11 +16,11 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from reports import figures
-from reports.figures import SHANGHAI, TIMES, WorkingClock
+from reports.figures import TIMES
+from requests_app.working_time import DayTable, WorkingClock, local_zone
 
 SPAN_COLUMNS = ("submitted_at", "assigned_at", "answered_at", "closed_at")
 EPOCH = dt.date(1970, 1, 1)
-CST_OFFSET = 8 * 3600
 
 
 def span_figures(
@@ -28,7 +29,9 @@ def span_figures(
     """{(None, None): totals, (position, key value): a breakdown's} time figures."""
     rows = received.order_by().filter(Q(assigned_at__isnull=False) | Q(answered_at__isnull=False))
     if connection.vendor == "postgresql":
-        return _in_postgres(rows, keys, clock, closed_before)
+        table = _day_table(clock, closed_before)
+        if table.utc_offset is not None:
+            return _in_postgres(rows, keys, table, closed_before)
     spans = figures.working_spans(
         rows.values_list(*keys, *SPAN_COLUMNS).iterator(chunk_size=5000),
         clock,
@@ -38,19 +41,23 @@ def span_figures(
     return {key: figures.time_figures(values) for key, values in spans.items()}
 
 
-def _in_postgres(rows: QuerySet, keys: list[str], clock: WorkingClock, closed_before) -> dict:
+def _day_table(clock: WorkingClock, closed_before: dt.datetime) -> DayTable:
+    """The days a span of the report can touch: from the clock's origin to tomorrow."""
+    today = timezone.localdate(timezone.now(), local_zone())
+    return clock.table(until=max(today, closed_before.date()) + dt.timedelta(days=1))
+
+
+def _in_postgres(rows: QuerySet, keys: list[str], table: DayTable, closed_before) -> dict:
     inner, params = rows.values_list(*keys, *SPAN_COLUMNS).query.sql_with_params()
-    today = timezone.localdate(timezone.now(), SHANGHAI)
-    until = max(today, closed_before.date()) + dt.timedelta(days=1)
-    days, before, working = clock.table(until=until)
+    before, working = table.before, table.working
     key_names = [f"k{i}" for i in range(len(keys))]
-    # Local time as plain arithmetic on epoch seconds: China Standard Time is UTC+8 all year
-    # (no daylight saving since 1991), and a time-zone conversion per value costs seconds here.
+    # Local time as plain arithmetic on epoch seconds, with the offset the zone keeps over
+    # these days (the table says so); a time-zone conversion per value costs seconds here.
     local = {
-        name: f"floor(extract(epoch FROM b.{name}))::bigint + {CST_OFFSET} AS e_{name}"
+        name: f"floor(extract(epoch FROM b.{name}))::bigint + {table.utc_offset:d} AS e_{name}"
         for name in ("submitted", "assigned", "answered", "closed")
     }
-    origin = (days[0] - EPOCH).days
+    origin = (table.first - EPOCH).days
     seconds = {}
     for name in local:
         # Working seconds of a moment: the day's running total, plus the seconds since local

@@ -33,7 +33,6 @@ from reports.selectors import (
     BadQuery,
     departments_in_scope,
     figure_queryset,
-    may_read_reports,
     narrow_to_department,
     quarterly_report,
     report_scope,
@@ -43,7 +42,7 @@ PAGE_SIZE = 50
 
 
 def _require_reader(user) -> None:
-    if not may_read_reports(user):
+    if not user.has_perm("reports.view"):
         raise PermissionDenied
 
 
@@ -64,7 +63,11 @@ def _query_with_defaults(data) -> dict:
 
 
 def figure_url(period: Period, figure: str, **narrow) -> str:
-    params = {"year": period.year, "quarter": period.quarter, "figure": figure}
+    params: dict[str, str | int] = {
+        "year": period.year,
+        "quarter": period.quarter,
+        "figure": figure,
+    }
     params.update({k: v for k, v in narrow.items() if v not in (None, "")})
     return f"{reverse('reports:requests')}?{urlencode(params)}"
 
@@ -256,6 +259,7 @@ def _export_requests(request, queryset, context, fmt: str):
     period = context["period"]
     name = f"requests-{period.label}.{fmt}"
     rows = exports.request_rows(queryset)
+    response: HttpResponse | StreamingHttpResponse
     if fmt == "csv":
         response = StreamingHttpResponse(
             exports.csv_lines(exports.request_header(), rows), content_type=CONTENT_TYPES["csv"]

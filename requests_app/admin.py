@@ -1,13 +1,21 @@
-"""Django admin for requests (read-mostly), the working-day calendar and the escalation ladder."""
+"""Django admin for requests (read-only, with the correction form), the working-day calendar and
+the escalation ladder."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from core.errors import InvalidInput, InvalidTransition, NotPermitted
+from officials.models import Category, Role
+from requests_app import workflow
 from requests_app.models import (
     Attachment,
     CalendarDay,
@@ -55,8 +63,33 @@ class AttachmentInline(EventInline):
     readonly_fields = fields
 
 
+class CorrectionForm(forms.Form):
+    """An administrator's correction of a request's text or category, with the reason."""
+
+    title = forms.CharField(
+        label=capfirst(_("title")),
+        max_length=ServiceRequest._meta.get_field("title").max_length,
+        widget=forms.TextInput(attrs={"class": "vTextField"}),
+    )
+    description = forms.CharField(
+        label=capfirst(_("description")),
+        max_length=ServiceRequest._meta.get_field("description").max_length,
+        widget=forms.Textarea(attrs={"class": "vLargeTextField"}),
+    )
+    category = forms.ModelChoiceField(label=capfirst(_("category")), queryset=Category.objects)
+    reason = forms.CharField(
+        label=capfirst(_("reason")),
+        widget=forms.Textarea(attrs={"class": "vLargeTextField", "rows": 3}),
+        help_text=_("Kept on the request's timeline with the old and new values."),
+    )
+
+
 @admin.register(ServiceRequest)
 class ServiceRequestAdmin(admin.ModelAdmin):
+    """Requests are shown here, never saved from the change form: a status, a person or a clock
+    moves through the workflow, and the text and category through the correction form, which
+    the workflow applies under the row lock and records on the timeline (`corrected`)."""
+
     list_display = [
         "reference",
         "title",
@@ -71,8 +104,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     search_fields = ["reference", "title", "enterprise__name"]
     date_hierarchy = "submitted_at"
     list_select_related = ["enterprise", "category", "department"]
-    # Editable: only what corrects a typo or a misfiled category. Status, people and clocks
-    # move through the workflow, which writes the timeline.
+    change_form_template = "admin/requests_app/servicerequest/change_form.html"
     fields = [
         "reference",
         "enterprise",
@@ -100,7 +132,7 @@ class ServiceRequestAdmin(admin.ModelAdmin):
         "extension_until",
         "extension_plan",
     ]
-    readonly_fields = [f for f in fields if f not in ("category", "title", "description")]
+    readonly_fields = fields
     inlines = [AttachmentInline, EventInline]
 
     def get_queryset(self, request):
@@ -111,8 +143,86 @@ class ServiceRequestAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # requests are filed through submit_request, which starts the clocks
 
+    def has_change_permission(self, request, obj=None):
+        # The change form would save the whole row as it was read, outside the row lock and
+        # without a timeline event; the correction form goes through the workflow instead.
+        return False
+
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def may_correct(self, request) -> bool:
+        """Django's change permission on requests, held by an administrator (the workflow
+        admits no other role)."""
+        model = self.opts
+        return request.user.role == Role.ADMIN and request.user.has_perm(
+            f"{model.app_label}.change_{model.model_name}"
+        )
+
+    def get_urls(self):
+        correct = path(
+            "<path:object_id>/correct/",
+            self.admin_site.admin_view(self.correct_view),
+            name=f"{self.opts.app_label}_{self.opts.model_name}_correct",
+        )
+        return [correct, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "may_correct": self.may_correct(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def correct_view(self, request, object_id):
+        """The correction form: the current values to edit and a reason, applied by the workflow."""
+        service_request = self.get_object(request, object_id)  # None when missing or not visible
+        if service_request is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.may_correct(request):
+            raise PermissionDenied
+        form = CorrectionForm(
+            request.POST or None,
+            initial={
+                "title": service_request.title,
+                "description": service_request.description,
+                "category": service_request.category_id,
+            },
+        )
+        saved = (
+            request.method == "POST"
+            and form.is_valid()
+            and _correct(request, service_request, form)
+        )
+        if saved:
+            messages.success(request, _("The correction is on the request's timeline."))
+            return HttpResponseRedirect(
+                reverse(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_change",
+                    args=[service_request.pk],
+                )
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Correct %(reference)s") % {"reference": service_request.reference},
+            "opts": self.opts,
+            "original": service_request,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/requests_app/servicerequest/correct.html", context)
+
+
+def _correct(request, service_request: ServiceRequest, form: CorrectionForm) -> bool:
+    """Run the workflow's correction; its refusals land on the form. True when it was saved."""
+    try:
+        workflow.correct_request(service_request.pk, by=request.user, **form.cleaned_data)
+    except NotPermitted:
+        raise PermissionDenied from None
+    except InvalidTransition as refusal:
+        form.add_error(None, str(refusal))
+    except InvalidInput as refusal:
+        for name, problems in refusal.errors.items():
+            form.add_error(name if name in form.fields else None, problems)
+    else:
+        return True
+    return False
 
 
 @admin.register(RequestEvent)

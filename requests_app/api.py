@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from compliance.selectors import eligible_handlers
 from core.api import FormParser, JSONParser, MultiPartParser, Pagination
 from core.errors import UploadTooLarge
-from officials.models import Role, User
+from officials.models import User
 from requests_app import workflow
 from requests_app.attachments import add_attachment, may_attach
 from requests_app.filters import RequestFilter
@@ -30,8 +30,6 @@ from requests_app.serializers import (
     VerifySerializer,
 )
 from requests_app.timeline import verify_chain
-
-VERIFY_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
 
 
 class EventPagination(Pagination):
@@ -82,7 +80,7 @@ class ServiceRequestViewSet(
     @action(detail=True, methods=["get"])
     def verify(self, request, pk=None):
         service_request = self.get_object()
-        if request.user.role not in VERIFY_ROLES:
+        if not request.user.has_perm("requests.verify_chain"):
             raise PermissionDenied("Only discipline inspectors verify case histories.")
         result = verify_chain(service_request)
         return Response(VerifySerializer(result).data)
@@ -97,7 +95,7 @@ class ServiceRequestViewSet(
         """Handlers of a department who may take this request: those with a declared tie to its
         enterprise recuse (回避) and are left out."""
         service_request = self.get_object()
-        if not request.user.is_official:
+        if not request.user.has_perm("requests.list_eligible_handlers"):
             raise PermissionDenied("Only officials route requests.")
         data = EligibleHandlersQuery(data=request.query_params)
         data.is_valid(raise_exception=True)

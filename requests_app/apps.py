@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class RequestsAppConfig(AppConfig):
     name = "requests_app"
     verbose_name = _("Service requests")
+
+    def ready(self):
+        # Connects the signals that make every process forget its copy of the calendar table
+        # when an admin changes a row of it.
+        from requests_app import working_time  # noqa: F401

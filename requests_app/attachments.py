@@ -5,11 +5,11 @@ import hashlib
 import filetype
 from django.conf import settings
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import InvalidInput, UploadTooLarge
-from officials.models import Role
 from requests_app.models import OPEN_STATUSES, Attachment, ServiceRequest
 from requests_app.timeline import append_event
 
@@ -36,14 +36,18 @@ ALLOWED_MIME = {
 }
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy Office (.doc/.xls/.ppt) container
 _SNIFF_BYTES = 8192
-
-
-# Who may add files: the enterprise and the officials working the request, while it is open.
-ATTACH_ROLES = frozenset({Role.ENTREPRENEUR, Role.LIAISON, Role.HANDLER, Role.ADMIN})
+# What a file picker offers first; what is accepted is still judged by content.
+ACCEPT = (
+    ".pdf,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff,.heic,.doc,.docx,.xls,.xlsx,.ppt,.pptx,"
+    ".odt,.ods,.odp,.rtf,.txt"
+)
+# Files one form may carry; settings.REQUEST_MAX_BYTES leaves room for this many at full size.
+MAX_FILES = 10
 
 
 def may_attach(request: ServiceRequest, user) -> bool:
-    return user.role in ATTACH_ROLES and request.status in OPEN_STATUSES
+    """Whether the user may add files to this request: their role may, and it is still open."""
+    return user.has_perm("requests.attach") and request.status in OPEN_STATUSES
 
 
 def sniff(head: bytes, name: str) -> str | None:
@@ -126,3 +130,56 @@ def add_attachment(request: ServiceRequest, *, by, upload) -> Attachment:
             data={"attachment": attachment.pk, "sha256": attachment.sha256},
         )
     return attachment
+
+
+# --- the files of a page form --------------------------------------------------------------------
+
+
+def check_uploads(files) -> list[str]:
+    """What is wrong with a form's files, each named: too many, too large, empty, wrong kind.
+
+    Run before anything is created, so the page can show it next to the other fields' errors.
+    """
+    if len(files) > MAX_FILES:
+        return [_("Attach at most %(n)d files.") % {"n": MAX_FILES}]
+    problems = []
+    limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
+    for upload in files:
+        name = upload.name or "file"
+        if upload.size > settings.ATTACHMENT_MAX_BYTES:
+            problems.append(
+                _("“%(name)s” is larger than the %(limit)s limit.") % {"name": name, "limit": limit}
+            )
+            continue
+        if upload.size == 0:
+            problems.append(_("“%(name)s” is empty.") % {"name": name})
+            continue
+        upload.seek(0)
+        head = upload.read(_SNIFF_BYTES)
+        upload.seek(0)
+        if sniff(head, name) is None:
+            problems.append(
+                _(
+                    "“%(name)s” is not an accepted kind of file. Upload a PDF, an image, "
+                    "an office document or plain text."
+                )
+                % {"name": name}
+            )
+    return problems
+
+
+def store_uploads(request: ServiceRequest, *, by, files) -> list[Attachment]:
+    """Store a form's files on the request, all or none; what is wrong raises InvalidInput
+    with the problems under "files", the form field's name."""
+    if problems := check_uploads(files):
+        raise InvalidInput({"files": problems})
+    try:
+        # One transaction: a file refused while storing takes the others back with it (and,
+        # when filing, the new request too, whose transaction this joins).
+        with transaction.atomic():
+            return [add_attachment(request, by=by, upload=upload) for upload in files]
+    except UploadTooLarge:
+        limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
+        raise InvalidInput({"files": [_("A file is larger than the %s limit.") % limit]}) from None
+    except InvalidInput as error:
+        raise InvalidInput({"files": error.errors.get("file", [])}) from None

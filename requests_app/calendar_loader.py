@@ -4,6 +4,8 @@ import datetime as dt
 
 from django.utils import timezone
 
+from requests_app.working_time import by_weekday, calendar_changed
+
 
 def official_years() -> range:
     import chinese_calendar
@@ -27,7 +29,7 @@ def load_chinese_calendar(calendar_day_model, calendar_year_model, years=None) -
         rows = []
         while day.year == year:
             is_working = chinese_calendar.is_workday(day)
-            if is_working != (day.isoweekday() <= 5):
+            if is_working != by_weekday(day):
                 _, name = chinese_calendar.get_holiday_detail(day)
                 label = str(name) if name else ""
                 rows.append(calendar_day_model(date=day, is_working=is_working, name=label))
@@ -43,4 +45,6 @@ def load_chinese_calendar(calendar_day_model, calendar_year_model, years=None) -
             },
         )
         loaded[year] = len(rows)
+    # bulk_create sends no signals, and a migration's historical models none at all.
+    calendar_changed()
     return loaded

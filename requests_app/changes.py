@@ -1,7 +1,9 @@
 """What each action does to the locked request row, and what it records on the timeline.
 
-Only `workflow.transition()` calls these, with the row locked and the role and state already
-checked; they validate their own input (InvalidInput) and never touch `status`.
+Only `workflow.transition()` (and `workflow.correct_request()` for `correct`) calls these, with
+the row locked and the role and state already checked; they validate their own input
+(InvalidInput) and never touch `status`. They change the instance they are given; the workflow
+saves the columns that changed.
 """
 
 import datetime as dt
@@ -11,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from compliance.selectors import conflicts
 from core.errors import InvalidInput
-from officials.models import Department, Role, User
+from officials.models import Category, Department, Role, User
 from requests_app.models import OPEN_STATUSES, ExtensionState, ServiceRequest
 from requests_app.timeline import append_event
 
@@ -115,23 +117,20 @@ def merge(request, *, by, now, clocks, into: ServiceRequest, note: str = "") -> 
         "into",
         _("No such request."),
     )
-    # transition() already holds the lock on both rows (taken in id order, so two merges that
-    # point at each other cannot deadlock).
-    target = ServiceRequest.objects.get(pk=into.pk)
-    require(
-        target.status in OPEN_STATUSES, "into", _("The request to merge into is no longer open.")
-    )
-    request.merged_into = target
+    # `into` is the target as transition() locked and read it together with this request, in
+    # id order (so two merges that point at each other cannot deadlock): its status is current.
+    require(into.status in OPEN_STATUSES, "into", _("The request to merge into is no longer open."))
+    request.merged_into = into
     append_event(
-        target,
+        into,
         action="merge_received",
         actor=by,
         now=now,
-        from_status=target.status,
+        from_status=into.status,
         note=note,
         data={"request": request.pk, "reference": request.reference},
     )
-    return Change(note=note, data={"into": target.pk, "reference": target.reference})
+    return Change(note=note, data={"into": into.pk, "reference": into.reference})
 
 
 def start(request, *, by, now, clocks) -> Change:
@@ -246,3 +245,42 @@ def withdraw(request, *, by, now, clocks, reason: str = "") -> Change:
 def comment(request, *, by, now, clocks, text: str) -> Change:
     require(bool(text.strip()), "text", _("Write a comment."))
     return Change(note=text)
+
+
+# --- an administrator's correction (not a transition: the status stays) -------------------------
+
+
+def _too_long(field_name: str, value: str) -> bool:
+    field = ServiceRequest._meta.get_field(field_name)
+    limit = getattr(field, "max_length", None)
+    return limit is not None and len(value) > limit
+
+
+def correct(
+    request,
+    *,
+    reason: str,
+    title: str | None = None,
+    description: str | None = None,
+    category: Category | None = None,
+) -> Change:
+    """Set the given title, description and category; the event keeps each changed field's
+    old and new value (the category by its code, as the API names it)."""
+    require(bool(reason.strip()), "reason", _("Say why the request is corrected."))
+    for name, value, empty in (
+        ("title", title, _("Give the request a title.")),
+        ("description", description, _("Describe the problem.")),
+    ):
+        if value is not None:
+            require(bool(value.strip()), name, empty)
+            require(not _too_long(name, value), name, _("This text is too long."))
+    data: dict[str, dict] = {}
+    for name, value in (("title", title), ("description", description)):
+        if value is not None and value != getattr(request, name):
+            data[name] = {"old": getattr(request, name), "new": value}
+            setattr(request, name, value)
+    if category is not None and category.pk != request.category_id:
+        data["category"] = {"old": request.category.code, "new": category.code}
+        request.category = category
+    require(bool(data), "non_field_errors", _("Nothing differs from the request as it is."))
+    return Change(note=reason, data=data)

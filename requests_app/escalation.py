@@ -32,10 +32,9 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from core.bulk import int_array
 from requests_app import firing
-from requests_app.deadlines import Clocks, subtract_working_time, working_horizon
-from requests_app.firing import due_field
+from requests_app.deadlines import Clocks
+from requests_app.firing import cycle_field, due_field
 from requests_app.models import (
     Clock,
     Deadline,
@@ -46,8 +45,10 @@ from requests_app.models import (
     TimelineHead,
     Trigger,
 )
+from requests_app.sweep import postgres
 from requests_app.sweep_record import record_sweep
-from requests_app.timeline import append_in_database, append_many
+from requests_app.timeline import append_many
+from requests_app.working_time import subtract_working_time, working_horizon
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ BATCH_SIZE = 5000
 # Batches in flight at once in a large sweep on PostgreSQL: one per core of the target machine.
 SIDE_BY_SIDE = 2
 
-_TRIGGER_ORDER = {Trigger.FRACTION: 0, Trigger.BREACH: 1, Trigger.AFTER_BREACH: 2}
-_CLOCK_ORDER = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
+_TRIGGER_ORDER: dict[str, int] = {Trigger.FRACTION: 0, Trigger.BREACH: 1, Trigger.AFTER_BREACH: 2}
+_CLOCK_ORDER: dict[str, int] = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
 
 
 # --- which requests a clock applies to ---
@@ -67,12 +68,14 @@ def threshold(rule: EscalationRule, now: dt.datetime, clocks: Clocks) -> dt.date
     if rule.trigger == Trigger.BREACH:
         return now
     if rule.trigger == Trigger.AFTER_BREACH:
+        assert rule.days_after is not None  # the rule's clean() requires it for this trigger
         return subtract_working_time(now, dt.timedelta(days=rule.days_after), clocks.calendar)
     duration = (
         clocks.policy.assign_duration
         if rule.clock == Clock.ASSIGN
         else clocks.policy.answer_duration
     )
+    assert rule.fraction is not None  # the rule's clean() requires it for this trigger
     left = duration * (1 - float(rule.fraction))
     return working_horizon(now, left, clocks.calendar)
 
@@ -99,7 +102,13 @@ def ordered_rules() -> list[tuple[EscalationRule, int]]:
 
 
 def pending_deadlines(rule: EscalationRule, position: int, now: dt.datetime, clocks: Clocks):
-    """Running clocks past the rule's threshold that have not climbed past its rung.
+    """Running clocks past the rule's threshold that have not climbed past its rung."""
+    return _pending(rule, position, threshold(rule, now, clocks))
+
+
+def _pending(rule: EscalationRule, position: int, due_by: dt.datetime):
+    """Running clocks due by `due_by` that have not climbed past the rule's rung (the ORM;
+    PostgreSQL's statements select the same by `pending_in_database`).
 
     This reads the partial index (clock, stage, due_at): requests that stay overdue after
     escalating have a higher stage and are not touched, so an idle sweep costs next to nothing.
@@ -111,11 +120,22 @@ def pending_deadlines(rule: EscalationRule, position: int, now: dt.datetime, clo
         clock=rule.clock,
         running=True,
         stage__in=range(position + 1),
-        due_at__lte=threshold(rule, now, clocks),
+        due_at__lte=due_by,
     )
-    if rule.trigger == Trigger.FRACTION:
-        deadlines = deadlines.filter(paused=False)  # no reminders while the enterprise answers
+    if _skips_paused(rule):
+        deadlines = deadlines.filter(paused=False)
     return deadlines
+
+
+def _skips_paused(rule: EscalationRule) -> bool:
+    return rule.trigger == Trigger.FRACTION  # no reminders while the enterprise answers
+
+
+def pending_in_database(rule: EscalationRule, position: int, due_by: dt.datetime):
+    """The same selection for PostgreSQL's statements (`postgres.Pending`)."""
+    return postgres.Pending(
+        clock=rule.clock, position=position, due_by=due_by, skip_paused=_skips_paused(rule)
+    )
 
 
 def climb(rule: EscalationRule, position: int, request_ids: list[int]) -> int:
@@ -123,7 +143,7 @@ def climb(rule: EscalationRule, position: int, request_ids: list[int]) -> int:
 
     Every pending row a sweep locks climbs, whether this sweep fired it or found the firing
     already there (another sweep, or stages reset after the ladder changed). PostgreSQL does
-    the same inside `_fire_in_one_statement`.
+    the same inside its firing statement (`postgres.FIRE_BATCH`).
     """
     rows = Deadline.objects.filter(clock=rule.clock, request_id__in=request_ids)
     return rows.filter(stage__lte=position).update(stage=position + 1)
@@ -160,13 +180,13 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     result = SweepResult(now=now or timezone.now())
     clocks = Clocks.current()
     for rule, position in ordered_rules():
-        pending = pending_deadlines(rule, position, result.now, clocks)
-        batches = batch_bounds(pending)
+        due_by = threshold(rule, result.now, clocks)
+        batches = batch_bounds(_pending(rule, position, due_by))
         if len(batches) > 1 and _may_run_batches_side_by_side():
-            _fire_side_by_side(rule, position, batches, pending, result)
+            _fire_side_by_side(rule, position, batches, due_by, result)
             continue
         for bounds in batches:
-            fire(rule, position, batch_of(pending, bounds), pending, result)
+            fire(rule, position, bounds, due_by, result)
     result.seconds = time.perf_counter() - started
     record_sweep()  # for /health/: the age of the last sweep
     return result
@@ -175,10 +195,19 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
 def _may_run_batches_side_by_side() -> bool:
     # Each batch then commits on its own connection: not inside a caller's transaction, whose
     # rows the other connections could not see, and not on SQLite, which has one writer.
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    return in_database() and not connection.in_atomic_block
 
 
-def _fire_side_by_side(rule, position, batches: list["Bounds"], pending, result) -> None:
+def in_database() -> bool:
+    """Whether the sweep runs its PostgreSQL statements (`requests_app.sweep.postgres`) or
+    the portable path (the ORM and Python, here and in firing.py).
+
+    The sweep's one question about the database: everything that differs follows from it.
+    """
+    return connection.vendor == "postgresql"
+
+
+def _fire_side_by_side(rule, position, batches: list["Bounds"], due_by, result) -> None:
     """A large sweep: `SIDE_BY_SIDE` batches at a time, each in a thread with its own connection.
 
     Each batch is mostly the database's work (its statements, the constraint checks at commit);
@@ -188,17 +217,17 @@ def _fire_side_by_side(rule, position, batches: list["Bounds"], pending, result)
     """
     with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE, thread_name_prefix="sweep") as pool:
         running = [
-            pool.submit(_fire_on_own_connection, rule, position, bounds, pending, result.now)
+            pool.submit(_fire_on_own_connection, rule, position, bounds, due_by, result.now)
             for bounds in batches
         ]
         for task in running:
             result.add(task.result())
 
 
-def _fire_on_own_connection(rule, position, bounds, pending, now) -> SweepResult:
+def _fire_on_own_connection(rule, position, bounds, due_by, now) -> SweepResult:
     part = SweepResult(now=now)
     try:
-        fire(rule, position, batch_of(pending, bounds), pending, part)
+        fire(rule, position, bounds, due_by, part)
         return part
     finally:
         connection.close()  # this thread's own connection
@@ -256,7 +285,8 @@ class RowCompare(Expression):
     """`(stage, due_at, request_id) <operator> (...)`: a row comparison, which PostgreSQL turns
     into a bound of the index scan (the ORM would spell it as ORs, which it can only filter
     by). SQLite understands it too. The columns resolve like any field reference, so the
-    batch also works as a subquery (the lock's)."""
+    batch also works as a subquery (the lock's). PostgreSQL's lock spells the same comparison
+    in its own statement (`postgres.LOCK_BATCH`)."""
 
     output_field = BooleanField()
 
@@ -280,7 +310,9 @@ class RowCompare(Expression):
         self.columns, self.values = expressions[:3], expressions[3:]
 
     def as_sql(self, compiler, connection):
-        columns, values, params = [], [], []
+        columns: list[str] = []
+        values: list[str] = []
+        params: list = []
         for target, expressions in ((columns, self.columns), (values, self.values)):
             for expression in expressions:
                 sql, expression_params = compiler.compile(expression)
@@ -289,62 +321,79 @@ class RowCompare(Expression):
         return f"({', '.join(columns)}) {self.operator} ({', '.join(values)})", params
 
 
-def fire(rule: EscalationRule, position: int, batch, pending, result: SweepResult) -> None:
-    """Fire `rule` in one transaction for the requests of `batch` (pending deadlines), where it
-    is still due and unfired."""
+def fire(rule: EscalationRule, position: int, bounds: Bounds, due_by, result: SweepResult) -> None:
+    """Fire `rule` in one transaction for the requests of one batch (`bounds`) of its pending
+    deadlines (due by `due_by`), where it is still due and unfired."""
     with transaction.atomic():
         # SKIP LOCKED: a request a user is changing right now is left for the next sweep rather
         # than waited for; the lock also keeps the timeline's sequence ours while we append.
-        locked = _lock(batch)
-        if not locked:
-            return
-        # Read again under the lock, in a statement of its own so that it sees what committed
-        # before we took it: a transition since the batch was chosen may have stopped the clock.
-        # Only what this sweep inserted is announced: a firing another sweep made is theirs.
-        if connection.vendor == "postgresql":
-            _no_jit()
-            rows = _fire_in_one_statement(rule, position, locked, pending, result.now)
+        # Then read again under the lock, in a statement of its own so that it sees what
+        # committed before we took it: a transition since the batch was chosen may have stopped
+        # the clock. Only what this sweep inserted is announced: a firing another sweep made is
+        # theirs.
+        if in_database():
+            rows = _fire_in_database(rule, position, bounds, due_by, result.now)
         else:
-            rows = _fire_step_by_step(rule, position, locked, pending, result.now)
-            append_many(
-                firing.events(rule, rows),
-                result.now,
-                heads={row["pk"]: row["head"] for row in rows if row["head"]},
-            )
+            rows = _fire_portably(rule, position, bounds, due_by, result.now)
         if rows:
             context = firing.Context.load(rows, rule.recipients)
             if rule.action == EscalationAction.ACCOUNTABILITY:
                 result.cases += firing.open_cases(rule, rows, result.now, context)
-            result.notifications += firing.notify(rule, rows, result.now, context)
+            notify = firing.notify_in_database if in_database() else firing.notify
+            result.notifications += notify(rule, rows, result.now, context)
             result.fired[firing.EVENT_ACTIONS[rule.action]] += len(rows)
 
 
-def _no_jit() -> None:
-    # The batch statements are estimated as costly enough for PostgreSQL to compile them
-    # (JIT), which takes longer (30 ms and more) than running them; for this transaction only.
+def _fire_in_database(rule, position, bounds: Bounds, due_by, now) -> list[dict]:
+    """PostgreSQL: lock the batch, then fire it in one statement (`requests_app.sweep.postgres`)."""
+    pending = pending_in_database(rule, position, due_by)
+    start, end = bounds
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
+        locked = postgres.lock_batch(cursor, pending=pending, start=start, end=end)
+        if not locked:
+            return []
+        postgres.no_jit(cursor)
+        return postgres.fire_batch(cursor, **fire_batch_args(rule, pending, locked, now))
+
+
+def fire_batch_args(rule, pending: postgres.Pending, locked: list[int], now) -> dict:
+    """What `postgres.fire_batch` is given for a rule's batch (the benchmark explains it)."""
+    return {
+        "due_column": due_field(rule.clock),
+        "cycle_column": cycle_field(rule.clock),
+        "pending": pending,
+        "locked": locked,
+        "rule_id": rule.pk,
+        "action": firing.EVENT_ACTIONS[rule.action],
+        "note": rule.name,
+        "data": firing.database_event_data(rule),
+        "now": now,
+    }
+
+
+def _fire_portably(rule, position, bounds: Bounds, due_by, now) -> list[dict]:
+    """Other databases: the same steps as separate statements, the events hashed in Python."""
+    pending = _pending(rule, position, due_by)
+    locked = _lock(batch_of(pending, bounds))
+    if not locked:
+        return []
+    rows = _fire_step_by_step(rule, position, locked, pending, now)
+    append_many(
+        firing.events(rule, rows),
+        now,
+        heads={row["pk"]: row["head"] for row in rows if row["head"]},
+    )
+    return rows
 
 
 def _lock(batch) -> list[int]:
     """Lock the batch's requests, in id order, passing over those someone else holds."""
-    if connection.vendor != "postgresql":
-        return list(
-            ServiceRequest.objects.filter(pk__in=batch.values("request_id"))
-            .select_for_update(skip_locked=True, of=("self",))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-    # The same in SQL, with the ids as one array (`= ANY(ARRAY(...))`): the requests are then
-    # found by their index, where `IN (subquery)` let the planner read the whole table.
-    batch_sql, params = batch.values("request_id").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {ServiceRequest._meta.db_table} WHERE id = ANY(ARRAY({batch_sql})) "
-            "ORDER BY id FOR UPDATE SKIP LOCKED",
-            params,
-        )
-        return [pk for (pk,) in cursor.fetchall()]
+    return list(
+        ServiceRequest.objects.filter(pk__in=batch.values("request_id"))
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 # What the events, cases and messages need of each request that fired, besides its clock.
@@ -357,99 +406,11 @@ _ROW_FIELDS = (
     "liaison_id",
     "enterprise_id",
 )
-# What the cases and messages need when the database writes the events and the messages' words.
-_FIRED_FIELDS = ("reference", "department_id", "handler_id", "liaison_id", "enterprise_id")
-
-
-def _fire_in_one_statement(rule, position, locked, pending, now) -> list[dict]:
-    """PostgreSQL: re-read, climb, insert the firings, append their events and read what
-    fired, in one statement.
-
-    The rows never travel to Python and back (binding 5,000 datetimes or strings per batch
-    costs more than the statements); the events are hashed by the database
-    (`timeline.append_in_database`); only what the cases and messages need of the requests
-    this sweep fired comes back. Due times come back as text: psycopg's timestamptz loader
-    under Django is pure Python.
-
-    The shape keeps each step to index lookups of the batch's own rows, whatever the
-    planner estimates: the due deadlines are re-read request by request (LATERAL, with OFFSET 0
-    so that it is not flattened into a scan of every pending deadline), and climbed by their
-    ids as one array (`= ANY(ARRAY(...))`, an index scan, where a join to the CTE let the
-    planner read the whole table).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(*fire_statement(rule, position, locked, pending, now))
-        return [
-            {"pk": pk, "due": _utc(due_text), **dict(zip(_FIRED_FIELDS, values, strict=True))}
-            for pk, due_text, *values in cursor.fetchall()
-        ]
-
-
-def fire_statement(rule, position, locked, pending, now) -> tuple[str, list]:
-    """The SQL and parameters of `_fire_in_one_statement` (the benchmark prints its plan)."""
-    pending_sql, pending_params = pending.values("id", "request_id").query.sql_with_params()
-    request = ServiceRequest._meta.db_table
-    due = due_field(rule.clock)
-    cycle = "0" if rule.clock == Clock.ASSIGN else "r.reopen_count"
-    data_sql, data_params = firing.event_data_in_database(rule)
-    append_sql, append_params = append_in_database(
-        "fired_events", action=firing.EVENT_ACTIONS[rule.action], note=rule.name, now=now
-    )
-    fields = ", ".join(f"r.{name}" for name in _FIRED_FIELDS)
-    # The requests' rows are read once, in `due`; the later steps join that in memory.
-    sql = f"""
-            WITH due AS (
-                SELECT p.id AS deadline_id, r.id AS request_id, r.status,
-                       {cycle} AS cycle, r.{due} AS due_at, {fields}
-                FROM unnest(%s::bigint[]) AS locked(id),
-                LATERAL (
-                    SELECT * FROM ({pending_sql}) AS q WHERE q.request_id = locked.id OFFSET 0
-                ) AS p
-                JOIN {request} AS r ON r.id = p.request_id
-            ),
-            climbed AS (
-                UPDATE {Deadline._meta.db_table} SET stage = %s
-                WHERE id = ANY(ARRAY(SELECT deadline_id FROM due)) AND stage <= %s
-            ),
-            fired AS (
-                INSERT INTO {EscalationFiring._meta.db_table}
-                    (request_id, rule_id, cycle, due_at, fired_at)
-                SELECT request_id, %s, cycle, due_at, %s FROM due
-                ON CONFLICT (request_id, rule_id, cycle) DO NOTHING
-                RETURNING request_id
-            ),
-            fired_due AS (
-                SELECT due.* FROM fired JOIN due ON due.request_id = fired.request_id
-            ),
-            fired_events AS (
-                SELECT request_id, status, {data_sql} AS data FROM fired_due
-            )
-            {append_sql}
-            SELECT request_id, due_at::text, {", ".join(_FIRED_FIELDS)}
-            FROM fired_due
-            ORDER BY request_id
-            """
-    params = [
-        int_array(locked),
-        *pending_params,
-        position + 1,
-        position,
-        rule.pk,
-        now,
-        *data_params,
-        *append_params,
-    ]
-    return sql, params
-
-
-def _utc(text: str | None) -> dt.datetime | None:
-    # fromisoformat is C, and reads PostgreSQL's text form ("2026-10-08 01:00:00.5+00").
-    return None if text is None else dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
 def _fire_step_by_step(rule, position, locked, pending, now) -> list[dict]:
     """Other databases: the same steps as separate statements."""
-    due = due_field(rule.clock)
+    due, cycle = due_field(rule.clock), cycle_field(rule.clock)
     rows = list(
         ServiceRequest.objects.filter(
             pk__in=pending.filter(request_id__in=locked).values("request_id")
@@ -460,7 +421,8 @@ def _fire_step_by_step(rule, position, locked, pending, now) -> list[dict]:
     if not rows:
         return []
     for row in rows:
-        row["cycle"] = 0 if rule.clock == Clock.ASSIGN else row.pop("reopen_count")
+        reopen_count = row.pop("reopen_count")
+        row["cycle"] = 0 if cycle is None else reopen_count
         row["due"] = row.pop(due)
     inserted = _insert_firings(rule, rows, now)
     climb(rule, position, request_ids=[row["pk"] for row in rows])

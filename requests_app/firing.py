@@ -12,19 +12,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from compliance.models import AccountabilityCase, CaseSource, CaseStatus
-from core.bulk import insert_rows, int_array
+from compliance import cases
 from notifications import messages
 from officials.models import Department, EnterpriseLink, LinkKind, Role, User
-from requests_app.models import Clock, EscalationAction, Recipient, ServiceRequest
-from requests_app.timeline import CANONICAL, NewEvent
+from requests_app.models import Clock, EscalationAction, Recipient
+from requests_app.sweep import postgres
+from requests_app.timeline import NewEvent, slot
 
-EVENT_ACTIONS = {
+EVENT_ACTIONS: dict[str, str] = {
     EscalationAction.REMIND: "reminder",
     EscalationAction.ESCALATE: "escalated",
     EscalationAction.ACCOUNTABILITY: "accountability_opened",
 }
-NOTIFICATION_KINDS = {
+NOTIFICATION_KINDS: dict[str, str] = {
     EscalationAction.REMIND: "reminder",
     EscalationAction.ESCALATE: "escalated",
     EscalationAction.ACCOUNTABILITY: "accountability_opened",
@@ -43,6 +43,29 @@ def due_field(clock: str) -> str:
     return "assign_due_at" if clock == Clock.ASSIGN else "answer_due_at"
 
 
+def cycle_field(clock: str) -> str | None:
+    """The request's column that counts the cycles of `clock`; None: it has one, cycle 0.
+
+    A reopened request runs its answer clock (and any extension) again, so the ladder may fire
+    again; it is assigned once.
+    """
+    return None if clock == Clock.ASSIGN else "reopen_count"
+
+
+def event_data(rule, *, due_at, cycle) -> dict:
+    """The data of a firing's timeline event: the one definition, for Python and the database.
+
+    `due_at` as `isoformat()` gives the UTC due time; PostgreSQL's firing statement passes
+    `timeline.slot(...)` for the two values it fills in itself (`database_event_data`).
+    """
+    return {"rule": rule.pk, "clock": rule.clock, "due_at": due_at, "cycle": cycle}
+
+
+def database_event_data(rule) -> dict:
+    """`event_data` with the request's values left for the database to fill in."""
+    return event_data(rule, due_at=slot("due_at"), cycle=slot("cycle"))
+
+
 def events(rule, rows) -> list[NewEvent]:
     """One hash-chained event per request, continuing each request's chain (rows are locked)."""
     action = EVENT_ACTIONS[rule.action]
@@ -52,12 +75,7 @@ def events(rule, rows) -> list[NewEvent]:
             action=action,
             status=row["status"],
             note=rule.name,
-            data={
-                "rule": rule.pk,
-                "clock": rule.clock,
-                "due_at": row["due"].isoformat(),
-                "cycle": row["cycle"],
-            },
+            data=event_data(rule, due_at=row["due"].isoformat(), cycle=row["cycle"]),
         )
         for row in rows
     ]
@@ -65,24 +83,6 @@ def events(rule, rows) -> list[NewEvent]:
 
 # The fields of a request that `Context.recipients` reads.
 _DECIDES_RECIPIENTS = ("handler_id", "department_id", "liaison_id", "enterprise_id")
-
-
-def event_data_in_database(rule) -> tuple[str, list]:
-    """PostgreSQL: the data of `events` as canonical JSON text, for a query with the columns
-    `cycle` and `due_at` (see `timeline.append_in_database`). Returns SQL and parameters.
-
-    The keys in sorted order, as the canonical form has them; the due time in the form
-    `isoformat()` gives a UTC datetime, microseconds only when there are any.
-    """
-    clock = CANONICAL.encode(rule.clock).replace("%", "%%")
-    template = f'{{"clock":{clock},"cycle":%1$s,"due_at":%2$s,"rule":{int(rule.pk)}}}'
-    utc = "(due_at AT TIME ZONE 'UTC')"
-    iso = (
-        f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') """
-        f"|| CASE to_char({utc}, 'US') WHEN '000000' THEN '' ELSE '.' || to_char({utc}, 'US') END "
-        "|| '+00:00'"
-    )
-    return f"format(%s, cycle, to_json({iso})::text)", [template]
 
 
 @dataclass
@@ -94,14 +94,14 @@ class Context:
     users: dict[int, User]
     handlers_by_department: dict[int, list[User]]
     leaders_by_enterprise: dict[int, list[User]]
-    inspectors: list[tuple[User, set[str] | None]]
+    inspectors_by_region: dict[str, list[User]]
     _told: dict[tuple, list[User]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, rows, recipients) -> "Context":
         """`recipients`: the rule's recipient codes (inspectors are read only when named)."""
         from officials.models import Enterprise
-        from officials.selectors import jurisdiction_regions
+        from officials.selectors import inspectors_by_region
 
         department_ids = {row["department_id"] for row in rows if row["department_id"]}
         enterprise_ids = {row["enterprise_id"] for row in rows}
@@ -115,12 +115,13 @@ class Context:
         user_ids = {row[key] for row in rows for key in ("handler_id", "liaison_id") if row[key]}
         user_ids |= {d.head_id for d in departments.values() if d.head_id}
         users = User.objects.in_bulk(user_ids)
-        handlers = defaultdict(list)
+        handlers: defaultdict[int, list[User]] = defaultdict(list)
         for user in User.objects.filter(
             role=Role.HANDLER, is_active=True, department_id__in=department_ids
         ):
-            handlers[user.department_id].append(user)
-        leaders = defaultdict(list)
+            if user.department_id is not None:  # filtered by department: always set
+                handlers[user.department_id].append(user)
+        leaders: defaultdict[int, list[User]] = defaultdict(list)
         for link in (
             EnterpriseLink.objects.active()
             .filter(
@@ -131,13 +132,11 @@ class Context:
             .select_related("official")
         ):
             leaders[link.enterprise_id].append(link.official)
-        inspectors = []
-        inspecting = User.objects.filter(role=Role.INSPECTOR, is_active=True)
-        if Recipient.INSPECTORS not in recipients:
-            inspecting = inspecting.none()  # one query per inspector saved on every batch
-        for user in inspecting.select_related("department"):
-            regions = jurisdiction_regions(user)
-            inspectors.append((user, None if regions is None else {r["region"] for r in regions}))
+        # The inspectors of each region in the batch, once per batch (two queries), by the
+        # rule their consoles are scoped by; read only when the rule names them.
+        inspectors: dict[str, list[User]] = {}
+        if Recipient.INSPECTORS in recipients:
+            inspectors = inspectors_by_region(region for _name, region in enterprises.values())
         return cls(departments, enterprises, users, handlers, leaders, inspectors)
 
     def told(self, codes: list[str], row) -> list[User]:
@@ -165,55 +164,41 @@ class Context:
             department = self.departments.get(row["department_id"])
             return [self.users[department.head_id]] if department and department.head_id else []
         if code == Recipient.INSPECTORS:
-            region = self.enterprises[row["enterprise_id"]][1]
-            return [
-                user for user, regions in self.inspectors if regions is None or region in regions
-            ]
+            return self.inspectors_by_region[self.enterprises[row["enterprise_id"]][1]]
         return []
 
 
 def open_cases(rule, rows, now, context: Context) -> int:
-    """One case per breach: the request, its department and handler, the breach time."""
-    columns = (
-        "source",
-        "status",
-        "request_id",
-        "department_id",
-        "official_id",
-        "region",
-        "cause",
-        "rule",
-        "breach_at",
-        "opened_at",
-    )
-    cases = [
-        (
-            CaseSource.BREACH.value,
-            CaseStatus.OPEN.value,
-            row["pk"],
-            row["department_id"],
+    """One case per breach, opened by compliance (`compliance.cases`) from plain facts: the
+    request, its department and who answers for it, the region, the rule and the breach time."""
+    breaches = [
+        cases.Breach(
+            request_id=row["pk"],
+            reference=row["reference"],
+            enterprise_id=row["enterprise_id"],
+            department_id=row["department_id"],
             # The handler answers for a breach; before assignment, the liaison who held it.
-            row["handler_id"] or (None if row["department_id"] else row["liaison_id"]),
-            context.enterprises[row["enterprise_id"]][1],
-            f"{row['reference']}: {rule.name}"[:300],
-            rule.name[:100],
-            row["due"],
-            now,
+            official_id=row["handler_id"] or (None if row["department_id"] else row["liaison_id"]),
+            region=context.enterprises[row["enterprise_id"]][1],
+            rule=rule.name,
+            breach_at=row["due"],
         )
         for row in rows
     ]
-    insert_rows(AccountabilityCase, columns, cases)
-    return len(cases)
+    return cases.open_breach_cases(breaches, now=now)
+
+
+def _told(rule, rows, context: Context) -> tuple[str, str, list]:
+    kind = NOTIFICATION_KINDS[rule.action]
+    # reverse() once: building a link per row is a noticeable share of a 100,000-row sweep.
+    link = reverse("requests:detail", args=[0]).replace("/0/", "/{}/")
+    return kind, link, [(row, context.told(rule.recipients, row)) for row in rows]
 
 
 def notify(rule, rows, now, context: Context) -> int:
-    kind = NOTIFICATION_KINDS[rule.action]
+    """The batch's messages, rendered in Python (the portable path)."""
+    kind, link, told = _told(rule, rows, context)
     clock = CLOCK_DEADLINES[rule.clock]  # lazy: each recipient reads it in their own language
-    # reverse() once: building a link per row is a noticeable share of a 100,000-row sweep.
-    link = reverse("requests:detail", args=[0]).replace("/0/", "/{}/")
-    told = [(row, context.told(rule.recipients, row)) for row in rows]
-    if connection.vendor == "postgresql":
-        return _notify_in_database(rule, kind, link, told, now)
     items = []
     for row, recipients in told:
         department = context.departments.get(row["department_id"])
@@ -230,37 +215,28 @@ def notify(rule, rows, now, context: Context) -> int:
     return messages.save_rows(messages.rows_for_many(kind, items, now=now))
 
 
-def _notify_in_database(rule, kind, link, told, now) -> int:
-    """PostgreSQL: the same words, filled in by the database from the requests' own rows.
-
-    Rendering and shipping 200,000 messages from Python was the largest share of a large
-    sweep; only the (request, recipient) pairs travel. The columns match `_notify`'s context.
-    """
-    from officials.models import Enterprise
-
-    prefix, suffix = link.split("{}")
-    query = f"""
-        SELECT r.id AS item, r.reference, r.title, e.name AS enterprise,
-               d.name AS department, NULL::text AS clock,
-               to_char(r.{due_field(rule.clock)} AT TIME ZONE %s, 'YYYY-MM-DD HH24:MI') AS due,
-               %s || r.id || %s AS link
-        FROM {ServiceRequest._meta.db_table} AS r
-        JOIN {Enterprise._meta.db_table} AS e ON e.id = r.enterprise_id
-        LEFT JOIN {Department._meta.db_table} AS d ON d.id = r.department_id
-        WHERE r.id = ANY(%s::bigint[])
-    """
-    params = [
-        timezone.get_current_timezone_name(),
-        prefix,
-        suffix,
-        int_array(row["pk"] for row, _ in told),
-    ]
-    return messages.save_from_query(
+def notify_in_database(rule, rows, now, context: Context) -> int:
+    """PostgreSQL: the same words as `notify`, filled in by the database from the requests'
+    own rows (`postgres.NOTIFY_BATCH`): only the (request, recipient) pairs travel."""
+    kind, link, told = _told(rule, rows, context)
+    words = messages.inbox_words(
         kind,
         [(row["pk"], recipients) for row, recipients in told],
-        query,
-        params,
+        fields=postgres.NOTICE_FIELDS,
         # Never assigned: the case concerns the liaison who did not hand it on.
         defaults={"clock": CLOCK_DEADLINES[rule.clock], "department": NOT_ASSIGNED},
-        now=now,
     )
+    if words is None:
+        return 0
+    with connection.cursor() as cursor:
+        count, ids = postgres.notify_batch(
+            cursor,
+            words=words,
+            requests=[row["pk"] for row, _ in told],
+            due_column=due_field(rule.clock),
+            time_zone=timezone.get_current_timezone_name(),
+            link=link,
+            now=now,
+        )
+    messages.emails_after_commit(ids)
+    return count

@@ -1,50 +1,18 @@
-"""Page forms of the request loop, described from the API's input serializers (one set of rules)."""
+"""Page forms of the request loop: what each form shows; the API's input serializers judge it."""
 
-from dataclasses import dataclass, field
-
+from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from compliance.selectors import declared_official_ids
-from core.errors import UploadTooLarge
-from officials.models import Department, Role, User
-from requests_app.attachments import add_attachment, sniff
-from requests_app.serializers import ACTION_INPUTS
-from requests_app.workflow import TRANSITIONS, InvalidInput
+from core.forms import SerializerForm, empty_choice
+from officials.models import Category, Department, Role, User
+from requests_app.attachments import ACCEPT, MAX_FILES
+from requests_app.models import ON_BEHALF_SOURCES, Source
+from requests_app.workflow import TRANSITIONS
 
-MAX_FILES = 10
-SNIFF_BYTES = 8192  # what attachments.sniff needs to recognise a file by its content
-
-# What each serializer field is called on a page, and how it is entered. Validation stays in
-# the serializers; this only says how a person sees the field.
-LABELS = {
-    "department": gettext_lazy("Department"),
-    "handler": gettext_lazy("Handler (optional)"),
-    "note": gettext_lazy("Note"),
-    "reason": gettext_lazy("Reason"),
-    "into": gettext_lazy("Merge into (request number or id)"),
-    "question": gettext_lazy("Question for the enterprise"),
-    "answer": gettext_lazy("Your answer"),
-    "message": gettext_lazy("What was done"),
-    "until": gettext_lazy("New deadline"),
-    "plan": gettext_lazy("Plan: steps and dates"),
-    "accepted": gettext_lazy("Verdict"),
-    "rating": gettext_lazy("Rating"),
-    "comment": gettext_lazy("Comment"),
-    "channel": gettext_lazy("Follow-up channel"),
-    "text": gettext_lazy("Comment"),
-}
-WIDGETS = {
-    "department": "select",
-    "handler": "select",
-    "into": "text",
-    "until": "datetime",
-    "accepted": "verdict",
-    "rating": "select",
-    "channel": "select",
-}
 RATING_CHOICES = [
     ("5", gettext_lazy("5 — very satisfied")),
     ("4", gettext_lazy("4 — satisfied")),
@@ -58,126 +26,248 @@ CHANNEL_CHOICES = [
     ("message", gettext_lazy("Message")),
     ("meeting", gettext_lazy("Meeting")),
 ]
-# The follow-up channel only means something when an official records the enterprise's verdict.
-CHANNEL_ROLES = frozenset({Role.LIAISON, Role.ADMIN})
+# An unticked radio is no verdict at all: the view refuses it before DRF reads it as False.
+VERDICT_CHOICES = [
+    ("true", gettext_lazy("Accept: the problem is solved")),
+    ("false", gettext_lazy("Reject: reopen the request")),
+]
 # Destructive actions get a warning style on the page.
 DANGER_ACTIONS = frozenset({"reject", "merge", "withdraw"})
 
 
-@dataclass
-class FieldSpec:
-    name: str
-    label: str
-    widget: str
-    required: bool
-    choices: list = field(default_factory=list)
-    value: str = ""
-    errors: list = field(default_factory=list)
+class _MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
 
 
-@dataclass
-class ActionForm:
-    action: str
-    label: str
-    fields: list[FieldSpec]
-    errors: list = field(default_factory=list)  # not tied to one field
-    danger: bool = False
+def _text(label, *, required=True, rows=3):
+    return forms.CharField(
+        label=label, required=required, widget=forms.Textarea(attrs={"rows": rows})
+    )
 
 
-def _choices(name: str, user: User, service_request=None) -> list:
-    if name == "department":
-        return [(str(pk), label) for pk, label in Department.objects.values_list("pk", "name")]
-    if name == "handler":
-        handlers = (
-            User.objects.filter(role=Role.HANDLER, is_active=True, department__isnull=False)
-            .select_related("department")
-            .order_by("department__path", "name", "username")
-        )
-        if service_request is not None:
-            # Who may take it: officials with a declared tie to the enterprise recuse (回避).
-            handlers = handlers.exclude(pk__in=declared_official_ids(service_request.enterprise_id))
-        return [(str(h.pk), f"{h.department.name} · {h.display_name}") for h in handlers]
-    if name == "rating":
-        return RATING_CHOICES
-    if name == "channel":
-        return CHANNEL_CHOICES
-    return []
+def _select(label, *, required=True, choices=()):
+    return forms.ChoiceField(label=label, required=required, choices=choices)
+
+
+def _department_choices():
+    return [empty_choice(True), *Department.objects.values_list("pk", "name")]
+
+
+def _handler_choices(service_request) -> list:
+    handlers = (
+        User.objects.filter(role=Role.HANDLER, is_active=True, department__isnull=False)
+        .select_related("department")
+        .order_by("department__path", "name", "username")
+    )
+    if service_request is not None:
+        # Who may take it: officials with a declared tie to the enterprise recuse (回避).
+        handlers = handlers.exclude(pk__in=declared_official_ids(service_request.enterprise_id))
+    return [empty_choice(False)] + [
+        (str(h.pk), f"{h.department.name} · {h.display_name}") for h in handlers
+    ]
+
+
+# --- the action forms of the detail page ---------------------------------------------------------
+
+
+class ActionForm(SerializerForm):
+    """The form of one workflow action; its fields are those of the action's input serializer."""
+
+    action = ""
+
+    def __init__(self, data=None, *, user: User, service_request=None, errors=None):
+        # Several action forms share a page: their ids carry the action ("reject-reason").
+        super().__init__(data, errors=errors, auto_id=f"{self.action}-%s")
+        self.user, self.service_request = user, service_request
+
+    @property
+    def label(self):
+        return TRANSITIONS[self.action].label
+
+    @property
+    def danger(self) -> bool:
+        return self.action in DANGER_ACTIONS
+
+
+class AssignForm(ActionForm):
+    action = "assign"
+    department = _select(gettext_lazy("Department"), choices=_department_choices)
+    handler = _select(gettext_lazy("Handler (optional)"), required=False)
+    note = _text(gettext_lazy("Note"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["handler"].choices = _handler_choices(self.service_request)
+
+
+class RejectForm(ActionForm):
+    action = "reject"
+    reason = _text(gettext_lazy("Reason"))
+
+
+class MergeForm(ActionForm):
+    action = "merge"
+    into = forms.CharField(label=gettext_lazy("Merge into (request number or id)"))
+    note = _text(gettext_lazy("Note"), required=False)
+
+
+class StartForm(ActionForm):
+    action = "start"
+
+
+class TransferForm(ActionForm):
+    action = "transfer"
+    department = _select(gettext_lazy("Department"), choices=_department_choices)
+    reason = _text(gettext_lazy("Reason"))
+
+
+class RequestInfoForm(ActionForm):
+    action = "request_info"
+    question = _text(gettext_lazy("Question for the enterprise"))
+
+
+class ProvideInfoForm(ActionForm):
+    action = "provide_info"
+    answer = _text(gettext_lazy("Your answer"))
+
+
+class FeedbackForm(ActionForm):
+    action = "feedback"
+    message = _text(gettext_lazy("What was done"))
+
+
+class ExtendForm(ActionForm):
+    action = "extend"
+    until = forms.DateTimeField(
+        label=gettext_lazy("New deadline"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    plan = _text(gettext_lazy("Plan: steps and dates"))
+
+
+class ApproveExtensionForm(ActionForm):
+    action = "approve_extension"
+    note = _text(gettext_lazy("Note"), required=False)
+
+
+class ReviewForm(ActionForm):
+    action = "review"
+    accepted = forms.ChoiceField(
+        label=gettext_lazy("Verdict"), choices=VERDICT_CHOICES, widget=forms.RadioSelect
+    )
+    rating = _select(
+        gettext_lazy("Rating"), required=False, choices=[empty_choice(False), *RATING_CHOICES]
+    )
+    comment = _text(gettext_lazy("Comment"), required=False)
+    channel = _select(
+        gettext_lazy("Follow-up channel"),
+        required=False,
+        choices=[empty_choice(False), *CHANNEL_CHOICES],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.user.has_perm("requests.choose_channel"):
+            del self.fields["channel"]
+
+
+class WithdrawForm(ActionForm):
+    action = "withdraw"
+    reason = _text(gettext_lazy("Reason"), required=False)
+
+
+class CommentForm(ActionForm):
+    action = "comment"
+    text = _text(gettext_lazy("Comment"))
+
+
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    form.action: form
+    for form in [
+        AssignForm,
+        RejectForm,
+        MergeForm,
+        StartForm,
+        TransferForm,
+        RequestInfoForm,
+        ProvideInfoForm,
+        FeedbackForm,
+        ExtendForm,
+        ApproveExtensionForm,
+        ReviewForm,
+        WithdrawForm,
+        CommentForm,
+    ]
+}
 
 
 def action_form(
     action: str, user: User, data=None, errors=None, service_request=None
 ) -> ActionForm:
-    """The form of one action: its serializer's fields, with what was entered and what was wrong.
+    """The form of one action, with what was entered and what was wrong.
 
     `errors` is {field: [message, ...]} as `flatten_errors` gives it; with `service_request`,
     the handlers offered are those who may take it (no conflict of interest).
     """
-    data, errors = data or {}, errors or {}
-    specs = []
-    for name, serializer_field in ACTION_INPUTS[action]().fields.items():
-        if name == "channel" and user.role not in CHANNEL_ROLES:
-            continue
-        widget = WIDGETS.get(name, "textarea")
-        specs.append(
-            FieldSpec(
-                name=name,
-                label=LABELS.get(name, name),
-                widget=widget,
-                required=serializer_field.required,
-                choices=_choices(name, user, service_request) if widget == "select" else [],
-                value=str(data.get(name, "") or ""),
-                errors=[str(e) for e in errors.get(name, [])],
-            )
-        )
-    names = {spec.name for spec in specs}
-    return ActionForm(
-        action=action,
-        label=TRANSITIONS[action].label,
-        fields=specs,
-        errors=[str(m) for key, messages in errors.items() if key not in names for m in messages],
-        danger=action in DANGER_ACTIONS,
+    return ACTION_FORMS[action](data, user=user, service_request=service_request, errors=errors)
+
+
+# --- filing and attaching ------------------------------------------------------------------------
+
+
+def _files(label, **attrs):
+    return forms.FileField(label=label, required=False, widget=_MultipleFileInput(attrs=attrs))
+
+
+class RequestCreateForm(SerializerForm):
+    """Filing a request (受理), judged by `RequestCreateInput`; the files by `attachments`."""
+
+    # The page's error lists are named after the fields ("err-title"), as they always were.
+    error_id = "err-%(name)s"
+
+    enterprise = _select(gettext_lazy("Enterprise"))
+    source = _select(gettext_lazy("Where the request came from"), required=False)
+    category = _select(gettext_lazy("Category"))
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
+    description = forms.CharField(
+        label=gettext_lazy("Describe the problem"),
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=gettext_lazy(
+            "What happened, since when, whom you have already asked, and what you need."
+        ),
     )
+    files = _files(gettext_lazy("Attachments (optional)"), accept=ACCEPT)
+
+    def __init__(self, data=None, *, user: User, enterprises, errors=None):
+        super().__init__(data, errors=errors)
+        on_behalf = user.role != Role.ENTREPRENEUR
+        # One enterprise needs no choice: the serializer fills it in for an entrepreneur.
+        self.choose_enterprise = on_behalf or len(enterprises) > 1
+        if self.choose_enterprise:
+            self.fields["enterprise"].choices = [empty_choice(True)] + [
+                (str(e.pk), e.name) for e in enterprises
+            ]
+        else:
+            del self.fields["enterprise"]
+        if on_behalf:
+            self.fields["source"].choices = [
+                (s.value, s.label) for s in Source if s in ON_BEHALF_SOURCES
+            ]
+        else:
+            del self.fields["source"]
+        self.fields["category"].choices = [empty_choice(True)] + [
+            (c.code, c.name) for c in Category.objects.all()
+        ]
+        self.fields["files"].help_text = _(
+            "Up to %(max_files)s files, each at most %(size)s: PDF, images, office documents "
+            "or plain text."
+        ) % {"max_files": MAX_FILES, "size": filesizeformat(settings.ATTACHMENT_MAX_BYTES)}
 
 
-# --- uploads ---------------------------------------------------------------------------------
+class AttachForm(SerializerForm):
+    """More files on an open request; `attachments` judges them."""
 
+    error_id = "err-%(name)s"
 
-def check_uploads(files) -> list[str]:
-    """Refuse bad files before anything is created: too many, too large, empty, wrong kind."""
-    if len(files) > MAX_FILES:
-        return [_("Attach at most %(n)d files.") % {"n": MAX_FILES}]
-    problems = []
-    limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
-    for upload in files:
-        name = upload.name or "file"
-        if upload.size > settings.ATTACHMENT_MAX_BYTES:
-            problems.append(
-                _("“%(name)s” is larger than the %(limit)s limit.") % {"name": name, "limit": limit}
-            )
-            continue
-        if upload.size == 0:
-            problems.append(_("“%(name)s” is empty.") % {"name": name})
-            continue
-        upload.seek(0)
-        head = upload.read(SNIFF_BYTES)
-        upload.seek(0)
-        if sniff(head, name) is None:
-            problems.append(
-                _(
-                    "“%(name)s” is not an accepted kind of file. Upload a PDF, an image, "
-                    "an office document or plain text."
-                )
-                % {"name": name}
-            )
-    return problems
-
-
-def store_uploads(service_request, user, files) -> None:
-    try:
-        for upload in files:
-            add_attachment(service_request, by=user, upload=upload)
-    except UploadTooLarge:
-        limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
-        raise InvalidInput({"files": [_("A file is larger than the %s limit.") % limit]}) from None
-    except InvalidInput as error:
-        raise InvalidInput({"files": error.errors.get("file", [])}) from None
+    files = _files(gettext_lazy("Add files"))

@@ -3,7 +3,10 @@
 import datetime as dt
 import hashlib
 import json
+import operator
 import uuid
+from dataclasses import dataclass
+from functools import reduce
 
 from django.conf import settings
 from django.db import models
@@ -75,13 +78,52 @@ class ServiceRequestQuerySet(models.QuerySet):
         return self.select_related("enterprise", "category", "department", "handler", "liaison")
 
 
-def overdue_q(now) -> Q:
-    return (
-        Q(status=Status.SUBMITTED, assign_due_at__lt=now)
-        | Q(status__in=ANSWER_CLOCK_STATUSES, answer_due_at__lt=now)
-        # A paused clock is overdue only if it had already breached when it was paused.
-        | Q(status=Status.INFO_NEEDED, answer_due_at__lt=models.F("answer_paused_at"))
-    )
+@dataclass(frozen=True)
+class OverdueRule:
+    """One way a request is overdue: in these states, this clock's due time has passed `by`
+    (a stored moment; None: now). The one definition, read by SQL (`q`) and Python (`holds`)."""
+
+    clock: str
+    states: frozenset
+    due: str
+    by: str | None = None
+
+    def q(self, now) -> Q:
+        passed = models.F(self.by) if self.by else now
+        # One state as an equality: the SQL the partial indexes' conditions are written in.
+        states = (
+            {"status": next(iter(self.states))}
+            if len(self.states) == 1
+            else {"status__in": self.states}
+        )
+        return Q(**states, **{f"{self.due}__lt": passed})
+
+    def holds(self, request, now) -> bool:
+        due = getattr(request, self.due)
+        passed = getattr(request, self.by) if self.by else now
+        return (
+            request.status in self.states
+            and due is not None
+            and passed is not None
+            and (due < passed)
+        )
+
+
+# A paused clock is overdue only if it had already breached when it was paused.
+PAUSED_AFTER_BREACH = OverdueRule(
+    "answer", frozenset({Status.INFO_NEEDED}), "answer_due_at", "answer_paused_at"
+)
+OVERDUE_RULES = (
+    OverdueRule("assign", frozenset({Status.SUBMITTED}), "assign_due_at"),
+    OverdueRule("answer", ANSWER_CLOCK_STATUSES, "answer_due_at"),
+    PAUSED_AFTER_BREACH,
+)
+
+
+def overdue_q(now, clock: str | None = None) -> Q:
+    """Requests overdue as of `now` (on one clock, or any): pages, API, reports, inspection."""
+    conditions = [rule.q(now) for rule in OVERDUE_RULES if clock in (None, rule.clock)]
+    return reduce(operator.or_, conditions)
 
 
 class ServiceRequest(models.Model):
@@ -200,17 +242,9 @@ class ServiceRequest(models.Model):
         return self.status in OPEN_STATUSES
 
     def is_overdue(self, now=None) -> bool:
+        """`overdue_q`, for one loaded request."""
         now = now or timezone.now()
-        if self.status == Status.SUBMITTED and self.assign_due_at and self.assign_due_at < now:
-            return True
-        if self.status in ANSWER_CLOCK_STATUSES and self.answer_due_at and self.answer_due_at < now:
-            return True
-        return bool(
-            self.status == Status.INFO_NEEDED
-            and self.answer_due_at
-            and self.answer_paused_at
-            and self.answer_due_at < self.answer_paused_at
-        )
+        return any(rule.holds(self, now) for rule in OVERDUE_RULES)
 
     @property
     def running_clock(self) -> str | None:
@@ -233,6 +267,45 @@ class ServiceRequest(models.Model):
 
 GENESIS_HASH = "0" * 64
 
+# The canonical form an event's hash covers: compact JSON, sorted keys, UTF-8 as is.
+CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def hash_time(moment: dt.datetime) -> str:
+    """An event's time as its hash covers it: UTC, always with microseconds."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def event_payload(
+    *,
+    request_id,
+    seq,
+    action,
+    actor_id,
+    from_status,
+    to_status,
+    note,
+    data,
+    created_at: str,
+) -> dict:
+    """What an event's hash covers, by name (`created_at` as `hash_time` gives it).
+
+    The one definition of the canonical form: `event_hash` encodes it with CANONICAL, and
+    the sweep's batch hashing (Python and PostgreSQL) fills templates derived from it
+    (`requests_app.timeline.event_template`).
+    """
+    return {
+        "request": request_id,
+        "seq": seq,
+        "action": action,
+        "actor": actor_id,
+        "from": from_status,
+        "to": to_status,
+        "note": note,
+        "data": data,
+        "created_at": created_at,
+    }
+
 
 def event_hash(
     prev_hash: str,
@@ -248,19 +321,18 @@ def event_hash(
     created_at: dt.datetime,
 ) -> str:
     """SHA-256 over the previous hash and a canonical form of the event (sorted keys, UTC µs)."""
-    payload = {
-        "request": request_id,
-        "seq": seq,
-        "action": action,
-        "actor": actor_id,
-        "from": from_status,
-        "to": to_status,
-        "note": note,
-        "data": data,
-        "created_at": created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-    }
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(prev_hash.encode() + canonical.encode()).hexdigest()
+    payload = event_payload(
+        request_id=request_id,
+        seq=seq,
+        action=action,
+        actor_id=actor_id,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        data=data,
+        created_at=hash_time(created_at),
+    )
+    return hashlib.sha256(prev_hash.encode() + CANONICAL.encode(payload).encode()).hexdigest()
 
 
 class RequestEvent(models.Model):

@@ -5,13 +5,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from officials.models import Department
-from requests_app.deadlines import Calendar, Clocks, DeadlinePolicy, working_time_between
+from officials.models import Category, Department
+from requests_app.deadlines import Clocks, DeadlinePolicy
 from requests_app.forms import CHANNEL_CHOICES
 from requests_app.models import RequestEvent, ServiceRequest, Status
+from requests_app.working_time import Calendar, working_time_between
 
 # Timeline events in the past tense; transitions name them in the imperative.
 EVENT_LABELS = {
@@ -35,7 +37,10 @@ EVENT_LABELS = {
     "escalated": gettext_lazy("Escalated to the linked leader"),
     "accountability_opened": gettext_lazy("Accountability case opened"),
     "recusal": gettext_lazy("Recusal: conflict of interest (回避)"),
+    "corrected": gettext_lazy("Corrected by an administrator"),
 }
+# The fields an administrator's correction may change, in the order the timeline lists them.
+CORRECTED_FIELDS = ("title", "description", "category")
 
 
 # --- clock badges --------------------------------------------------------------------------------
@@ -124,8 +129,10 @@ def status_label(value: str) -> str:
     return Status(value).label if value in Status.values else value
 
 
-def _event_details(event, departments: dict) -> list[str]:
+def _event_details(event, departments: dict, categories: dict) -> list[str]:
     data, details = event.data or {}, []
+    if event.action == "corrected":
+        return _correction_details(data, categories)
     for key in ("department", "to_department"):
         if data.get(key) in departments:
             details.append(_("Department: %s") % departments[data[key]])
@@ -145,17 +152,48 @@ def _event_details(event, departments: dict) -> list[str]:
     return details
 
 
+def _correction_details(data: dict, categories: dict) -> list[str]:
+    """One line per corrected field: its name, the old value and the new one."""
+    details = []
+    for name in CORRECTED_FIELDS:
+        if name not in data:
+            continue
+        old, new = data[name].get("old", ""), data[name].get("new", "")
+        if name == "category":  # stored by code; shown by its name in the page's language
+            old, new = categories.get(old, old), categories.get(new, new)
+        label = ServiceRequest._meta.get_field(name).verbose_name
+        details.append(
+            _("%(field)s corrected: “%(old)s” → “%(new)s”")
+            % {"field": capfirst(label), "old": old, "new": new}
+        )
+    return details
+
+
+def _category_names(events: list[RequestEvent]) -> dict[str, str]:
+    """Names of the categories corrections mention, by code; no query when there are none."""
+    codes = {
+        value
+        for event in events
+        if event.action == "corrected"
+        for value in (event.data.get("category") or {}).values()
+    }
+    if not codes:
+        return {}
+    return {category.code: category.name for category in Category.objects.filter(code__in=codes)}
+
+
 def event_rows(service_request) -> list[EventRow]:
     events = list(service_request.events.select_related("actor").order_by("seq"))
     ids = {e.data.get(k) for e in events for k in ("department", "to_department") if e.data}
     departments = dict(Department.objects.filter(pk__in=ids - {None}).values_list("pk", "name"))
+    categories = _category_names(events)
     return [
         EventRow(
             event=event,
             label=EVENT_LABELS.get(event.action, event.action),
             from_label=status_label(event.from_status),
             to_label=status_label(event.to_status),
-            details=_event_details(event, departments),
+            details=_event_details(event, departments, categories),
         )
         for event in events
     ]

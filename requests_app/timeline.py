@@ -2,17 +2,20 @@
 
 import datetime as dt
 import hashlib
-import json
+import inspect
 from dataclasses import dataclass, field
 
 from django.db import connection
 
 from core.bulk import insert_rows
 from requests_app.models import (
+    CANONICAL,
     GENESIS_HASH,
     RequestEvent,
     ServiceRequest,
     TimelineHead,
+    event_payload,
+    hash_time,
 )
 
 
@@ -82,8 +85,8 @@ def append_many(
 ) -> None:
     """Append one system event (no actor) to each of many locked requests, set-based.
 
-    The sweep uses it on SQLite; on PostgreSQL its firing statement appends the events itself
-    (`append_in_database`).
+    The sweep uses it off PostgreSQL; on PostgreSQL its firing statement appends the events
+    itself (`requests_app.sweep.postgres.FIRE_BATCH`).
 
     `heads` (request id -> seq, hash of its newest event), when the caller already read them
     under the lock; a request missing from it starts its chain.
@@ -122,14 +125,46 @@ def append_many(
     _move_heads(moved)
 
 
-# The canonical form of `event_hash` (compact JSON, sorted keys, UTF-8 as is).
-CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-# Its keys in sorted order, for a system event (no actor). test_timeline.py holds the digests
-# made from this template equal to event_hash, for any note, data and time zone.
-_TEMPLATE = (
-    '{"action":%s,"actor":null,"created_at":%s,"data":%s,"from":%s,"note":%s,'
-    '"request":%d,"seq":%d,"to":%s}'
-)
+def slot(name: str) -> str:
+    """A stand-in for a value filled in later, placed in a payload for `canonical_template`."""
+    return f"\x00{name}\x00"  # encoded as "\u0000name\u0000": no real text can look like it
+
+
+def canonical_template(value, placeholders: dict[str, str]) -> str:
+    """`value` in the canonical form, each `slot(name)` in it replaced by `placeholders[name]`.
+
+    Every other percent sign is doubled, so the result reads the same to Python's %-formatting
+    (`%(name)s` placeholders) and to PostgreSQL's format() (`%1$s` placeholders). The value
+    placed must be in canonical form already (a JSON text, a number, "null").
+    """
+    text = CANONICAL.encode(value).replace("%", "%%")
+    for name, placeholder in placeholders.items():
+        marker = CANONICAL.encode(slot(name))
+        if text.count(marker) != 1:
+            raise ValueError(f"{name!r} must be in the template exactly once")
+        text = text.replace(marker, placeholder)
+    return text
+
+
+# The fields of `event_payload`, by the names its callers pass.
+EVENT_FIELDS = tuple(inspect.signature(event_payload).parameters)
+
+
+def event_template(*, placeholders: dict[str, str], constants: dict | None = None) -> str:
+    """The canonical form of an event (`event_payload`, which `event_hash` encodes) with a
+    placeholder for each field that varies and the value of each field that does not.
+
+    The one template of the event hash: `BatchCanonical` fills it in Python, the sweep's
+    firing statement (`requests_app.sweep.postgres`) in the database; test_timeline.py holds
+    both to `event_hash`. `constants` are Python values (`created_at` as `hash_time` gives it).
+    """
+    constants = constants or {}
+    if set(placeholders) | set(constants) != set(EVENT_FIELDS) or set(placeholders) & set(
+        constants
+    ):
+        raise ValueError("every field of the event is either a placeholder or a constant")
+    payload = event_payload(**{name: slot(name) for name in placeholders}, **constants)
+    return canonical_template(payload, placeholders)
 
 
 class BatchCanonical:
@@ -142,7 +177,12 @@ class BatchCanonical:
 
     def __init__(self, now: dt.datetime):
         self._strings: dict[str, str] = {}
-        self.created_at = self.text(_hash_time(now))
+        # A system event: no actor; the batch's time.
+        shared = {"actor_id": None, "created_at": hash_time(now)}
+        self._template = event_template(
+            placeholders={name: f"%({name})s" for name in EVENT_FIELDS if name not in shared},
+            constants=shared,
+        )
 
     def text(self, value: str) -> str:
         """A string as the canonical form encodes it."""
@@ -156,89 +196,16 @@ class BatchCanonical:
 
     def digest(self, prev_hash: str, event: NewEvent, seq: int, data: str) -> str:
         status = self.text(event.status)
-        canonical = _TEMPLATE % (
-            self.text(event.action),
-            self.created_at,
-            data,
-            status,
-            self.text(event.note),
-            event.request_id,
-            seq,
-            status,
-        )
+        canonical = self._template % {
+            "request_id": int(event.request_id),
+            "seq": int(seq),
+            "action": self.text(event.action),
+            "from_status": status,
+            "to_status": status,
+            "note": self.text(event.note),
+            "data": data,
+        }
         return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
-
-
-def append_in_database(source: str, *, action: str, note: str, now) -> tuple[str, list]:
-    """PostgreSQL: common table expressions that append one system event to each request of
-    `source` and move its head, for a statement that already holds the requests' locks.
-
-    `source` names an earlier CTE with the columns `request_id`, `status` and `data` (the
-    event's data as canonical JSON text, see `BatchCanonical.data`). The events are hashed
-    by the database, from the same canonical form: the parts shared by the batch are encoded
-    here, the rest filled in by format(); test_timeline.py holds the result to event_hash.
-    A large sweep thus sends and receives no event at all. Adds the CTE `appended`
-    (request_id, seq, hash). Returns the SQL, which starts with a comma, and its parameters.
-    """
-    canonical = BatchCanonical(now)
-    shared = {  # format() reads "%": the encoded texts' own percent signs are doubled
-        name: text.replace("%", "%%")
-        for name, text in (
-            ("action", canonical.text(action)),
-            ("note", canonical.text(note)),
-            ("created_at", canonical.created_at),
-        )
-    }
-    template = _TEMPLATE.replace("%d", "%s") % (
-        shared["action"],
-        shared["created_at"],
-        "%2$s",
-        "%1$s",
-        shared["note"],
-        "%3$s",
-        "%4$s",
-        "%1$s",
-    )
-    heads, events = TimelineHead._meta.db_table, RequestEvent._meta.db_table
-    sql = f"""
-        , chain AS (
-            SELECT s.request_id, s.status, s.data,
-                   COALESCE(h.seq, 0) + 1 AS seq, COALESCE(h.hash, %s) AS prev_hash,
-                   h.request_id IS NOT NULL AS had_head
-            FROM {source} AS s LEFT JOIN {heads} AS h
-                ON h.request_id = s.request_id
-                -- The batch's heads by their index, whatever the planner expects of `source`:
-                -- a misjudged join would read every head.
-                AND h.request_id = ANY(ARRAY(SELECT request_id FROM {source}))
-        ),
-        appended AS (
-            INSERT INTO {events} ({", ".join(_EVENT_COLUMNS)})
-            SELECT request_id, seq, %s, NULL, status, status, %s, data::jsonb, %s, prev_hash,
-                   encode(sha256(convert_to(
-                       prev_hash || format(%s, to_json(status)::text, data, request_id, seq),
-                       'UTF8'
-                   )), 'hex')
-            FROM chain
-            RETURNING request_id, seq, hash
-        ),
-        moved AS (
-            UPDATE {heads} AS h SET seq = a.seq, hash = a.hash
-            FROM appended AS a
-            WHERE h.request_id = a.request_id
-              AND h.request_id = ANY(ARRAY(SELECT request_id FROM chain WHERE had_head))
-        ),
-        born AS (
-            INSERT INTO {heads} (request_id, seq, hash)
-            SELECT a.request_id, a.seq, a.hash
-            FROM appended AS a JOIN chain AS c ON c.request_id = a.request_id
-            WHERE NOT c.had_head
-        )
-    """
-    return sql, [GENESIS_HASH, action, note, now, template]
-
-
-def _hash_time(now: dt.datetime) -> str:
-    return now.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _move_heads(moved: list[tuple[int, int, str, bool]]) -> None:

@@ -4,7 +4,6 @@ Every view is thin: it resolves access with the selectors, validates with the AP
 serializers, calls the workflow and renders. Missing and not-yours are both 404.
 """
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -25,22 +24,15 @@ from core.forms import flatten_errors
 from officials.models import Category, Role
 from officials.selectors import enterprises_visible_to
 from requests_app import workflow
-from requests_app.attachments import may_attach
+from requests_app.attachments import check_uploads, may_attach, store_uploads
 from requests_app.deadlines import Clocks
 from requests_app.filters import RequestFilter
-from requests_app.forms import (
-    MAX_FILES,
-    action_form,
-    check_uploads,
-    store_uploads,
-)
+from requests_app.forms import AttachForm, RequestCreateForm, action_form
 from requests_app.models import (
-    ON_BEHALF_SOURCES,
     OPEN_STATUSES,
     Attachment,
     ExtensionState,
     RequestEvent,
-    Source,
     Status,
 )
 from requests_app.presenters import clock_badge, event_rows, ledger_rows, status_label
@@ -49,11 +41,6 @@ from requests_app.serializers import ACTION_INPUTS, RequestCreateInput
 from requests_app.timeline import verify_chain
 
 PAGE_SIZE = 50
-FILING_ROLES = frozenset({Role.ENTREPRENEUR, Role.LIAISON, Role.LEADER, Role.ADMIN})
-VERIFY_ROLES = frozenset({Role.INSPECTOR, Role.ADMIN})
-LEDGER_ROLES = frozenset({Role.LEADER, Role.ADMIN})
-# Inspectors and entrepreneurs read whole histories; the other officials work a queue.
-HISTORY_ROLES = frozenset({Role.ENTREPRENEUR, Role.INSPECTOR})
 
 LIST_TITLES = {
     Role.ENTREPRENEUR: gettext_lazy("My requests"),
@@ -67,7 +54,8 @@ LIST_TITLES = {
 
 
 def _list_queryset(user, status: str):
-    if user.role in HISTORY_ROLES or (status and status not in OPEN_STATUSES):
+    # Those who work no queue (entrepreneurs, inspectors) read whole histories.
+    if not user.has_perm("requests.work_queue") or (status and status not in OPEN_STATUSES):
         return requests_visible_to(user).with_related().order_by("-submitted_at", "-id")
     return queue_for(user)
 
@@ -98,7 +86,7 @@ def request_list(request):
         "rows": [(row, clock_badge(row, now, clocks.policy, clocks.calendar)) for row in page],
         "filters": filters,
         "values": request.GET,
-        "may_file": user.role in FILING_ROLES,
+        "may_file": user.has_perm("requests.file"),
         "show_enterprise": user.role != Role.ENTREPRENEUR or bool(filters["enterprises"]),
     }
     return render(request, "requests/list.html", context)
@@ -109,7 +97,7 @@ def request_list(request):
 def extension_list(request):
     """Extensions waiting for approval (挂账督办), for leaders and admins to approve."""
     user = request.user
-    if not user.is_official:
+    if not user.has_perm("requests.list_extensions"):
         raise PermissionDenied
     pending = (
         requests_visible_to(user)
@@ -144,7 +132,7 @@ def _ledger_queryset(user, struck_off: bool):
 @require_GET
 def ledger(request):
     """The supervision ledger (挂账督办) of leaders: plan, next due date and progress."""
-    if request.user.role not in LEDGER_ROLES:
+    if not request.user.has_perm("requests.view_ledger"):
         raise PermissionDenied
     struck_off = request.GET.get("show") == "closed"
     queryset = _ledger_queryset(request.user, struck_off)
@@ -161,28 +149,15 @@ def ledger(request):
 
 
 def _create_context(request, data, errors) -> dict:
-    user = request.user
-    enterprises = list(enterprises_visible_to(user).order_by("name"))
-    on_behalf = user.role != Role.ENTREPRENEUR
-    return {
-        "enterprises": enterprises,
-        # One enterprise needs no choice: the serializer fills it in for an entrepreneur.
-        "choose_enterprise": on_behalf or len(enterprises) > 1,
-        "categories": list(Category.objects.all()),
-        "sources": [(s.value, s.label) for s in Source if s in ON_BEHALF_SOURCES]
-        if on_behalf
-        else [],
-        "data": data,
-        "errors": errors,
-        "max_files": MAX_FILES,
-        "max_size": settings.ATTACHMENT_MAX_BYTES,
-    }
+    enterprises = list(enterprises_visible_to(request.user).order_by("name"))
+    form = RequestCreateForm(data, user=request.user, enterprises=enterprises, errors=errors)
+    return {"enterprises": enterprises, "form": form}
 
 
 @login_required
 def request_create(request):
     """File a request (受理), with its files; a bad file means nothing is created."""
-    if request.user.role not in FILING_ROLES:
+    if not request.user.has_perm("requests.file"):
         raise PermissionDenied
     errors: dict = {}
     if request.method == "POST":
@@ -197,7 +172,7 @@ def request_create(request):
                 # One transaction: a file refused while storing takes the request back with it.
                 with transaction.atomic():
                     created = workflow.submit_request(by=request.user, **data.validated_data)
-                    store_uploads(created, request.user, files)
+                    store_uploads(created, by=request.user, files=files)
             except InvalidInput as error:
                 errors = flatten_errors(error.errors)
             except NotPermitted:
@@ -205,7 +180,8 @@ def request_create(request):
             else:
                 messages.success(request, _("Request %(ref)s filed.") % {"ref": created.reference})
                 return redirect("requests:detail", pk=created.pk)
-    context = _create_context(request, request.POST, errors)
+    data = request.POST if request.method == "POST" else None
+    context = _create_context(request, data, errors)
     return render(request, "requests/create.html", context)
 
 
@@ -230,10 +206,9 @@ def _render_detail(request, service_request, *, failed=None, attach_errors=None)
         "forms": forms,
         "open_form": failed.action if failed is not None else "",
         "may_attach": may_attach(service_request, user),
-        "attach_errors": attach_errors or [],
-        "may_verify": user.role in VERIFY_ROLES,
-        "show_hashes": user.role in VERIFY_ROLES,
-        "max_files": MAX_FILES,
+        "attach_form": AttachForm(errors={"files": attach_errors} if attach_errors else None),
+        "may_verify": user.has_perm("requests.verify_chain"),
+        "show_hashes": user.has_perm("requests.verify_chain"),
     }
     return render(request, "requests/detail.html", context)
 
@@ -323,11 +298,10 @@ def request_attach(request, pk):
     if not may_attach(service_request, request.user):
         raise PermissionDenied
     files = request.FILES.getlist("files")
-    problems = check_uploads(files) or ([] if files else [_("Choose a file.")])
+    problems = [] if files else [_("Choose a file.")]
     if not problems:
         try:
-            with transaction.atomic():
-                store_uploads(service_request, request.user, files)
+            store_uploads(service_request, by=request.user, files=files)
         except InvalidInput as error:
             problems = flatten_errors(error.errors).get("files", [])
         else:
@@ -341,7 +315,7 @@ def request_attach(request, pk):
 def request_verify(request, pk):
     """Re-compute the timeline's hash chain for an inspector: intact, or where it breaks."""
     service_request = get_visible_request(request.user, pk)
-    if request.user.role not in VERIFY_ROLES:
+    if not request.user.has_perm("requests.verify_chain"):
         raise PermissionDenied
     result = verify_chain(service_request)
     if result.ok:

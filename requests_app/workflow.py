@@ -2,7 +2,9 @@
 
 Nothing else in the code base assigns `ServiceRequest.status` (a test checks this). Each
 transition runs in one database transaction with the request row locked (select_for_update),
-checks role and state, saves, appends a hash-chained timeline event and refreshes the clocks.
+checks role and state, saves the columns the action changed, appends a hash-chained timeline
+event and refreshes the clocks. An administrator's correction of a request's text or category
+(`correct_request`) takes the same path without changing the status.
 """
 
 import datetime as dt
@@ -40,6 +42,7 @@ __all__ = [
     "WorkflowError",
     "allowed_actions",
     "check",
+    "correct_request",
     "submit_request",
     "transition",
 ]
@@ -254,9 +257,10 @@ def transition(
             request = _lock(request_id, payload)
             spec = check(request, action, by)
             from_status = request.status
+            before = _columns(request)
             change = spec.handler(request, by=by, now=now, clocks=Clocks.current(), **payload)
             request.status = _target(spec, request, payload)
-            request.save()
+            _save_changed(request, before)
             sync_deadlines(request)
             append_event(
                 request,
@@ -275,7 +279,70 @@ def transition(
         # The refused change rolled back; the recusal itself is history worth keeping.
         _record_recusal(request_id, action, refusal, by, now)
         raise
-    return ServiceRequest.objects.with_related().get(pk=request.pk)
+    return request
+
+
+def correct_request(
+    request_id: int,
+    *,
+    by: User,
+    reason: str,
+    title: str | None = None,
+    description: str | None = None,
+    category: Category | None = None,
+    now: dt.datetime | None = None,
+) -> ServiceRequest:
+    """An administrator corrects an open request's title, description or category (a typo, a
+    misfiled category); fields left None stay as they are.
+
+    The status does not change and the clocks read none of these fields. Closed, rejected,
+    merged and withdrawn requests are not corrected: their record is what the enterprise and
+    the department acted on, and the reports have counted it. The `corrected` event keeps the
+    old and new value of each changed field, with the reason as its note.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        request = _lock(request_id, {})
+        if by.role != Role.ADMIN:
+            raise NotPermitted(_("Only an administrator corrects a request."))
+        if request.status not in OPEN_STATUSES:
+            raise InvalidTransition(
+                _("A request that is %(status)s is no longer corrected.")
+                % {"status": Status(request.status).label},
+                request.status,
+            )
+        before = _columns(request)
+        change = changes.correct(
+            request, reason=reason, title=title, description=description, category=category
+        )
+        _save_changed(request, before)
+        append_event(
+            request,
+            action="corrected",
+            actor=by,
+            now=now,
+            from_status=request.status,
+            note=change.note,
+            data=change.data,
+        )
+    return request
+
+
+def _columns(request: ServiceRequest) -> dict[str, object]:
+    """The row's column values as loaded, to tell afterwards which ones an action changed."""
+    return {field.name: getattr(request, field.attname) for field in request._meta.concrete_fields}
+
+
+def _save_changed(request: ServiceRequest, before: dict[str, object]) -> None:
+    """Save only the columns that differ from `before` (nothing, when none does).
+
+    Why not the whole row: a save writes back every column as this instance holds it, so a
+    write that landed after the read (another service in the same transaction, say) would
+    be silently undone in the columns the action never meant to touch.
+    """
+    changed = [name for name, value in _columns(request).items() if value != before[name]]
+    if changed:
+        request.save(update_fields=[*changed, "updated_at"])
 
 
 # Actions after which the request's history is judged for N11 (推诿扯皮, repeated 不满意).
@@ -293,7 +360,7 @@ def _judge_history(request: ServiceRequest, action: str, change, by: User, now) 
         department_id, official_id = request.department_id, request.handler_id
     compliance_history.judge_request_history(
         request_id=request.pk,
-        reference=request.reference,
+        reference=request.reference or "",
         enterprise_id=request.enterprise_id,
         region=request.enterprise.region,
         department_id=department_id,
@@ -325,16 +392,29 @@ def _record_recusal(request_id: int, action: str, refusal, by: User, now) -> Non
 
 
 def _lock(request_id: int, payload: dict) -> ServiceRequest:
-    """Lock the request, and a merge target with it, always in ascending id order."""
+    """Lock and read the request, and a merge target with it, in one query, in ascending id
+    order; the locked target replaces the caller's copy in `payload`.
+
+    This is the only read of the row: the action changes this instance, which is saved and
+    returned. Its relations come in the same query so that the checks, the messages and the
+    caller's response ask nothing more; only the request rows are locked (OF self), not the
+    enterprise or the people.
+    """
     ids = {request_id}
-    if isinstance(payload.get("into"), ServiceRequest):
-        ids.add(payload["into"].pk)
-    locked = {
-        row.pk: row
-        for row in ServiceRequest.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    }
+    into = payload.get("into")
+    if isinstance(into, ServiceRequest):
+        ids.add(into.pk)
+    rows = (
+        ServiceRequest.objects.select_for_update(of=("self",))
+        .with_related()
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    locked = {row.pk: row for row in rows}
     if request_id not in locked:
         raise ServiceRequest.DoesNotExist
+    if isinstance(into, ServiceRequest) and into.pk in locked:
+        payload["into"] = locked[into.pk]
     return locked[request_id]
 
 

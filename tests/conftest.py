@@ -57,6 +57,15 @@ def statutory(db):
     return calendar_for(DeadlinePolicy(day_kind="working"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """Each test reads the working-day calendar afresh: the copy is kept per process, and a
+    calendar row a test added and rolled back must not be counted by the next test."""
+    from requests_app.working_time import forget_calendars
+
+    forget_calendars()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _test_settings(tmp_path_factory):
     """A cheap password hash (users are made by the hundred), uploads kept out of the repo, and

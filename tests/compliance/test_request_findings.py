@@ -1,5 +1,6 @@
 """Findings from request history (N11): repeated transfers, repeated dissatisfaction, and the
-answer-clock breaches the sweep already made cases of (linked, never duplicated)."""
+answer-clock breaches the sweep makes cases of (each case linked to the finding as it opens,
+never duplicated)."""
 
 import datetime as dt
 
@@ -8,10 +9,8 @@ import time_machine
 from django.utils import timezone, translation
 
 from compliance import rules
-from compliance.history import link_breach_cases
 from compliance.lists import set_threshold
 from compliance.models import AccountabilityCase, CaseSource, Finding
-from compliance.tasks import link_breach_findings
 from portal.celery import app
 from requests_app.escalation import sweep
 from requests_app.workflow import transition
@@ -86,22 +85,30 @@ def test_breach_cases_from_the_sweep_are_linked_to_an_n11_finding_not_duplicated
         sweep(later)
     cases = list(AccountabilityCase.objects.filter(source=CaseSource.BREACH))
     assert cases, "the sweep should have opened a breach case"
-    assert link_breach_cases(later) == len(cases)
+    # Linked as it opened: no task has run in between.
     finding = n11(service_request, "n11.answer_breach").get()
     assert {case.pk for case in finding.cases.all()} == {case.pk for case in cases}
     assert finding.rule_version.number == 1
-    # Running again links nothing new and opens nothing.
-    assert link_breach_cases(later) == 0
+    assert (finding.severity, finding.created_at) == ("violation", later)
+    assert service_request.reference in finding.message
+    assert (finding.official, finding.department, finding.region) == (
+        cast.hank,
+        cast.roads,
+        "gulou",
+    )
+    # Sweeping again opens nothing and finds nothing new.
+    with time_machine.travel(later, tick=False):
+        sweep(later)
     assert AccountabilityCase.objects.count() == len(cases)
     assert n11(service_request, "n11.answer_breach").count() == 1
 
 
-def test_the_task_runs_the_linking_and_beat_schedules_it(cast, request_in):
+def test_no_task_links_breach_cases_any_more(cast, request_in):
+    """The five-minute linking task and its beat entry are gone: the case has its finding."""
     request_in("rectifying")
     later = timezone.now() + dt.timedelta(days=10)
     with time_machine.travel(later, tick=False):
         sweep(later)
-        summary = link_breach_findings()
-    assert summary.startswith("1 ")
+    assert not AccountabilityCase.objects.filter(finding__isnull=True).exists()
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
-    assert "compliance.tasks.link_breach_findings" in tasks
+    assert "compliance.tasks.link_breach_findings" not in tasks

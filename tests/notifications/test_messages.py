@@ -299,19 +299,6 @@ def test_a_broker_that_is_down_never_breaks_a_transition_or_a_sweep(
 
 # --- rows filled in by the database (the sweep's PostgreSQL path) -------------------------------
 
-# Two items as the sweep's query yields them: one assigned, one not yet (department NULL).
-# ("%%" is a percent sign in SQL that takes parameters; the title keeps it to show that
-# values are never read as format codes.)
-ITEMS_QUERY = """
-    SELECT * FROM (VALUES
-        (1, 'QQ1', '100%% “broken” gate', 'Acme Valves', 'Roads Bureau', NULL, '2026-10-08 09:00',
-         '/requests/1/'),
-        (2, 'QQ2', 'Permit', 'Acme Valves', NULL, NULL, '2026-10-09 10:30', '/requests/2/')
-    ) AS c(item, reference, title, enterprise, department, clock, due, link)
-    WHERE c.item = ANY(%s::bigint[])
-"""
-
-
 FILLED_AT = dt.datetime(2026, 10, 8, 1, tzinfo=dt.UTC)
 
 
@@ -324,58 +311,107 @@ FILLED_AT = dt.datetime(2026, 10, 8, 1, tzinfo=dt.UTC)
 def test_rows_filled_in_by_the_database_are_the_rows_python_renders(
     cast, kind, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """save_from_query must write, word for word, what rows_for_many renders: each recipient
-    once per item, in their own language, the lazy values translated, NULLs taken from the
-    defaults, subjects cut at 200 characters, e-mails enqueued only for addresses."""
+    """The sweep's statement (`postgres.notify_batch`, from `inbox_words`) must write, word for
+    word, what rows_for_many renders: each recipient once per item, in their own language, the
+    lazy values translated, NULLs taken from the defaults, subjects cut at 200 characters,
+    e-mails enqueued only for addresses."""
+    from requests_app.sweep import postgres
+    from tests.conftest import drive
+
     cast.hank.language = "en"
     cast.hank.save(update_fields=["language"])
     cast.hilda.email = ""
     cast.hilda.save(update_fields=["email"])
     cast.leona.is_active = False
+    # One assigned, one not yet (department NULL); the title's percent sign shows that values
+    # are never read as format codes.
+    assigned = drive(
+        cast,
+        ServiceRequestFactory(enterprise=cast.acme, by=cast.alice, title="100% “broken” gate"),
+        "assigned",
+    )
+    waiting = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice, title="Permit")
     recipients = {
-        1: [cast.hank, cast.liam, cast.hank, None, cast.leona],
-        2: [cast.hilda, cast.liam],
+        assigned.pk: [cast.hank, cast.liam, cast.hank, None, cast.leona],
+        waiting.pk: [cast.hilda, cast.liam],
     }
     clock = CLOCK_DEADLINES["answer"]
-    contexts = {
-        1: ("QQ1", "100% “broken” gate", "Roads Bureau", "2026-10-08 09:00"),
-        2: ("QQ2", "Permit", NOT_ASSIGNED, "2026-10-09 10:30"),
-    }
     expected = notifications.rows_for_many(
         kind,
         [
             (
-                recipients[item],
+                recipients[request.pk],
                 {
-                    "reference": reference,
-                    "title": title,
-                    "enterprise": "Acme Valves",
-                    "department": department,
+                    "reference": request.reference,
+                    "title": request.title,
+                    "enterprise": cast.acme.name,
+                    "department": request.department.name if request.department else NOT_ASSIGNED,
                     "clock": clock,
-                    "due": due,
+                    "due": timezone.localtime(request.assign_due_at).strftime("%Y-%m-%d %H:%M"),
                 },
-                f"/requests/{item}/",
+                f"/requests/{request.pk}/",
             )
-            for item, (reference, title, department, due) in contexts.items()
+            for request in (assigned, waiting)
         ],
         now=FILLED_AT,
     )
     enqueued: list[list[int]] = []
     monkeypatch.setattr(notifications, "enqueue_emails", enqueued.append)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        count = notifications.save_from_query(
-            kind,
-            list(recipients.items()),
-            ITEMS_QUERY,
-            ["{1,2}"],
-            defaults={"clock": clock, "department": NOT_ASSIGNED},
+    words = notifications.inbox_words(
+        kind,
+        list(recipients.items()),
+        fields=postgres.NOTICE_FIELDS,
+        defaults={"clock": clock, "department": NOT_ASSIGNED},
+    )
+    with django_capture_on_commit_callbacks(execute=True), connection.cursor() as cursor:
+        count, ids = postgres.notify_batch(
+            cursor,
+            words=words,
+            requests=list(recipients),
+            due_column="assign_due_at",
+            time_zone=timezone.get_current_timezone_name(),
+            link="/requests/{}/",
             now=FILLED_AT,
         )
+        notifications.emails_after_commit(ids)
 
-    stored = Notification.objects.order_by("id")
+    stored = Notification.objects.filter(created_at=FILLED_AT).order_by("id")
     columns = notifications.COLUMNS
     assert count == len(expected) == 4  # hank, liam; hilda, liam
     assert sorted(stored.values_list(*columns)) == sorted(expected)
     assert {row.recipient.language or "zh-hans" for row in stored} == {"en", "zh-hans"}
     assert enqueued == [list(stored.filter(email_wanted=True).values_list("pk", flat=True))]
+
+
+def test_the_database_is_given_numbered_words_and_each_pair_once(cast):
+    """inbox_words numbers each language's placeholders by the statement's fields, translates
+    the defaults per language, and pairs each item with its distinct active recipients."""
+    cast.hank.language = "en"
+    cast.leona.is_active = False
+    fields = ("reference", "title", "enterprise", "department", "clock", "due")
+    words = notifications.inbox_words(
+        "escalated",
+        [(7, [cast.hank, cast.liam, cast.hank, None, cast.leona]), (8, [cast.liam])],
+        fields=fields,
+        defaults={"clock": CLOCK_DEADLINES["assign"], "department": NOT_ASSIGNED},
+    )
+    assert (words.items, words.readers) == ([7, 7, 8], [cast.hank.pk, cast.liam.pk, cast.liam.pk])
+    assert words.recipients == [cast.hank.pk, cast.liam.pk]
+    english = words.languages[0] - 1
+    assert words.subjects[english] == "Escalated to you: %1$s"
+    assert "%6$s" in words.bodies[english] and "%(" not in "".join(words.bodies)
+    assert words.defaults["clock"][english] == "assign deadline"
+    assert words.placeholders == {"reference", "title", "enterprise", "clock", "due"}
+    assert (
+        notifications.inbox_words("escalated", [(9, [cast.leona])], fields=fields, defaults={})
+        is None
+    )
+
+
+def test_only_named_placeholders_the_statement_passes_can_be_filled_in_by_the_database(cast):
+    with pytest.raises(ValueError, match="Only %\\(name\\)s"):
+        notifications._numbered("%d overdue", ("due",))
+    with pytest.raises(ValueError, match="does not fill in"):
+        notifications._numbered("due %(due)s at %(place)s", ("due",))
+    assert notifications._numbered("100%% due %(due)s", ("title", "due")) == "100%% due %2$s"

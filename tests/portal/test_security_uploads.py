@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from requests_app.forms import MAX_FILES
+from requests_app.attachments import MAX_FILES
 from requests_app.models import Attachment
 
 pytestmark = pytest.mark.django_db

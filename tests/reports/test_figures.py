@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 
 from reports import figures
-from reports.figures import Period, WorkingClock, percentile
+from reports.figures import Period, percentile
 from reports.models import ReportSettings
 from reports.selectors import narrow_to_department, quarterly_report, report_scope
-from requests_app.deadlines import working_time_between
+from requests_app.working_time import WorkingClock, working_time_between
 from tests.conftest import at
 
 Q3 = Period(2026, 3)

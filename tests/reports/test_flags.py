@@ -3,12 +3,17 @@ group of four or more, and a case proposal for consecutive yellow flags."""
 
 import pytest
 
+from compliance import cases
 from compliance.models import AccountabilityCase, CaseSource
+from notifications.models import Notification
+from officials.models import Role
+from officials.selectors import inspectors_of
 from reports import flags
 from reports.figures import Period
 from reports.flags import Score, award, weighted_score
 from reports.models import FlagAward, FlagColor, ReportSettings
 from tests.conftest import at
+from tests.factories import DepartmentFactory, UserFactory
 
 WEIGHTS = {
     "on_time": 0.3,
@@ -118,3 +123,35 @@ def test_the_award_command(bureaus, capsys):
 
     call_command("award_flags", "--year", "2026", "--quarter", "3")
     assert "2026-Q3: 2 red, 2 yellow" in capsys.readouterr().out
+
+
+def test_consecutive_yellow_flags_open_cases_through_compliance_and_tell_the_inspectors(
+    bureaus, monkeypatch
+):
+    """The proposals are opened by compliance.cases, which tells the inspectors of the
+    departments' region (the bureaus' parent covers "city"; another county's inspector is not
+    told) with the flags' own message."""
+    top = bureaus[0].parent
+    UserFactory(username="whole", role=Role.INSPECTOR)
+    UserFactory(username="top", role=Role.INSPECTOR, department=top)
+    UserFactory(username="bureau", role=Role.INSPECTOR, department=bureaus[3])
+    other = DepartmentFactory(name="Elsewhere County", region="elsewhere")
+    UserFactory(username="outsider", role=Role.INSPECTOR, department=other)
+    opened = []
+    real = cases.open_cases
+
+    def spy(openings, **kwargs):
+        opened.extend(opening.source for opening in openings)
+        return real(openings, **kwargs)
+
+    monkeypatch.setattr(cases, "open_cases", spy)
+    now = at("2026-10-02 09:00")
+    flags.award_flags(Period(2026, 2), now=now)
+    flags.award_flags(Period(2026, 3), now=now)
+    assert opened == [CaseSource.FLAG, CaseSource.FLAG]
+    told = Notification.objects.filter(kind="flag_case_opened")
+    expected = {user.username for user in inspectors_of("city")}
+    assert expected == {"whole", "top", "bureau"}
+    assert {note.recipient.username for note in told} == expected
+    assert told.count() == 2 * len(expected)  # one message per case and inspector
+    assert all("2026-Q3" in note.body for note in told)

@@ -13,7 +13,13 @@ from django.db import connection, transaction
 
 from requests_app.models import RequestEvent, ServiceRequest, Status
 from requests_app.timeline import verify_chain
-from requests_app.workflow import InvalidInput, InvalidTransition, WorkflowError, transition
+from requests_app.workflow import (
+    InvalidInput,
+    InvalidTransition,
+    WorkflowError,
+    correct_request,
+    transition,
+)
 from tests.conftest import drive
 from tests.factories import ServiceRequestFactory
 
@@ -174,6 +180,28 @@ def test_concurrent_comments_all_land_in_one_unbroken_chain(cast):
     events = assert_timeline_whole(service_request)
     assert len(events) == before + len(people)
     assert {e.note for e in events[before:]} == {f"from {p}" for p in people}
+
+
+def test_a_correction_and_a_transition_at_once_both_land(cast):
+    """Each writes only its own columns under the row lock: whichever goes second keeps the
+    first one's change (the status, the handler; the title)."""
+    for _ in range(ROUNDS):
+        service_request = fresh(cast, "assigned")
+        results = race(
+            lambda r=service_request: transition(r.pk, "start", by=cast.hank),
+            lambda r=service_request: correct_request(
+                r.pk, by=cast.ada, reason="Typo.", title="Gate 3 is broken"
+            ),
+        )
+        assert all(isinstance(r, ServiceRequest) for r in results), results
+        row = ServiceRequest.objects.get(pk=service_request.pk)
+        assert (row.status, row.handler_id, row.title) == (
+            Status.RECTIFYING,
+            cast.hank.pk,
+            "Gate 3 is broken",
+        )
+        events = assert_timeline_whole(service_request)
+        assert {e.action for e in events[-2:]} == {"start", "corrected"}
 
 
 def test_a_transition_waits_for_the_row_lock(cast):

@@ -11,18 +11,16 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from requests_app.deadlines import (
-    Clocks,
-    DeadlinePolicy,
+from requests_app.deadlines import Clocks, DeadlinePolicy, calendar_for
+from requests_app.models import CalendarDay, CalendarYear, ExtensionState, Status
+from requests_app.workflow import transition
+from requests_app.working_time import (
     ExceptionCalendar,
     NaturalDaysCalendar,
     WeekendCalendar,
     add_working_time,
-    calendar_for,
     working_time_between,
 )
-from requests_app.models import CalendarDay, CalendarYear, ExtensionState, Status
-from requests_app.workflow import transition
 from tests.conftest import at, drive
 from tests.factories import ServiceRequestFactory
 
@@ -142,7 +140,7 @@ def test_working_time_between(statutory, start, end, hours):
 def test_an_unknown_year_warns_and_falls_back_to_weekends_off(caplog):
     assert not CalendarYear.objects.filter(year=2027).exists()
     calendar = calendar_for(DeadlinePolicy())
-    with caplog.at_level(logging.WARNING, logger="requests_app.deadlines"):
+    with caplog.at_level(logging.WARNING, logger="requests_app.working_time"):
         due = add_working_time(at("2027-01-08 16:00"), 5 * DAY, calendar)
     assert due == at("2027-01-15 16:00")  # Friday + 5 = the next Friday, weekends off
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
@@ -154,7 +152,7 @@ def test_an_unknown_year_warns_and_falls_back_to_weekends_off(caplog):
 @pytest.mark.django_db
 def test_a_known_year_does_not_warn(caplog):
     calendar = calendar_for(DeadlinePolicy())
-    with caplog.at_level(logging.WARNING, logger="requests_app.deadlines"):
+    with caplog.at_level(logging.WARNING, logger="requests_app.working_time"):
         add_working_time(at("2025-03-14 16:00"), DAY, calendar)
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
@@ -162,7 +160,7 @@ def test_a_known_year_does_not_warn(caplog):
 @pytest.mark.django_db
 def test_a_provisional_year_still_warns(caplog):
     CalendarYear.objects.create(year=2027, provisional=True, source="estimate")
-    with caplog.at_level(logging.WARNING, logger="requests_app.deadlines"):
+    with caplog.at_level(logging.WARNING, logger="requests_app.working_time"):
         add_working_time(at("2027-03-01 09:00"), DAY, calendar_for(DeadlinePolicy()))
     assert any("2027" in r.getMessage() for r in caplog.records)
 
@@ -171,7 +169,7 @@ def test_a_provisional_year_still_warns(caplog):
 def test_an_admin_can_add_a_year(caplog):
     CalendarYear.objects.create(year=2027, provisional=False, source="State Council notice")
     CalendarDay.objects.create(date=dt.date(2027, 1, 1), is_working=False, name="New Year's Day")
-    with caplog.at_level(logging.WARNING, logger="requests_app.deadlines"):
+    with caplog.at_level(logging.WARNING, logger="requests_app.working_time"):
         due = add_working_time(at("2026-12-31 09:00"), DAY, calendar_for(DeadlinePolicy()))
     assert due == at("2027-01-04 09:00")  # Fri Jan 1 off, then the weekend
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

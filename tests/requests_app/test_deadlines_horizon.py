@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from requests_app.deadlines import (
+from requests_app.working_time import (
     subtract_working_time,
     working_horizon,
     working_time_between,

@@ -209,6 +209,9 @@ def test_an_accountability_case_names_the_request_department_official_breach_and
     assert (case.breach_at, case.opened_at) == (at(ANSWER_DUE), at(ANSWER_DUE))
     assert case.rule == rule(ACCOUNT_ANSWER).name
     assert request.reference in case.cause
+    # Opened by compliance with its N11 finding, in the sweep's own transaction.
+    assert (case.finding.rule_code, case.finding.message_id) == ("N11", "n11.answer_breach")
+    assert (case.finding.request, case.finding.created_at) == (request, at(ANSWER_DUE))
 
 
 def test_every_firing_is_a_hash_chained_event_in_the_api(cast, api):
@@ -309,6 +312,8 @@ def test_a_reopened_request_starts_a_new_cycle_and_fires_again(cast, ines):
     assert fired(request)[-1] == (ACCOUNT_ANSWER, 1)
     cases = AccountabilityCase.objects.filter(request=request).order_by("breach_at")
     assert [case.breach_at for case in cases] == [at(ANSWER_DUE), at("2026-10-14 11:00")]
+    # One N11 finding per request and cause: the second round's case shares the first's.
+    assert len({case.finding_id for case in cases}) == 1 and cases[0].finding_id is not None
     assert [e.data["cycle"] for e in escalation_events(request)] == [0, 0, 1, 1]
     assert_chain_whole(request)
 
@@ -530,11 +535,13 @@ def test_a_request_another_sweep_fired_meanwhile_is_not_recorded_or_announced_ag
     Deadline.objects.filter(request=request, clock="assign").update(stage=0)
     ladder = dict(escalation.ordered_rules())
     reminder = rule(REMIND_ASSIGN)
+    due_by = escalation.threshold(reminder, result.now, escalation.Clocks.current())
     pending = escalation.pending_deadlines(
         reminder, ladder[reminder], result.now, escalation.Clocks.current()
     )
     assert list(pending.values_list("request_id", flat=True)) == [request.pk]
-    escalation.fire(reminder, ladder[reminder], pending, pending, result)
+    [bounds] = escalation.batch_bounds(pending)
+    escalation.fire(reminder, ladder[reminder], bounds, due_by, result)
     assert (sum(result.fired.values()), result.notifications) == (0, 0)
     assert fired(request) == [(REMIND_ASSIGN, 0)]
     assert counts == (RequestEvent.objects.count(), Notification.objects.count())

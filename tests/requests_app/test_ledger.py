@@ -163,9 +163,10 @@ def test_amber_counts_working_time_left_not_calendar_time():
     """Friday 20:00 with a Monday 10:00 deadline: 2½ calendar days, but 14 working hours left."""
     from django.utils import timezone
 
-    from requests_app.deadlines import DeadlinePolicy, WeekendCalendar
+    from requests_app.deadlines import DeadlinePolicy
     from requests_app.models import ServiceRequest
     from requests_app.presenters import clock_badge
+    from requests_app.working_time import WeekendCalendar
 
     shanghai = dt.timezone(dt.timedelta(hours=8))
     friday = dt.datetime(2025, 3, 7, 20, 0, tzinfo=shanghai)

@@ -6,7 +6,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from requests_app import timeline
 from requests_app.models import GENESIS_HASH, RequestEvent, TimelineHead, event_hash
 from requests_app.timeline import BatchCanonical, NewEvent, append_event, verify_chain
 
@@ -292,32 +291,31 @@ DATABASE_HASHED = [
 def test_events_appended_by_the_database_continue_the_chain(request_in, note, cycle, due):
     """The sweep's events are hashed by PostgreSQL from the same canonical form: event_hash
     (verify_chain) must agree for any note, cycle and due time, with and without microseconds,
-    and the head must move to the new event."""
-    from requests_app import firing
-    from requests_app.models import EscalationRule
+    and the head must move to the new event. The sweep's own firing statement appends it."""
+    from django.db import transaction
+
+    from requests_app import escalation
+    from requests_app.models import Deadline, EscalationRule, ServiceRequest
+    from requests_app.sweep import postgres
 
     service_request = request_in("submitted")
     rule = EscalationRule.objects.get(clock="assign", trigger="breach")
-    data_sql, data_params = firing.event_data_in_database(rule)
-    now = dt.datetime(2026, 10, 8, 9, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    append_sql, append_params = timeline.append_in_database(
-        "source", action="escalated", note=note, now=now
+    rule.name = note  # the events' note
+    rule.save(update_fields=["name"])
+    # The request's own cycle and due time, read by the statement (the assign clock has one
+    # cycle; the statement is told to read the reopenings so that any cycle is hashed).
+    ServiceRequest.objects.filter(pk=service_request.pk).update(
+        assign_due_at=due, reopen_count=cycle
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH given AS (SELECT %s::bigint AS request_id, %s::integer AS cycle,
-                                  %s::timestamptz AS due_at),
-            source AS (
-                SELECT g.request_id, r.status, {data_sql} AS data
-                FROM given AS g JOIN requests_app_servicerequest AS r ON r.id = g.request_id
-            )
-            {append_sql}
-            SELECT count(*) FROM appended
-            """,
-            [service_request.pk, cycle, due, *data_params, *append_params],
-        )
-        assert cursor.fetchone() == (1,)
+    Deadline.objects.filter(request=service_request, clock="assign").update(
+        due_at=due, running=True, paused=False, stage=0
+    )
+    now = dt.datetime(2026, 10, 8, 9, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    pending = escalation.pending_in_database(rule, 0, due)
+    arguments = escalation.fire_batch_args(rule, pending, [service_request.pk], now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        fired = postgres.fire_batch(cursor, **{**arguments, "cycle_column": "reopen_count"})
+    assert [row["pk"] for row in fired] == [service_request.pk]
 
     event = service_request.events.order_by("seq").last()
     assert (event.action, event.note, event.created_at) == ("escalated", note, now)

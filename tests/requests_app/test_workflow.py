@@ -5,12 +5,17 @@ The expected outcome of every (state, action, role) is derived from API.md's act
 the contract, and the matrix runs over the code's table so that a new action is tested at once.
 """
 
+import dataclasses
 import datetime as dt
+import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from officials.models import Role
+from requests_app import workflow
 from requests_app.models import OPEN_STATUSES, ExtensionState, RequestEvent, ServiceRequest, Status
 from requests_app.serializers import ACTION_INPUTS
 from requests_app.timeline import verify_chain
@@ -609,3 +614,136 @@ def test_officials_file_on_behalf_with_a_source(cast, api, source):
     assert response.status_code == 201
     assert response.json()["source"] == source
     assert response.json()["liaison"] == {"id": cast.liam.pk, "name": "Liam"}
+
+
+# --- one read of the locked row, only the changed columns written -------------------------------
+
+REQUEST_TABLE = ServiceRequest._meta.db_table
+# (state, actor, action, payload, the columns the action changes besides updated_at)
+WRITES = [
+    ("submitted", "liam", "reject", {"reason": "Civil case."}, {"status"}),
+    ("assigned", "hank", "start", {}, {"status"}),  # the handler was already named
+    (
+        "rectifying",
+        "hank",
+        "transfer",
+        {"department": "environment", "reason": "Drainage."},
+        {"status", "department_id", "handler_id", "transfer_count"},
+    ),
+    ("rectifying", "hank", "request_info", {"question": "?"}, {"status", "answer_paused_at"}),
+    ("rectifying", "hank", "feedback", {"message": "Done."}, {"status", "answered_at"}),
+    (
+        "feedback",
+        "alice",
+        "review",
+        {"accepted": True, "rating": 5},
+        {"status", "rating", "closed_at"},
+    ),
+    ("closed", "ivan", "comment", {"text": "Audited."}, set()),
+]
+
+
+def _selects_of_the_request(queries) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and f'FROM "{REQUEST_TABLE}"' in q["sql"]
+    ]
+
+
+def _updated_columns(queries) -> list[set[str]]:
+    """The SET columns of each UPDATE of the request table."""
+    updates = [q["sql"] for q in queries if q["sql"].startswith(f'UPDATE "{REQUEST_TABLE}"')]
+    return [
+        set(re.findall(r'"(\w+)" = ', sql.split(" SET ", 1)[1].split(" WHERE ", 1)[0]))
+        for sql in updates
+    ]
+
+
+@pytest.mark.parametrize(
+    "state, actor, action, payload, columns",
+    WRITES,
+    ids=[f"{state}-{action}" for state, _, action, _, _ in WRITES],
+)
+def test_a_transition_reads_the_row_once_and_writes_only_what_changed(
+    cast, request_in, state, actor, action, payload, columns
+):
+    """One SELECT … FOR UPDATE (relations included), no re-read; an UPDATE of exactly the changed
+    columns, none at all for an action that changes no column."""
+    service_request = request_in(state)
+    payload = {k: cast[v] if k == "department" else v for k, v in payload.items()}
+    with CaptureQueriesContext(connection) as captured:
+        transition(service_request.pk, action, by=cast[actor], **payload)
+
+    (select,) = _selects_of_the_request(captured.captured_queries)
+    if connection.vendor == "postgresql":
+        assert select.rstrip().endswith(f'FOR UPDATE OF "{REQUEST_TABLE}"'), select
+    expected = [columns | {"updated_at"}] if columns else []
+    assert _updated_columns(captured.captured_queries) == expected
+
+
+def test_a_write_meanwhile_to_a_column_the_action_leaves_alone_survives(
+    cast, request_in, monkeypatch
+):
+    """A column written after the transition read the row (here by code in the same
+    transaction, under the same lock) keeps its value: the save names only its own columns."""
+    service_request = request_in("rectifying")
+    feedback = TRANSITIONS["feedback"]
+
+    def feedback_with_a_write_meanwhile(request, **kwargs):
+        ServiceRequest.objects.filter(pk=request.pk).update(
+            title="Corrected meanwhile", extension_plan="Written meanwhile"
+        )
+        return feedback.handler(request, **kwargs)
+
+    monkeypatch.setitem(
+        TRANSITIONS,
+        "feedback",
+        dataclasses.replace(feedback, handler=feedback_with_a_write_meanwhile),
+    )
+    answered = transition(service_request.pk, "feedback", by=cast.hank, message="Repaved.")
+
+    row = ServiceRequest.objects.get(pk=service_request.pk)
+    assert (row.title, row.extension_plan) == ("Corrected meanwhile", "Written meanwhile")
+    assert row.status == answered.status == Status.FEEDBACK
+    assert row.answered_at == answered.answered_at is not None
+
+
+def test_transition_returns_the_locked_instance_in_its_new_state(cast, request_in, monkeypatch):
+    service_request = request_in("assigned")
+    locked = []
+
+    def spy(request_id, payload):
+        locked.append(lock(request_id, payload))
+        return locked[-1]
+
+    lock = workflow._lock
+    monkeypatch.setattr(workflow, "_lock", spy)
+    with CaptureQueriesContext(connection) as captured:
+        started = transition(service_request.pk, "start", by=cast.hank)
+        # Its relations came with the lock: reading them asks nothing more.
+        assert (started.enterprise, started.department, started.handler) == (
+            cast.acme,
+            cast.roads,
+            cast.hank,
+        )
+    assert started is locked[0]
+    assert started.status == Status.RECTIFYING
+    assert len(_selects_of_the_request(captured.captured_queries)) == 1
+    assert ServiceRequest.objects.get(pk=service_request.pk).status == Status.RECTIFYING
+
+
+def test_a_merge_locks_both_rows_in_one_query_and_reads_the_target_from_it(cast, request_in):
+    service_request = request_in("submitted")
+    twin = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice)
+    with CaptureQueriesContext(connection) as captured:
+        merged = transition(service_request.pk, "merge", by=cast.liam, into=twin)
+    assert merged.merged_into.pk == twin.pk
+    locks = [q["sql"] for q in captured.captured_queries if "FOR UPDATE" in q["sql"]]
+    if connection.vendor == "postgresql":
+        assert len(locks) == 1
+    # Besides the lock, only the visibility check (an EXISTS: LIMIT 1) reads the request table;
+    # the target is not read again.
+    selects = _selects_of_the_request(captured.captured_queries)
+    assert len(selects) == 2
+    assert len([sql for sql in selects if sql.rstrip().endswith("LIMIT 1")]) == 1

@@ -1,0 +1,403 @@
+"""Every raw SQL statement of the sweep on PostgreSQL, each whole, named, with named parameters.
+
+The sweep (`requests_app.escalation`) calls these functions inside its batch transaction; the
+portable path (the ORM, plain Python) is in escalation.py and firing.py beside the calls.
+Tables and the clock's due column are filled in as identifiers; every value is a named
+parameter. Django's psycopg cursor merges parameters into the text on the client, so the
+planner sees them as constants: that is what lets a switch such as
+`NOT (d.paused AND %(skip_paused)s)` fold away to the condition written out or left out, and
+the statements keep the plans they were tuned for (README, "The sweep").
+"""
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+
+from core.bulk import int_array
+from notifications.messages import COLUMNS as NOTIFICATION_COLUMNS
+from notifications.messages import InboxWords
+from notifications.models import Notification
+from officials.models import Department, Enterprise
+from requests_app.models import (
+    GENESIS_HASH,
+    Deadline,
+    EscalationFiring,
+    RequestEvent,
+    ServiceRequest,
+    TimelineHead,
+    hash_time,
+)
+from requests_app.timeline import canonical_template, event_template
+
+NO_JIT = "SET LOCAL jit = off"
+
+LOCK_BATCH = """
+    SELECT id FROM {request}
+    WHERE id = ANY(ARRAY(
+        SELECT d.request_id FROM {deadline} AS d
+        WHERE d.clock = %(clock)s
+          AND d.due_at <= %(due_by)s
+          AND d.running
+          AND d.stage IN ({stages})
+          AND NOT (d.paused AND %(skip_paused)s)
+          AND (d.stage, d.due_at, d.request_id)
+              >= (%(start_stage)s, %(start_due_at)s, %(start_request)s)
+          AND (%(end_stage)s IS NULL OR (d.stage, d.due_at, d.request_id)
+                                        < (%(end_stage)s, %(end_due_at)s, %(end_request)s))
+    ))
+    ORDER BY id FOR UPDATE SKIP LOCKED
+"""
+
+FIRE_BATCH = """
+    WITH due AS (
+        SELECT p.id AS deadline_id, r.id AS request_id, r.status,
+               {cycle} AS cycle, r.{due_at} AS due_at,
+               r.reference, r.department_id, r.handler_id, r.liaison_id, r.enterprise_id
+        FROM unnest(%(locked)s::bigint[]) AS locked(id),
+        LATERAL (
+            SELECT * FROM (
+                SELECT d.id, d.request_id FROM {deadline} AS d
+                WHERE d.clock = %(clock)s
+                  AND d.due_at <= %(due_by)s
+                  AND d.running
+                  AND d.stage IN ({stages})
+                  AND NOT (d.paused AND %(skip_paused)s)
+            ) AS q WHERE q.request_id = locked.id OFFSET 0
+        ) AS p
+        JOIN {request} AS r ON r.id = p.request_id
+    ),
+    climbed AS (
+        UPDATE {deadline} SET stage = %(climb_to)s
+        WHERE id = ANY(ARRAY(SELECT deadline_id FROM due)) AND stage <= %(last_stage)s
+    ),
+    fired AS (
+        INSERT INTO {firing} (request_id, rule_id, cycle, due_at, fired_at)
+        SELECT request_id, %(rule_id)s, cycle, due_at, %(now)s FROM due
+        ON CONFLICT (request_id, rule_id, cycle) DO NOTHING
+        RETURNING request_id
+    ),
+    fired_due AS (
+        SELECT due.* FROM fired JOIN due ON due.request_id = fired.request_id
+    ),
+    fired_events AS (
+        SELECT request_id, status,
+               format(%(data_template)s, cycle, to_json(
+                   to_char((due_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS')
+                   || CASE to_char((due_at AT TIME ZONE 'UTC'), 'US') WHEN '000000' THEN ''
+                      ELSE '.' || to_char((due_at AT TIME ZONE 'UTC'), 'US') END
+                   || '+00:00'
+               )::text) AS data
+        FROM fired_due
+    ),
+    chain AS (
+        SELECT s.request_id, s.status, s.data,
+               COALESCE(h.seq, 0) + 1 AS seq, COALESCE(h.hash, %(genesis_hash)s) AS prev_hash,
+               h.request_id IS NOT NULL AS had_head
+        FROM fired_events AS s LEFT JOIN {head} AS h
+            ON h.request_id = s.request_id
+            -- The batch's heads by their index, whatever the planner expects of the events:
+            -- a misjudged join would read every head.
+            AND h.request_id = ANY(ARRAY(SELECT request_id FROM fired_events))
+    ),
+    appended AS (
+        INSERT INTO {event} (request_id, seq, action, actor_id, from_status, to_status, note,
+                             data, created_at, prev_hash, hash)
+        SELECT request_id, seq, %(action)s, NULL, status, status, %(note)s, data::jsonb,
+               %(now)s, prev_hash,
+               encode(sha256(convert_to(
+                   prev_hash || format(%(event_template)s, to_json(status)::text, data,
+                                       request_id, seq),
+                   'UTF8'
+               )), 'hex')
+        FROM chain
+        RETURNING request_id, seq, hash
+    ),
+    moved AS (
+        UPDATE {head} AS h SET seq = a.seq, hash = a.hash
+        FROM appended AS a
+        WHERE h.request_id = a.request_id
+          AND h.request_id = ANY(ARRAY(SELECT request_id FROM chain WHERE had_head))
+    ),
+    born AS (
+        INSERT INTO {head} (request_id, seq, hash)
+        SELECT a.request_id, a.seq, a.hash
+        FROM appended AS a JOIN chain AS c ON c.request_id = a.request_id
+        WHERE NOT c.had_head
+    )
+    SELECT request_id, due_at::text, reference, department_id, handler_id, liaison_id,
+           enterprise_id
+    FROM fired_due
+    ORDER BY request_id
+"""
+
+# The values a sweep message is written from, in the order NOTIFY_BATCH passes them to format()
+# (`notifications.messages.inbox_words` numbers the words' placeholders by it).
+NOTICE_FIELDS = ("reference", "title", "enterprise", "department", "clock", "due")
+
+NOTIFY_BATCH = """
+    WITH recipient AS (
+        SELECT * FROM unnest(%(recipients)s::bigint[], %(languages)s::integer[],
+                             %(email_wanted)s::boolean[])
+            AS t(id, language, email_wanted)
+    ),
+    pair AS (
+        SELECT * FROM unnest(%(items)s::bigint[], %(readers)s::bigint[]) AS t(item, recipient)
+    ),
+    created AS (
+        INSERT INTO {notification} ({notification_columns})
+        SELECT p.recipient, %(kind)s,
+               left(format((%(subjects)s::text[])[r.language],
+                           c.reference, c.title, c.enterprise,
+                           CASE WHEN %(names_department)s THEN
+                               COALESCE(c.department, (%(unassigned)s::text[])[r.language]) END,
+                           (%(clock_words)s::text[])[r.language], c.due), 200),
+               format((%(bodies)s::text[])[r.language],
+                      c.reference, c.title, c.enterprise,
+                      CASE WHEN %(names_department)s THEN
+                          COALESCE(c.department, (%(unassigned)s::text[])[r.language]) END,
+                      (%(clock_words)s::text[])[r.language], c.due),
+               '', c.link, %(now)s, NULL, r.email_wanted, NULL, 0
+        FROM pair AS p
+        JOIN recipient AS r ON r.id = p.recipient
+        JOIN (
+            SELECT sr.id AS item, sr.reference, sr.title, e.name AS enterprise,
+                   d.name AS department,
+                   to_char(sr.{due_at} AT TIME ZONE %(time_zone)s, 'YYYY-MM-DD HH24:MI') AS due,
+                   %(link_prefix)s || sr.id || %(link_suffix)s AS link
+            FROM {request} AS sr
+            JOIN {enterprise} AS e ON e.id = sr.enterprise_id
+            LEFT JOIN {department} AS d ON d.id = sr.department_id
+            WHERE sr.id = ANY(%(requests)s::bigint[])
+        ) AS c ON c.item = p.item
+        RETURNING id, email_wanted
+    )
+    SELECT count(*), array_agg(id ORDER BY id) FILTER (WHERE email_wanted) FROM created
+"""
+
+# What FIRE_BATCH returns of each request it fired, after its id and due time.
+FIRED_FIELDS = ("reference", "department_id", "handler_id", "liaison_id", "enterprise_id")
+
+# The identifiers a statement may be given, by what the sweep passes.
+_DUE_COLUMNS = frozenset({"assign_due_at", "answer_due_at"})
+_CYCLES = {None: "0", "reopen_count": "r.reopen_count"}
+
+
+@functools.cache
+def _text(
+    statement: str,
+    due_column: str | None = None,
+    cycle_column: str | None = None,
+    position: int | None = None,
+) -> str:
+    """A statement with its tables (from the models, once), the clock's columns and the rung's
+    stages filled in.
+
+    The stages are written out (`IN (0, 1)`: integers of the ladder, never input), as the ORM
+    wrote them: PostgreSQL reads `stage IN (0)` as `stage = 0`, a bound of the index scan,
+    where a one-element array parameter (`= ANY(%(stages)s)`) was only a filter of the lock.
+    """
+    if due_column is not None and due_column not in _DUE_COLUMNS:
+        raise ValueError(due_column)
+    stages = None if position is None else ", ".join(str(stage) for stage in range(position + 1))
+    return statement.format(
+        request=ServiceRequest._meta.db_table,
+        deadline=Deadline._meta.db_table,
+        firing=EscalationFiring._meta.db_table,
+        event=RequestEvent._meta.db_table,
+        head=TimelineHead._meta.db_table,
+        notification=Notification._meta.db_table,
+        notification_columns=", ".join(NOTIFICATION_COLUMNS),
+        enterprise=Enterprise._meta.db_table,
+        department=Department._meta.db_table,
+        due_at=due_column,
+        cycle=_CYCLES[cycle_column],
+        stages=stages,
+    )
+
+
+def no_jit(cursor) -> None:
+    """Turn off JIT compilation for the rest of the batch's transaction.
+
+    The batch statements are estimated as costly enough for PostgreSQL to compile them (JIT),
+    which takes longer (30 ms and more) than running them.
+    """
+    cursor.execute(NO_JIT)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What selects a rung's pending deadlines, as `escalation.pending_deadlines` does in the
+    ORM: the rule's clock, its rung (`position`), the due time it fires at or after.
+
+    The rung's stages are listed (`IN (0, 1)` rather than `<= 1`) so that the due time bounds
+    the index scan of each stage; with a range on the stage, PostgreSQL reads every running
+    clock of the lower stages, due or not. A fraction rule (a reminder) skips paused clocks:
+    no reminders while the enterprise answers; for other rules `NOT (d.paused AND false)`
+    folds away.
+    """
+
+    clock: str
+    position: int
+    due_by: dt.datetime
+    skip_paused: bool
+
+    @property
+    def params(self) -> dict:
+        return {"clock": self.clock, "due_by": self.due_by, "skip_paused": self.skip_paused}
+
+
+def lock_query(*, pending: Pending, start: tuple, end: tuple | None) -> tuple[str, dict]:
+    """LOCK_BATCH and its parameters, for a batch: its range [start, end) of the index order
+    (stage, due_at, request_id), `end` None for the last batch (the benchmark explains it)."""
+    end_stage, end_due_at, end_request = end if end is not None else (None, None, None)
+    start_stage, start_due_at, start_request = start
+    return _text(LOCK_BATCH, position=pending.position), {
+        **pending.params,
+        "start_stage": start_stage,
+        "start_due_at": start_due_at,
+        "start_request": start_request,
+        "end_stage": end_stage,
+        "end_due_at": end_due_at,
+        "end_request": end_request,
+    }
+
+
+def lock_batch(cursor, **arguments) -> list[int]:
+    """LOCK_BATCH: lock a batch's requests in id order, passing over those someone else holds
+    (arguments: `lock_query`'s).
+
+    SKIP LOCKED: a request a user is changing right now is left for the next sweep rather than
+    waited for; the lock also keeps the timeline's sequence ours while the batch appends. The
+    ids are one array (`= ANY(ARRAY(...))`): the requests are then found by their index, where
+    `IN (subquery)` let the planner read the whole table. The row comparison bounds the index
+    scan (the ORM would spell it as ORs, which it can only filter by); for the last batch
+    `%(end_stage)s IS NULL` folds to true and the upper bound disappears.
+    """
+    cursor.execute(*lock_query(**arguments))
+    return [pk for (pk,) in cursor.fetchall()]
+
+
+def fire_query(
+    *,
+    pending: Pending,
+    locked: list[int],
+    due_column: str,
+    cycle_column: str | None,
+    rule_id: int,
+    action: str,
+    note: str,
+    data: dict,
+    now: dt.datetime,
+) -> tuple[str, dict]:
+    """FIRE_BATCH and its parameters, the event's two canonical templates among them (the
+    benchmark explains it).
+
+    `data` is the events' data with `timeline.slot("cycle")` and `timeline.slot("due_at")`
+    where the database fills in each request's own; the hash template is the event's canonical
+    form (`timeline.event_template`) with the batch's shared parts encoded here and the rest
+    filled in by format(), in the order the statement's call passes them.
+    """
+    statement = _text(FIRE_BATCH, due_column, cycle_column, pending.position)
+    return statement, {
+        **pending.params,
+        "locked": int_array(locked),
+        "climb_to": pending.position + 1,
+        "last_stage": pending.position,
+        "rule_id": rule_id,
+        "now": now,
+        "data_template": canonical_template(data, {"cycle": "%1$s", "due_at": "%2$s"}),
+        "genesis_hash": GENESIS_HASH,
+        "action": action,
+        "note": note,
+        "event_template": event_template(
+            placeholders={
+                "from_status": "%1$s",
+                "to_status": "%1$s",
+                "data": "%2$s",
+                "request_id": "%3$s",
+                "seq": "%4$s",
+            },
+            constants={
+                "action": action,
+                "note": note,
+                "actor_id": None,  # a system event
+                "created_at": hash_time(now),
+            },
+        ),
+    }
+
+
+def fire_batch(cursor, **arguments) -> list[dict]:
+    """FIRE_BATCH: re-read, climb, insert the firings, append their events and read what fired,
+    in one statement (arguments: `fire_query`'s).
+
+    Run under the batch's lock, in a statement of its own, so that it sees what committed
+    before the lock: a transition since the batch was chosen may have stopped the clock.
+    The rows never travel to Python and back (binding 5,000 datetimes or strings per batch
+    costs more than the statements); the events are hashed by the database from the canonical
+    template; only what the cases and messages need of the requests this sweep fired (the
+    firing key's ON CONFLICT DO NOTHING leaves out those another sweep fired) comes back.
+    Due times come back as text: psycopg's timestamptz loader under Django is pure Python.
+
+    The shape keeps each step to index lookups of the batch's own rows, whatever the planner
+    estimates: the due deadlines are re-read request by request (LATERAL, with OFFSET 0 so
+    that it is not flattened into a scan of every pending deadline), deadlines and heads are
+    found by their ids as one array (`= ANY(ARRAY(...))`, an index scan, where a join to the
+    CTE let the planner read the whole table). Every pending row the batch locked climbs past
+    the rung, fired now or before (another sweep, or stages reset after the ladder changed).
+    """
+    cursor.execute(*fire_query(**arguments))
+    return [
+        {"pk": pk, "due": _utc(due_text), **dict(zip(FIRED_FIELDS, values, strict=True))}
+        for pk, due_text, *values in cursor.fetchall()
+    ]
+
+
+def _utc(text: str | None) -> dt.datetime | None:
+    # fromisoformat is C, and reads PostgreSQL's text form ("2026-10-08 01:00:00.5+00").
+    return None if text is None else dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def notify_batch(
+    cursor,
+    *,
+    words: InboxWords,
+    requests: list[int],
+    due_column: str,
+    time_zone: str,
+    link: str,
+    now: dt.datetime,
+) -> tuple[int, list[int]]:
+    """NOTIFY_BATCH: the inbox rows of a batch's messages, filled in from the requests' rows.
+
+    Rendering and shipping 200,000 messages from Python was the largest share of a large
+    sweep; only the (request, recipient) pairs travel. Each language's words come translated
+    (`notifications.messages.inbox_words`, placeholders numbered by NOTICE_FIELDS); a request
+    never assigned names `unassigned` for its department. `link` holds "{}" for the request's
+    id. Returns the count and the ids of the rows with an e-mail to send.
+    """
+    prefix, suffix = link.split("{}")
+    cursor.execute(
+        _text(NOTIFY_BATCH, due_column),
+        {
+            "recipients": words.recipients,
+            "languages": words.languages,
+            "email_wanted": words.email_wanted,
+            "items": int_array(words.items),
+            "readers": int_array(words.readers),
+            "kind": words.kind,
+            "subjects": words.subjects,
+            "bodies": words.bodies,
+            # Only a message that names the department joins it (the join is dropped otherwise).
+            "names_department": "department" in words.placeholders,
+            "unassigned": words.defaults["department"],
+            "clock_words": words.defaults["clock"],
+            "now": now,
+            "time_zone": time_zone,
+            "link_prefix": prefix,
+            "link_suffix": suffix,
+            "requests": int_array(requests),
+        },
+    )
+    count, ids = cursor.fetchone()
+    return count, ids or []
