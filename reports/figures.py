@@ -4,8 +4,8 @@ Every count is a condition (a `Q`) on the requests received in the period, so th
 is counted by one set-based query (`Count(filter=...)`) and listed by the page a figure links to
 (`members`). Rates divide one count by another; times are working time, counted by
 requests_app.working_time (a working day contributes its 24 local hours, a non-working day none),
-and "overdue now" is requests_app.models.overdue_q. README "Reports: definitions" says the same in
-words; keep the two in step.
+and "overdue now" is requests_app.models.overdue_q. docs/reports.md ("Reports: definitions")
+says the same in words; keep the two in step.
 """
 
 import datetime as dt
