@@ -586,7 +586,8 @@ def n11_obstruction(facts: RequestHistoryFacts, limits: Thresholds) -> list[Find
     found: list[Finding] = []
     if limits.transfer_threshold is None:
         found += _unset("N11", "transfer_threshold")
-    elif facts.transfers > limits.transfer_threshold:
+    elif facts.transfers >= limits.transfer_threshold:
+        # RULES.md: "≥2 unjustified 退单" - the threshold itself is already a finding.
         found.append(
             Finding(
                 "N11",

@@ -1,7 +1,9 @@
-"""The health of a running portal: database, Redis and how long ago the deadline sweep last ran.
+"""The health of a running portal: database, Redis, the sweep's age, next year's calendar.
 
 `GET /health/` answers 200 when the database (and Redis, when configured) answer, else 503; the
-sweep's age is reported for monitoring and judged stale past `HEALTH_SWEEP_MAX_AGE` seconds.
+sweep's age (read from the database, so every process agrees) is reported for monitoring and
+judged stale past `HEALTH_SWEEP_MAX_AGE` seconds; `calendar.next_year_official` is false while
+next year has no official working-day calendar, for monitoring to remind an admin to load it.
 `python -m portal.health [--http URL] [--sweep]` runs the same checks for a container health check.
 """
 
@@ -18,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from requests_app.sweep_record import last_sweep_at
+from requests_app.working_time import is_official_year
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +59,28 @@ def _check_sweep(now: dt.datetime) -> dict:
     return {"last_at": last.isoformat(), "age_seconds": age, "stale": stale}
 
 
+def _check_calendar(now: dt.datetime) -> dict:
+    # The portal's years are years of its own zone (settings.TIME_ZONE), as the clocks count them.
+    next_year = timezone.localdate(now).year + 1
+    try:
+        official = is_official_year(next_year)
+    except Exception as error:
+        return {"next_year_official": False, "error": type(error).__name__}
+    return {"next_year_official": official}
+
+
 def report(now: dt.datetime | None = None) -> dict:
     """Every check; `ok` is false when a service the portal cannot work without is down."""
+    now = now or timezone.now()
     database, redis_ = _check_database(), _check_redis()
     ok = database["ok"] and (redis_ is None or redis_["ok"])
     return {
+        "ok": bool(ok),
         "status": "ok" if ok else "fail",
         "database": database,
         "redis": redis_,
-        "sweep": _check_sweep(now or timezone.now()),
+        "sweep": _check_sweep(now),
+        "calendar": _check_calendar(now),
     }
 
 

@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from officials.api import CategoryViewSet, DepartmentViewSet, EnterpriseViewSet, UserViewSet
 from portal import health, views
-from requests_app.api import ServiceRequestViewSet
+from requests_app.api import CalendarYearView, ServiceRequestViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.register("categories", CategoryViewSet, basename="category")
@@ -24,6 +24,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
     path("api/v1/", include(router.urls)),
+    path("api/v1/calendar/<int:year>/", CalendarYearView.as_view(), name="calendar-year"),
     path("api/v1/", include("inspection.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,15 +6,18 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from compliance.selectors import eligible_handlers
 from core.api import FormParser, JSONParser, MultiPartParser, Pagination
 from core.errors import UploadTooLarge
 from officials.models import User
-from requests_app import workflow
+from officials.permissions import is_admin, is_official
+from requests_app import calendar, workflow
 from requests_app.attachments import add_attachment, may_attach
+from requests_app.calendar_notice import NoticeError
 from requests_app.filters import RequestFilter
 from requests_app.models import Attachment
 from requests_app.selectors import requests_visible_to
@@ -22,6 +25,9 @@ from requests_app.serializers import (
     ACTION_INPUTS,
     AttachmentInput,
     AttachmentSerializer,
+    CalendarInput,
+    CalendarLoadedSerializer,
+    CalendarYearSerializer,
     EligibleHandlerSerializer,
     EligibleHandlersQuery,
     RequestCreateInput,
@@ -161,3 +167,57 @@ def _make_action(name: str):
 
 for _name in workflow.ACTIONS:
     setattr(ServiceRequestViewSet, _name, _make_action(_name))
+
+
+class CalendarYearView(APIView):
+    """A year of the working-day calendar: any official reads it, an admin loads it."""
+
+    def _year(self, year: int) -> int:
+        if not calendar.FIRST_YEAR <= year <= calendar.LAST_YEAR:
+            raise NotFound("No calendar for that year.")
+        return year
+
+    @extend_schema(responses=CalendarYearSerializer)
+    def get(self, request, year: int):
+        if not is_official(request.user):
+            raise PermissionDenied("Only officials read the working-day calendar.")
+        official, days = calendar.year_days(self._year(year))
+        return Response(
+            CalendarYearSerializer({"year": year, "official": official, "days": days}).data
+        )
+
+    @extend_schema(
+        request=CalendarInput,
+        parameters=[
+            OpenApiParameter("dry_run", bool, description="parse and report, save nothing")
+        ],
+        responses={
+            200: CalendarLoadedSerializer,
+            400: OpenApiResponse(
+                description="A notice line that cannot be read, a day outside the year"
+            ),
+            403: OpenApiResponse(description="Not an admin"),
+        },
+    )
+    def put(self, request, year: int):
+        if not is_admin(request.user):
+            raise PermissionDenied("Only an admin loads the working-day calendar.")
+        year = self._year(year)
+        data = CalendarInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dry_run = request.query_params.get("dry_run", "").lower() in ("1", "true", "yes")
+        try:
+            if "notice" in data.validated_data:
+                days = calendar.days_from_notice(data.validated_data["notice"], year)
+            else:
+                days = [calendar.Day(**day) for day in data.validated_data["days"]]
+            loaded = calendar.load_year(year, days, dry_run=dry_run)
+        except NoticeError as error:
+            raise ValidationError({"notice": [str(error)]}) from None
+        except calendar.CalendarInputError as error:
+            raise ValidationError({error.field: [error.message]}) from None
+        return Response(
+            CalendarLoadedSerializer(
+                {"year": year, "official": True, "days": loaded.days, "rebased": loaded.rebased}
+            ).data
+        )

@@ -642,3 +642,23 @@ class Deadline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} {self.clock} → {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class SweepRun(models.Model):
+    """When the deadline sweep last finished: one row, shared by every process (web, worker,
+    beat, the embedded mode), for `/health/` to judge the sweep's age."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
+    finished_at = models.DateTimeField(_("finished"))
+
+    class Meta:
+        verbose_name = _("sweep run")
+        verbose_name_plural = _("sweep runs")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="sweep_run_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M:%S}"

@@ -261,3 +261,34 @@ ACTION_INPUTS: dict[str, type[serializers.Serializer]] = {
     "withdraw": WithdrawInput,
     "comment": CommentInput,
 }
+
+
+# --- the working-day calendar -------------------------------------------------------------------
+
+
+class CalendarDaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    working = serializers.BooleanField()
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class CalendarYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    official = serializers.BooleanField()
+    days = CalendarDaySerializer(many=True)
+
+
+class CalendarLoadedSerializer(CalendarYearSerializer):
+    rebased = serializers.IntegerField()
+
+
+class CalendarInput(serializers.Serializer):
+    """A year's exceptions: the days themselves, or the State Council's notice as pasted."""
+
+    days = CalendarDaySerializer(many=True, required=False)
+    notice = serializers.CharField(required=False, trim_whitespace=False, max_length=TEXT_MAX)
+
+    def validate(self, attrs):
+        if ("days" in attrs) == ("notice" in attrs):
+            raise serializers.ValidationError(_("Send either the days or the notice."))
+        return attrs

@@ -293,6 +293,14 @@ def statutory_calendar() -> StatutoryCalendar:
     return StatutoryCalendar(_store)
 
 
+def is_official_year(year: int) -> bool:
+    """Whether the statutory calendar holds official data for `year` (as the clocks count it).
+
+    A question, not a count: it logs no "provisional" warning (`/health/` asks it every poll).
+    """
+    return not statutory_calendar()._table(year).provisional
+
+
 def forget_calendars() -> None:
     """Drop this process's copy of the calendar table; the next clock reads it again."""
     global _store

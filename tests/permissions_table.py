@@ -262,6 +262,8 @@ ROWS: list[Row] = [
         },
     ),
     Row("user-detail", unscoped(ADMIN), target="user"),
+    # PUT (admin only) is tried per persona in tests/requests_app/test_calendar_api.py.
+    Row("calendar-year", unscoped(OFFICIALS), kwargs={"year": 2027}),
     # --- service requests: the API ------------------------------------------------------------
     Row("request-list", unscoped(ALL), target="request", state="assigned", lists_target=True),
     Row(

@@ -34,21 +34,25 @@ def n11(service_request, message_id: str):
     return Finding.objects.filter(request=service_request, rule_code="N11", message_id=message_id)
 
 
-def test_transfers_up_to_the_threshold_are_no_finding(cast, request_in):
+def test_transfers_below_the_threshold_are_no_finding(cast, request_in):
     service_request = request_in("assigned")
-    transfer_around(cast, service_request, 2)
+    transfer_around(cast, service_request, 1)
     assert not Finding.objects.filter(request=service_request).exists()
 
 
-def test_more_transfers_than_the_threshold_are_n11_once(cast, request_in):
+def test_transfers_reaching_the_threshold_are_n11_once(cast, request_in):
+    # RULES.md: "≥2 unjustified 退单"; the default threshold is 2.
     service_request = request_in("assigned")
-    transfer_around(cast, service_request, 3)
+    transfer_around(cast, service_request, 2)
     finding = n11(service_request, "n11.repeated_transfer").get()
     assert finding.severity == "violation"
     assert finding.rule_version.rule.code == "N11"
-    assert finding.params["count"] == 3
-    # The department that passed it on the third time (roads → environment) answers for it.
-    assert finding.department == cast.roads
+    assert (finding.params["count"], finding.params["threshold"]) == (2, 2)
+    # The department that passed it on the second time (environment → roads) answers for it.
+    assert finding.department == cast.environment
+    transition(
+        service_request.pk, "transfer", by=cast.liam, department=cast.environment, reason="3"
+    )
     transition(service_request.pk, "transfer", by=cast.liam, department=cast.roads, reason="Again")
     assert n11(service_request, "n11.repeated_transfer").count() == 1
 
@@ -64,6 +68,17 @@ def test_repeated_dissatisfaction_is_n11(cast, request_in):
         transition(service_request.pk, "feedback", by=cast.hank, message="Tried again.")
     finding = n11(service_request, "n11.repeated_dissatisfaction").get()
     assert (finding.official, finding.department) == (cast.hank, cast.roads)
+
+
+def test_a_configured_transfer_threshold_is_the_boundary(cast, request_in):
+    set_threshold("transfer_threshold", 3, by=cast.ada)
+    service_request = request_in("assigned")
+    transfer_around(cast, service_request, 2)
+    assert not n11(service_request, "n11.repeated_transfer").exists()
+    transition(
+        service_request.pk, "transfer", by=cast.liam, department=cast.environment, reason="3"
+    )
+    assert n11(service_request, "n11.repeated_transfer").get().params["count"] == 3
 
 
 def test_an_unset_threshold_says_so_instead_of_guessing(cast, request_in):

@@ -27,6 +27,7 @@ from compliance.rules import (
 NOW = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 LIMITS = dataclasses.replace(Thresholds.defaults(), meal_per_capita_cap=Decimal("120"))
 UNSET = Thresholds()  # every threshold unset
+THREE_TRANSFERS = dataclasses.replace(LIMITS, transfer_threshold=Decimal("3"))  # a locality's own
 ALL_CODES = (
     [f"P{n:02d}" for n in range(1, 12)]
     + [f"N{n:02d}" for n in range(1, 17)]
@@ -209,8 +210,12 @@ TABLE = [
     # N07 loans: no rate is recorded, so the rule says it cannot judge
     ("N07", declaration(), LIMITS, []),
     ("N07", declaration(relation="loan"), LIMITS, [(WARNING, "n07.no_rate")]),
-    # N11 request history: more transfers / rejected reviews than the threshold; breaches
-    ("N11", history(transfers=2, rejected_reviews=2), LIMITS, []),
+    # N11 request history: transfers reaching the threshold (RULES.md: two or more), more
+    # rejected reviews than the threshold; breaches
+    ("N11", history(transfers=1, rejected_reviews=2), LIMITS, []),
+    ("N11", history(transfers=2), LIMITS, [(VIOLATION, "n11.repeated_transfer")]),
+    ("N11", history(transfers=2), THREE_TRANSFERS, []),
+    ("N11", history(transfers=3), THREE_TRANSFERS, [(VIOLATION, "n11.repeated_transfer")]),
     ("N11", history(transfers=3), LIMITS, [(VIOLATION, "n11.repeated_transfer")]),
     ("N11", history(rejected_reviews=3), LIMITS, [(VIOLATION, "n11.repeated_dissatisfaction")]),
     ("N11", history(answer_breached=True), LIMITS, [(VIOLATION, "n11.answer_breach")]),

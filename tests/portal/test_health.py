@@ -1,24 +1,37 @@
-"""/health/: the database, Redis when configured, and the age of the last deadline sweep."""
+"""/health/: the database, Redis when configured, the age of the last deadline sweep (one row
+every process shares) and whether next year's working-day calendar is official."""
 
 import datetime as dt
+import threading
 
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import connection, transaction
 
 from portal import health
 from requests_app import sweep_record
 from requests_app.escalation import sweep
+from requests_app.models import CalendarYear, SweepRun
 from tests.conftest import at
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _no_sweep_recorded():
-    cache.delete(sweep_record.SWEEP_KEY)
-    yield
-    cache.delete(sweep_record.SWEEP_KEY)
+def in_another_process(work):
+    """Run `work` as another process would: another thread, so its own database connection."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = work()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return outcome.get("value")
 
 
 def test_healthy_without_a_sweep_yet_says_so(client, settings):
@@ -27,6 +40,7 @@ def test_healthy_without_a_sweep_yet_says_so(client, settings):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
+    assert body["ok"] is True
     assert body["database"] == {"ok": True}
     assert body["redis"] is None  # the embedded mode has no Redis
     assert body["sweep"] == {"last_at": None, "age_seconds": None, "stale": True}
@@ -64,12 +78,68 @@ def test_redis_that_does_not_answer_is_503(client, settings):
     assert response.json()["redis"] == {"ok": False, "error": "ConnectionError"}
 
 
-def test_a_cache_that_is_down_never_fails_the_sweep(monkeypatch):
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
+def test_the_sweep_time_is_one_row_in_the_database_not_a_cache():
+    sweep_record.record_sweep(at("2026-10-12 09:00"))
+    sweep_record.record_sweep(at("2026-10-12 09:01"))
+    cache.clear()  # nothing of it lives in a process's cache
+    assert SweepRun.objects.get().finished_at == at("2026-10-12 09:01")
+    assert sweep_record.last_sweep_at() == at("2026-10-12 09:01")
 
-    monkeypatch.setattr(sweep_record.cache, "set", down)
-    sweep_record.record_sweep()  # logged, not raised
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_every_process_agrees_on_the_last_sweep(client, settings):
+    """The embedded mode's worker sweeps, the web process answers /health/: both see one time."""
+    settings.REDIS_URL = ""
+    settings.HEALTH_SWEEP_MAX_AGE = 300
+    with time_machine.travel(at("2026-10-12 09:00"), tick=False):
+        in_another_process(sweep)
+    cache.clear()
+    with time_machine.travel(at("2026-10-12 09:02"), tick=False):
+        body = client.get("/health/").json()
+    assert dt.datetime.fromisoformat(body["sweep"]["last_at"]) == at("2026-10-12 09:00")
+    assert body["sweep"]["stale"] is False
+    # And the other way round: recorded here, read there.
+    sweep_record.record_sweep(at("2026-10-12 09:05"))
+    assert in_another_process(sweep_record.last_sweep_at) == at("2026-10-12 09:05")
+
+
+def test_a_failed_record_never_fails_the_sweep(monkeypatch, caplog):
+    def down(*args, **kwargs):
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr(SweepRun.objects, "bulk_create", down)
+    sweep()  # logged, not raised
+    assert "Could not record the sweep's time" in caplog.text
+    assert sweep_record.last_sweep_at() is None
+
+
+def test_a_failed_record_leaves_the_callers_transaction_usable(monkeypatch):
+    with transaction.atomic():
+        SweepRun.objects.create(finished_at=at("2026-10-12 09:00"))
+        # A write the database refuses (the singleton check): only its savepoint rolls back.
+        monkeypatch.setattr(SweepRun, "SINGLETON", 2)
+        sweep_record.record_sweep(at("2026-10-12 09:05"))
+        monkeypatch.undo()
+        assert sweep_record.last_sweep_at() == at("2026-10-12 09:00")
+
+
+@pytest.mark.parametrize(
+    "today, stored, official",
+    [
+        ("2025-11-05 10:00", None, True),  # 2026: loaded from chinesecalendar by the migration
+        ("2026-11-05 10:00", None, False),  # 2027: no published schedule yet
+        ("2026-11-05 10:00", False, True),  # an admin loaded it (official)
+        ("2026-11-05 10:00", True, False),  # a provisional row is not official
+        ("2027-01-01 00:30", False, False),  # still 2026 in UTC, 2027 here: 2028 is asked
+    ],
+)
+def test_the_calendar_says_whether_next_year_is_official(client, settings, today, stored, official):
+    settings.REDIS_URL = ""
+    if stored is not None:
+        CalendarYear.objects.update_or_create(year=2027, defaults={"provisional": stored})
+    with time_machine.travel(at(today), tick=False):
+        body = client.get("/health/").json()
+    assert body["calendar"] == {"next_year_official": official}
 
 
 def test_health_is_exempt_from_the_https_redirect(client, settings):
