@@ -19,9 +19,6 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from requests_app.sweep_record import last_sweep_at
-from requests_app.working_time import is_official_year
-
 logger = logging.getLogger(__name__)
 
 
@@ -49,6 +46,9 @@ def _check_redis() -> dict | None:
 
 def _check_sweep(now: dt.datetime) -> dict:
     try:
+        # Imported here: `python -m portal.health` loads this module before django.setup().
+        from requests_app.sweep_record import last_sweep_at
+
         last = last_sweep_at()
     except Exception as error:
         return {"last_at": None, "age_seconds": None, "stale": True, "error": type(error).__name__}
@@ -63,6 +63,8 @@ def _check_calendar(now: dt.datetime) -> dict:
     # The portal's years are years of its own zone (settings.TIME_ZONE), as the clocks count them.
     next_year = timezone.localdate(now).year + 1
     try:
+        from requests_app.working_time import is_official_year  # after django.setup(), as above
+
         official = is_official_year(next_year)
     except Exception as error:
         return {"next_year_official": False, "error": type(error).__name__}

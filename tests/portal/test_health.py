@@ -2,7 +2,10 @@
 every process shares) and whether next year's working-day calendar is official."""
 
 import datetime as dt
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -167,3 +170,19 @@ def test_the_command_line_check(settings, capsys, argv, sweep_at, code):
             sweep_record.record_sweep(at(sweep_at))
         assert health.main(argv) == code
     assert '"database": {"ok": true}' in capsys.readouterr().out
+
+
+def test_the_container_check_runs_as_a_module():
+    """`python -m portal.health` imports this module before Django is set up (the compose file's
+    health checks run it so): it must get as far as asking, and answer 1 for a dead URL."""
+    done = subprocess.run(  # noqa: S603 (our own interpreter and module)
+        [sys.executable, "-m", "portal.health", "--http", "http://127.0.0.1:9/health/"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 1, done.stderr
+    assert "unhealthy:" in done.stderr
+    assert "Traceback" not in done.stderr
