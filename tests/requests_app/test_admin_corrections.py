@@ -7,27 +7,15 @@ a reason and leaves a `corrected` event on the timeline.
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 
 from officials.models import Role
 from requests_app.models import ServiceRequest
 from requests_app.timeline import verify_chain
 from tests.factories import UserFactory, category
+from tests.requests_app.conftest import admin_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def root(cast):
-    return UserFactory(username="root", role=Role.ADMIN, is_staff=True, is_superuser=True)
-
-
-def admin_client(user, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies["django_language"] = language
-    client.force_login(user)
-    return client
 
 
 def change_url(service_request) -> str:

@@ -9,7 +9,6 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 
 from compliance.models import AccountabilityCase
@@ -24,20 +23,9 @@ from requests_app.models import (
     Recipient,
 )
 from tests.factories import UserFactory
+from tests.requests_app.conftest import admin_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def root(cast):
-    return UserFactory(username="root", role=Role.ADMIN, is_staff=True, is_superuser=True)
-
-
-def admin_client(user, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies["django_language"] = language
-    client.force_login(user)
-    return client
 
 
 def admin_url(model, view: str, *args) -> str:
