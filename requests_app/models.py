@@ -66,6 +66,7 @@ class ExtensionState(models.TextChoices):
     NONE = "", _("None")
     PENDING = "pending", _("Pending approval")
     APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
 
 
 class ServiceRequestQuerySet(models.QuerySet):
@@ -196,6 +197,13 @@ class ServiceRequest(models.Model):
     reopen_count = models.PositiveIntegerField(_("times reopened"), default=0)
     transfer_count = models.PositiveIntegerField(_("times transferred"), default=0)
     rating = models.PositiveSmallIntegerField(_("rating"), null=True, blank=True)
+    # True when the rating was given on a liaison's follow-up call (回访), not by the enterprise
+    # itself: it counts in `satisfaction_follow_up`, never in `satisfaction`, and the enterprise
+    # may dispute the close.
+    rated_on_follow_up = models.BooleanField(_("rated on a follow-up call"), default=False)
+    # Answer rounds (the first answer and each after a reopen) that came after their clock:
+    # `answer_on_time` holds only when this is 0.
+    late_rounds = models.PositiveSmallIntegerField(_("rounds answered late"), default=0)
     extension_state = models.CharField(
         _("extension"), max_length=10, choices=ExtensionState.choices, default="", blank=True
     )
@@ -459,6 +467,18 @@ class CalendarYear(models.Model):
     provisional = models.BooleanField(_("provisional"), default=False)
     source = models.CharField(_("source"), max_length=100, blank=True)
     loaded_at = models.DateTimeField(_("loaded"), default=timezone.now)
+    # An administrator may accept the Monday–Friday fallback for a year with no published
+    # schedule; until then (or until the year is loaded) escalations and accountability cases
+    # that the year decides wait. Who accepted it, and when, is kept.
+    fallback_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("fallback confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    fallback_confirmed_at = models.DateTimeField(_("fallback confirmed"), null=True, blank=True)
 
     class Meta:
         ordering = ["year"]
