@@ -184,6 +184,10 @@ def provide_info(request, *, by, now, clocks, answer: str) -> Change:
 def feedback(request, *, by, now, clocks, message: str) -> Change:
     require(bool(message.strip()), "message", _("Say what was done."))
     request.answered_at = request.answered_at or now
+    # Each round (the first answer and each after a reopen) is judged against its own clock: a
+    # late round stays counted even when a later one comes in time.
+    if request.answer_due_at is not None and now > request.answer_due_at:
+        request.late_rounds += 1
     return Change(note=message)
 
 
