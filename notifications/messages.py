@@ -31,6 +31,24 @@ class Message:
 
 
 MESSAGES: dict[str, Message] = {
+    "new_request": Message(
+        _("New request from %(enterprise)s: %(reference)s"),
+        _("“%(title)s” was filed and is yours to assign to a department by %(assign_due)s."),
+    ),
+    "request_unrouted": Message(
+        _("No liaison for %(reference)s"),
+        _(
+            "“%(title)s” from %(enterprise)s has no liaison who may take it (none is linked, or "
+            "every linked liaison recused). Please assign it by %(assign_due)s."
+        ),
+    ),
+    "liaison_reassigned": Message(
+        _("Request %(reference)s passed to you"),
+        _(
+            "“%(title)s” from %(enterprise)s is now yours: the previous liaison recused (回避). "
+            "Please assign it by %(assign_due)s."
+        ),
+    ),
     "request_assigned": Message(
         _("Your request %(reference)s has been assigned"),
         _("“%(title)s” has been assigned to %(department)s. An answer is due by %(answer_due)s."),

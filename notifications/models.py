@@ -10,12 +10,21 @@ from django.utils.translation import gettext_lazy as _
 class Kind(models.TextChoices):
     """What a message is about; notifications/messages.py holds the words of each."""
 
+    NEW_REQUEST = "new_request", _("New request to assign")
+    REQUEST_UNROUTED = "request_unrouted", _("Request with no liaison")
+    LIAISON_REASSIGNED = "liaison_reassigned", _("Request passed to another liaison")
     REQUEST_ASSIGNED = "request_assigned", _("Request assigned")
     HANDLER_ASSIGNED = "handler_assigned", _("New request for the department")
     INFO_REQUESTED = "info_requested", _("Information requested")
     FEEDBACK_GIVEN = "feedback_given", _("Feedback given")
     REQUEST_CLOSED = "request_closed", _("Request closed")
+    INFO_PROVIDED = "info_provided", _("Information provided")
+    ANSWER_REJECTED = "answer_rejected", _("Answer rejected")
     EXTENSION_PENDING = "extension_pending", _("Extension to approve")
+    EXTENSION_APPROVED = "extension_approved", _("Extension approved")
+    EXTENSION_REFUSED = "extension_refused", _("Extension refused")
+    FOLLOW_UP_RECORDED = "follow_up_recorded", _("Follow-up call recorded")
+    REQUEST_DISPUTED = "request_disputed", _("Follow-up disputed")
     REMINDER = "reminder", _("Reminder (催办)")
     ESCALATED = "escalated", _("Escalation (督办)")
     ACCOUNTABILITY_OPENED = "accountability_opened", _("Accountability case opened")
@@ -24,6 +33,7 @@ class Kind(models.TextChoices):
     CASE_OPENED = "case_opened", _("Accountability case opened from a finding or report")
     FLAG_CASE_OPENED = "flag_case_opened", _("Accountability case opened for repeated yellow flags")
     CASE_DECIDED = "case_decided", _("Accountability case decided")
+    CALENDAR_MISSING = "calendar_missing", _("Working-day calendar not loaded")
 
 
 class Notification(models.Model):

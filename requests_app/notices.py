@@ -35,6 +35,28 @@ def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
+def after_submit(request: ServiceRequest, by: User, now, region_admins: list[User]) -> None:
+    """A new request: its liaison is told; with no liaison who may take it, the region's
+    administrators are (a request always reaches someone who can assign it)."""
+    if request.liaison_id:
+        plan = [("new_request", [request.liaison])]
+    else:
+        plan = [("request_unrouted", list(region_admins))]
+    _send(request, plan, "", by, now)
+
+
+def after_liaison_reassigned(
+    request: ServiceRequest, by: User, now, region_admins: list[User]
+) -> None:
+    """The liaison recused: the liaison who takes over is told, or the region's administrators
+    when nobody else may take it."""
+    if request.liaison_id:
+        plan = [("liaison_reassigned", [request.liaison])]
+    else:
+        plan = [("request_unrouted", list(region_admins))]
+    _send(request, plan, "", by, now)
+
+
 def after_transition(request: ServiceRequest, action: str, note: str, by: User, now) -> None:
     """Write the inbox rows for this transition (inside its transaction; e-mail after commit)."""
     plan = []
@@ -53,6 +75,10 @@ def after_transition(request: ServiceRequest, action: str, note: str, by: User, 
         plan = [("request_closed", _members(request) + [request.handler])]
     elif action == "extend":
         plan = [("extension_pending", _leaders(request))]
+    _send(request, plan, note, by, now)
+
+
+def _send(request: ServiceRequest, plan: list, note: str, by: User, now) -> None:
     if not plan:
         return
     context = {
@@ -60,6 +86,7 @@ def after_transition(request: ServiceRequest, action: str, note: str, by: User, 
         "title": request.title,
         "enterprise": request.enterprise.name,
         "department": request.department.name if request.department_id else "—",
+        "assign_due": _when(request.assign_due_at),
         "answer_due": _when(request.answer_due_at),
         "until": _when(request.extension_until),
         "note": note,
