@@ -7,9 +7,10 @@ Usage, on a throw-away database that the script empties and fills (create it fir
 
 It reuses the sweep benchmark's fill (reference data with the ORM, requests and events in
 set-based SQL), then spreads the requests over the four quarters before the current one and
-gives them the life of a worked request (assigned, answered, closed, rated, some reopened), with
-a feedback event each. It prints the time of the city's quarterly report, a department's, and
-the time and peak memory (ru_maxrss) of a worker writing the XLSX of a quarter's requests.
+gives them the life of a worked request (assigned, answered, closed, rated, some on a follow-up
+call, some reopened, some answer rounds late), with a feedback event each. It prints the time of
+the city's quarterly report, a department's, and the time and peak memory (ru_maxrss) of a
+worker writing the XLSX of a quarter's requests.
 Targets (issue 5): ≤ 5 s, ≤ 1 s, and ≤ 300 MB for 200,000 rows.
 """
 
@@ -61,7 +62,19 @@ def shape(now) -> None:
                 closed_at = CASE WHEN status = 'closed'
                                  THEN submitted_at + (1 + id %% 5) * interval '1 day' END,
                 rating = CASE WHEN status = 'closed' THEN 1 + id %% 5 END,
+                rated_on_follow_up = (status = 'closed' AND id %% 7 = 0),
                 reopen_count = CASE WHEN id %% 17 = 0 THEN 1 ELSE 0 END
+            """,
+            {},
+        )
+        # Rounds answered late, as the workflow counts them: the first answer after its clock,
+        # and one reopened request in two late again in its second round.
+        cursor.execute(
+            """
+            UPDATE requests_app_servicerequest SET
+                late_rounds = (answered_at > answer_due_at)::int
+                              + (reopen_count > 0 AND id %% 2 = 0)::int
+            WHERE answered_at IS NOT NULL
             """,
             {},
         )

@@ -83,7 +83,7 @@ def fill(total: int, due: int) -> None:
                 reference, enterprise_id, category_id, title, description, source, status,
                 submitted_at, department_id, handler_id, liaison_id, assign_due_at,
                 answer_due_at, reopen_count, transfer_count, extension_state, extension_plan,
-                updated_at, closed_at)
+                updated_at, closed_at, late_rounds, rated_on_follow_up)
             SELECT 'B' || g, %(e0)s + (g %% 200), %(cat)s, 'Benchmark request ' || g,
                    'Text of request ' || g, 'web',
                    CASE WHEN g %% %(every)s = 0 THEN 'submitted'
@@ -94,7 +94,7 @@ def fill(total: int, due: int) -> None:
                    %(now)s - interval '1 day' - (g %% 1000) * interval '1 second',
                    %(now)s + interval '4 days' + (g %% 1000) * interval '1 second',
                    0, 0, '', '', %(now)s,
-                   CASE WHEN g %% %(every)s <> 0 AND g %% 10 <> 1 THEN %(now)s END
+                   CASE WHEN g %% %(every)s <> 0 AND g %% 10 <> 1 THEN %(now)s END, 0, false
             FROM generate_series(1, %(total)s) AS g
             """,
             {

@@ -14,6 +14,7 @@ from compliance.models import (
     Relation,
     VisitPurpose,
 )
+from compliance.selectors import enterprises_to_record
 from compliance.serializers import (
     AssetUseInput,
     DeclarationInput,
@@ -76,13 +77,22 @@ def _long_text(label):
 
 
 class RecordForm(SerializerForm):
-    """A compliance page form; the enterprises offered are those the official may see."""
+    """A compliance page form. Records name any enterprise of the portal (API.md); a form whose
+    action follows the official's jurisdiction (a visit filing) offers only the enterprises in it.
+    """
+
+    within_jurisdiction = False
 
     def __init__(self, data=None, *, user: User, errors=None, only=None):
         super().__init__(data, errors=errors)
         if "enterprise" in self.fields:
-            visible = enterprises_visible_to(user).order_by("name").values_list("pk", "name")
-            self.fields["enterprise"].choices = [empty_choice(True), *visible]
+            offered = (
+                enterprises_visible_to(user)
+                if self.within_jurisdiction
+                else enterprises_to_record(user)
+            )
+            choices = offered.order_by("name", "pk").values_list("pk", "name")
+            self.fields["enterprise"].choices = [empty_choice(True), *choices]
         for name in list(self.fields):
             if only is not None and name not in only:
                 del self.fields[name]
@@ -144,6 +154,7 @@ class DeclarationForm(RecordForm):
 
 
 class VisitFilingForm(RecordForm):
+    within_jurisdiction = True  # a department visits the enterprises of its jurisdiction
     enterprise = _enterprise()
     planned_start = _when(gettext_lazy("Planned start"))
     planned_end = _when(gettext_lazy("Planned end"))

@@ -25,6 +25,15 @@ def may_keep_records(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and user.role in RECORD_KEEPERS)
 
 
+def enterprises_to_record(user: User) -> QuerySet:
+    """The enterprises an official may name in a record: any of the portal (API.md), since what
+    an official received from, used of or is tied to must never be refused for lying outside
+    their jurisdiction. Visit filings follow the jurisdiction instead (`compliance.visits`)."""
+    if not may_keep_records(user):
+        return Enterprise.objects.none()
+    return Enterprise.objects.all()
+
+
 def _region_scope(user: User) -> Q | None:
     """The inspector's jurisdiction as a filter on `region` (None: the whole portal)."""
     regions = jurisdiction_regions(user)

@@ -44,7 +44,7 @@ from compliance.selectors import (
 )
 from notifications import messages
 from officials.models import Enterprise, User
-from officials.selectors import enterprises_visible_to, inspectors_by_region
+from officials.selectors import inspectors_by_region
 
 
 @dataclass
@@ -63,15 +63,10 @@ def _require_keeper(by: User) -> None:
         raise PermissionDenied(_("Only officials who serve enterprises keep these records."))
 
 
-def _require_enterprise(by: User, enterprise: Enterprise) -> None:
-    # The officials' own selector decides: a handler's department region, a liaison's links.
-    if not enterprises_visible_to(by).filter(pk=enterprise.pk).exists():
-        raise ValidationError({"enterprise": [_("This enterprise is outside your jurisdiction.")]})
-
-
 def _keep(model, *, by: User, enterprise: Enterprise, now: dt.datetime, **fields):
+    # Any enterprise of the portal (API.md): what an official received from, used of, or is
+    # tied to is never refused for lying outside their jurisdiction; that would hide it.
     _require_keeper(by)
-    _require_enterprise(by, enterprise)
     return model.objects.create(
         official=by,
         department_id=by.department_id,

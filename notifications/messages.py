@@ -60,6 +60,18 @@ MESSAGES: dict[str, Message] = {
             "for it; the answer is due by %(answer_due)s."
         ),
     ),
+    "request_rejected": Message(
+        _("Your request %(reference)s was not taken up"),
+        _("“%(title)s” is outside what the portal handles: %(note)s"),
+    ),
+    "request_merged": Message(
+        _("Your request %(reference)s was merged into another"),
+        _("“%(title)s” repeats another request and is handled with it. %(note)s"),
+    ),
+    "request_withdrawn": Message(
+        _("Request %(reference)s was withdrawn"),
+        _("%(enterprise)s withdrew “%(title)s”. %(note)s"),
+    ),
     "info_requested": Message(
         _("More information is needed for %(reference)s"),
         _("%(department)s asks about “%(title)s”: %(note)s"),
@@ -67,6 +79,42 @@ MESSAGES: dict[str, Message] = {
     "feedback_given": Message(
         _("Your request %(reference)s has been answered"),
         _("%(department)s answered “%(title)s”: %(note)s Please review the answer."),
+    ),
+    "info_provided": Message(
+        _("%(enterprise)s answered your question on %(reference)s"),
+        _(
+            "The answer about “%(title)s”: %(note)s The answer clock runs again; the answer is "
+            "due by %(answer_due)s."
+        ),
+    ),
+    "answer_rejected": Message(
+        _("The answer to %(reference)s was not accepted"),
+        _(
+            "The review of “%(title)s” (%(enterprise)s) rejected the answer: %(note)s The request "
+            "is reopened; a new answer is due by %(answer_due)s."
+        ),
+    ),
+    "follow_up_closed": Message(
+        _("A follow-up call closed your request %(reference)s"),
+        _(
+            "A liaison recorded a follow-up call (回访) about “%(title)s” and closed the request: "
+            "%(note)s If this is not what you told them, you may dispute it on the request's page "
+            "until %(dispute_until)s."
+        ),
+    ),
+    "follow_up_reopened": Message(
+        _("A follow-up call reopened your request %(reference)s"),
+        _(
+            "A liaison recorded a follow-up call (回访) about “%(title)s”: the answer was not "
+            "accepted and %(department)s works on it again. %(note)s"
+        ),
+    ),
+    "request_disputed": Message(
+        _("The enterprise disputes the follow-up on %(reference)s"),
+        _(
+            "%(enterprise)s says the follow-up call about “%(title)s” does not record what they "
+            "said: %(note)s The request is reopened; a new answer is due by %(answer_due)s."
+        ),
     ),
     "request_closed": Message(
         _("Request %(reference)s is closed"),
@@ -76,9 +124,23 @@ MESSAGES: dict[str, Message] = {
         _("Extension to approve: %(reference)s"),
         _("%(department)s asks for more time on “%(title)s” until %(until)s. Plan: %(note)s"),
     ),
+    "extension_approved": Message(
+        _("Extension approved: %(reference)s"),
+        _("The extension for “%(title)s” was approved: the answer is now due by %(answer_due)s."),
+    ),
+    "extension_refused": Message(
+        _("Extension refused: %(reference)s"),
+        _(
+            "The extension for “%(title)s” was refused: %(note)s The answer is still due by "
+            "%(answer_due)s."
+        ),
+    ),
     "reminder": Message(
-        _("Reminder: %(reference)s is due %(due)s"),
-        _("The %(clock)s of “%(title)s” (%(enterprise)s) is %(due)s."),
+        # `when` is the sweep's (requests_app.firing.when_due): before the due time "is due at
+        # <date>"; after it "was due 2 days ago, at <date>" (calendar time), in the reader's
+        # language. A reminder after the deadline never says it "will be due" on a past date.
+        _("Reminder: %(reference)s %(when)s"),
+        _("The %(clock)s of “%(title)s” (%(enterprise)s) %(when)s."),
     ),
     "escalated": Message(
         _("Escalated to you: %(reference)s"),
@@ -120,6 +182,17 @@ MESSAGES: dict[str, Message] = {
         _(
             "%(department)s received a yellow flag in %(count)s consecutive quarters (up to "
             "%(period)s); a case was opened."
+        ),
+    ),
+    # The working-day calendar (requests_app/calendar.py): from 1 November, once per admin.
+    "calendar_missing": Message(
+        _("The working-day calendar for %(year)s is not loaded"),
+        _(
+            "The State Council's holiday schedule for %(year)s is not in the portal yet. Until "
+            "it is, clocks count Monday to Friday as working days in %(year)s, and escalations "
+            "and accountability cases that %(year)s decides wait (reminders still go out). "
+            "Please load the notice on the calendar page, or confirm the Monday–Friday fallback "
+            "there."
         ),
     ),
 }

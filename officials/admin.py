@@ -1,9 +1,11 @@
 """Django admin for people and places: departments, categories, enterprises, users and links."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from officials.forms import RegionField
 from officials.models import (
     Category,
     Department,
@@ -50,8 +52,26 @@ class EnterpriseLinkInline(admin.TabularInline):
     autocomplete_fields = ["official"]
 
 
+class EnterpriseAdminForm(forms.ModelForm):
+    # Chosen from the department tree like everywhere else; blank is "no region yet".
+    region = RegionField(required=False)
+
+    class Meta:
+        model = Enterprise
+        fields = [
+            "name",
+            "credit_code",
+            "region",
+            "industry",
+            "whitelisted",
+            "quiet_days",
+            "created_at",
+        ]
+
+
 @admin.register(Enterprise)
 class EnterpriseAdmin(admin.ModelAdmin):
+    form = EnterpriseAdminForm
     list_display = ["name", "credit_code", "region", "industry", "whitelisted"]
     list_filter = ["whitelisted", "region"]
     search_fields = ["name", "credit_code"]

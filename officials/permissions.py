@@ -42,12 +42,11 @@ PERMISSIONS: dict[str, rules.Predicate] = {
     "requests.verify_chain": is_inspector | is_admin,
     # The supervision ledger (挂账督办).
     "requests.view_ledger": is_leader | is_admin,
-    # Record how the enterprise's verdict was collected (the follow-up channel of a review).
-    "requests.choose_channel": is_liaison | is_admin,
     # Work a queue: the request list opens on what waits for them; entrepreneurs and inspectors
     # read whole histories instead.
     "requests.work_queue": is_liaison | is_handler | is_leader | is_admin,
-    # The list of extensions waiting for approval.
+    # The list of extensions waiting for a decision (who decides which one: requests_app/
+    # approvers.py; any official may look, since department heads may have any role).
     "requests.list_extensions": is_official,
     # Ask which handlers of a department may take a request (routing).
     "requests.list_eligible_handlers": is_official,

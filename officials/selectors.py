@@ -3,25 +3,134 @@ and which inspectors answer for a region."""
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Length, Substr
+from django.utils.translation import gettext_lazy
 
 from officials.models import Department, Enterprise, EnterpriseLink, Role, User
 
+# --- regions as a tree ---------------------------------------------------------------------------
+# Regions are the `region` strings of the departments; the department tree makes them a tree
+# (a district's departments sit below the city's). A department's jurisdiction is its region and
+# every region below it: a city bureau, a child of the city government, covers the districts
+# too, not only the departments below the bureau itself.
+
+
+def _tops(regions: Iterable[str]) -> QuerySet:
+    """The highest departments of each region: those whose parent has another region (or none).
+
+    Every other department of a region lies below one of them, so the tree queries start from
+    these few rather than from all of a region's departments (a city has dozens of bureaus).
+    """
+    return Department.objects.filter(region__in=list(regions)).exclude(parent__region=F("region"))
+
+
+def _under(anchors: QuerySet) -> QuerySet:
+    """Departments at or below any of `anchors` (a path-prefix match, in SQL)."""
+    return Department.objects.filter(
+        Exists(anchors.filter(path=Substr(OuterRef("path"), 1, Length("path"))))
+    )
+
+
+def _above(places: QuerySet) -> QuerySet:
+    """Departments at or above any of `places` (a path-prefix match, in SQL)."""
+    return Department.objects.filter(Exists(places.filter(path__startswith=OuterRef("path"))))
+
+
+def department_regions(department: Department) -> QuerySet:
+    """The department's jurisdiction as `values("region")`: the regions of every department at
+    or below it or below any other department of its region."""
+    anchors = Department.objects.filter(pk=department.pk)
+    if department.region:
+        anchors = anchors | _tops([department.region])
+    return _under(anchors).exclude(region="").values("region")
+
+
+def departments_covering(region: str) -> QuerySet:
+    """The departments whose jurisdiction (`department_regions`) includes `region`: those at or
+    above one of its departments, and every other department of those departments' regions."""
+    if not region:
+        return Department.objects.none()
+    above = _above(_tops([region]))
+    return Department.objects.filter(
+        Q(pk__in=above.values("pk")) | Q(region__in=above.exclude(region="").values("region"))
+    )
+
 
 def jurisdiction_regions(user: User) -> QuerySet | None:
-    """Regions the user's department covers (it and every department below it).
+    """Regions the user's department covers (`department_regions`).
 
     None means no department: an inspector, leader or admin then covers the whole portal
     (API.md); a liaison or handler covers no region at all.
     """
     if user.department_id is None:
         return None
-    return (
-        Department.objects.filter(path__startswith=user.department.path)
-        .exclude(region="")
-        .values("region")
-    )
+    return department_regions(user.department)
+
+
+# What a region that is not one of the tree's is told, in the API and on every form.
+REGION_NOT_IN_TREE = gettext_lazy(
+    "This is not a region of the department tree: choose one of the regions offered."
+)
+
+
+def is_region(value: str) -> bool:
+    """Whether `value` is a region of the department tree (the only regions an enterprise has)."""
+    return bool(value) and Department.objects.filter(region=value).exists()
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    depth: int  # 0 at the top of the tree
+
+
+def region_tree() -> list[Region]:
+    """Every region once, parents before their children (siblings by name), with its depth.
+
+    A region's parent is the nearest different region above its highest department; one query
+    over the departments, the tree is put together here.
+    """
+    rows = list(Department.objects.order_by().values_list("pk", "path", "region"))
+    region_of = {pk: region for pk, _path, region in rows}
+    parent: dict[str, str | None] = {}
+    # Highest departments first, so a region's parent is read where the region begins.
+    for _pk, path, region in sorted(rows, key=lambda row: (row[1].count("/"), row[1])):
+        if not region or region in parent:
+            continue
+        ancestors = [int(part) for part in path.strip("/").split("/")[:-1]]
+        above = [region_of.get(pk, "") for pk in reversed(ancestors)]
+        parent[region] = next((name for name in above if name and name != region), None)
+    children: dict[str | None, list[str]] = defaultdict(list)
+    for region, up in parent.items():
+        children[up].append(region)
+    tree: list[Region] = []
+    seen: set[str] = set()
+
+    def walk(region: str, depth: int) -> None:
+        if region in seen:  # a loop in the data: show each region once
+            return
+        seen.add(region)
+        tree.append(Region(region, depth))
+        for child in sorted(children[region]):
+            walk(child, depth + 1)
+
+    for root in sorted(children[None]):
+        walk(root, 0)
+    for region in sorted(set(parent) - seen):  # only in a loop: shown at the top
+        walk(region, 0)
+    return tree
+
+
+# Indentation of one level in a select box: non-breaking, so browsers keep it.
+INDENT = "\u00a0" * 4
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """The regions an enterprise may have, as (value, label) for a select box, indented by depth."""
+    return [(region.name, INDENT * region.depth + region.name) for region in region_tree()]
 
 
 # The region of a record that names no place (a report naming neither enterprise nor department).
@@ -54,26 +163,41 @@ def inspectors_by_region(regions: Iterable[str]) -> dict[str, list[User]]:
         .select_related("department")
         .order_by("pk")
     )
-    # A department covers a region when it or a department below it has that region: the
-    # departments whose path is a prefix of the path of a department of the region.
-    covering: dict[str, set[str]] = defaultdict(set)
-    places = Department.objects.filter(region__in=wanted - {CITY_WIDE})
-    for region, path in places.values_list("region", "path"):
-        ids = path.strip("/").split("/")
-        covering[region].update("/" + "/".join(ids[:n]) + "/" for n in range(1, len(ids) + 1))
+    covering = _covering(wanted - {CITY_WIDE})
     return {
         region: [user for user in inspectors if _answers_for(user, region, covering[region])]
         for region in wanted
     }
 
 
-def _answers_for(inspector: User, region: str, covering: set[str]) -> bool:
+def _covering(regions: set[str]) -> dict[str, tuple[set[str], set[str]]]:
+    """{region: (paths, regions)} of the departments at or above a department of the region, in
+    one query: a department covers the region (`departments_covering`) when its path is one of
+    those paths or its region one of those regions."""
+    if not regions:
+        return defaultdict(lambda: (set(), set()))
+    rows = list(_above(_tops(regions)).values_list("pk", "path", "region"))
+    region_of = {pk: region for pk, _path, region in rows}
+    covering: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
+    for _pk, path, region in rows:
+        if region not in regions:
+            continue
+        ids = path.strip("/").split("/")
+        paths, names = covering[region]
+        paths.update("/" + "/".join(ids[:n]) + "/" for n in range(1, len(ids) + 1))
+        names.update(region_of.get(int(pk), "") for pk in ids)
+        names.discard("")
+    return covering
+
+
+def _answers_for(inspector: User, region: str, covering: tuple[set[str], set[str]]) -> bool:
     department = inspector.department
     if department is None:
         return True
     if region == CITY_WIDE:
         return department.parent_id is None
-    return department.path in covering
+    paths, names = covering
+    return department.path in paths or (bool(department.region) and department.region in names)
 
 
 def inspectors_of(region: str) -> list[User]:

@@ -17,6 +17,7 @@ from officials.models import (
     Role,
     User,
 )
+from officials.selectors import REGION_NOT_IN_TREE, is_region
 
 
 class RefSerializer(serializers.Serializer):
@@ -53,6 +54,8 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 class EnterpriseSerializer(serializers.ModelSerializer):
     credit_code = serializers.CharField(max_length=64)
+    # One of the regions of the department tree (`region_choices`), never free text.
+    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
     quiet_days = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=7), required=False, max_length=7
     )
@@ -70,6 +73,11 @@ class EnterpriseSerializer(serializers.ModelSerializer):
         if Enterprise.objects.filter(credit_code=code).exists():
             raise serializers.ValidationError(_("An enterprise with this credit code exists."))
         return code
+
+    def validate_region(self, value: str) -> str:
+        if value and not is_region(value):
+            raise serializers.ValidationError(REGION_NOT_IN_TREE)
+        return value
 
     def validate_quiet_days(self, value: list[int]) -> list[int]:
         return sorted(set(value))

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from core.forms import PageFormMixin
 from officials.credit_code import normalize
+from officials.forms import RegionField
 from officials.models import Enterprise, EnterpriseMember
 
 
@@ -18,6 +19,9 @@ class EnterpriseForm(PageFormMixin, forms.ModelForm):
     """The model's own validators check the credit code; this adds the 'already registered' hint."""
 
     error_id = "err-%(name)s"  # the page's error lists are named after the fields
+    region = RegionField(
+        help_text=gettext_lazy("Where the enterprise is: its liaison serves this region.")
+    )
 
     class Meta:
         model = Enterprise

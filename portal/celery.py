@@ -31,6 +31,13 @@ app.conf.beat_schedule = {
         "task": "reports.tasks.award_last_quarter_flags",
         "schedule": crontab(minute=30, hour=0, day_of_month=1, month_of_year="1,4,7,10"),
     },
+    # From 1 November, the admins are told (once each) while next year's working-day calendar is
+    # not loaded; daily at 09:00 in Shanghai (beat runs in UTC). Telling is idempotent.
+    "calendar-next-year-warning": {
+        "task": "requests_app.tasks.warn_of_unsettled_calendar",
+        "schedule": crontab(minute=0, hour=1),
+        "options": {"expires": 3600},
+    },
     # A gift received unregistered within its deadline becomes the N01 violation once it lapses.
     "compliance-gift-deadlines": {
         "task": "compliance.tasks.judge_gift_deadlines",

@@ -80,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.inbox",
+                "portal.context_processors.calendar_warning",
             ],
         },
     },
@@ -221,6 +222,9 @@ REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 10 * ATTACHMENT_MAX_BYTES + 102
 DEADLINE_DAY_KIND = env_choice("DEADLINE_DAY_KIND", "working", {"working", "natural"})
 DEADLINE_ASSIGN_DAYS = env_int("DEADLINE_ASSIGN_DAYS", 1, minimum=1)
 DEADLINE_ANSWER_DAYS = env_int("DEADLINE_ANSWER_DAYS", 3, minimum=1)
+# How far ahead an extension may reach, in the policy's days counted from the moment it is asked
+# for: a plan, not an open-ended postponement.
+DEADLINE_EXTENSION_MAX_DAYS = env_int("DEADLINE_EXTENSION_MAX_DAYS", 60, minimum=1)
 # A clock this close to its due time shows an amber badge (fraction of the clock left).
 DEADLINE_WARN_FRACTION = 0.25
 

@@ -26,6 +26,10 @@ CONTENT_TYPES = {
 
 PROGRESS_EVERY = 2000  # rows between progress writes: cheap, yet a bar that moves
 
+# Text starting with one of these is a formula (or a command) to a spreadsheet that opens the
+# file; an export holds what people typed (titles, names), never something to run.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 # --- the quarterly report as a table -------------------------------------------------------------
 
@@ -69,13 +73,48 @@ def report_table(report: dict) -> tuple[list[str], list[list]]:
     return header, rows
 
 
+def csv_cell(value):
+    """Text as typed, for a CSV: a leading apostrophe keeps formula-like text plain text.
+
+    A CSV has no cell types, so the apostrophe (what spreadsheets read as "this is text") is
+    the only way to say it; numbers and dates are written as they are.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _xlsx_text(sheet):
+    """Text as typed, for a workbook: every string a string cell, never a formula.
+
+    A string cell is never evaluated, so the text stays exactly as typed; but openpyxl makes a
+    string starting with "=" a formula and one like "#N/A" an error value, so those get a cell
+    typed by hand. Control characters XML cannot hold are left out (openpyxl would refuse the
+    whole file for one of them).
+    """
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def cell(value):
+        if not isinstance(value, str):
+            return value
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if not text.startswith(("=", "#")):
+            return text
+        typed = WriteOnlyCell(sheet, text)
+        typed.data_type = "s"
+        return typed
+
+    return cell
+
+
 def csv_bytes(header: list, rows: Iterable[list]) -> bytes:
     buffer = io.StringIO()
     # A byte order mark so that spreadsheet programs read the Chinese text as UTF-8.
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(value) for value in header])
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -92,10 +131,11 @@ def write_xlsx(handle, header: list, rows: Iterable[list], title: str, progress=
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=title[:31])
-    sheet.append(header)
+    as_text = _xlsx_text(sheet)
+    sheet.append([as_text(value) for value in header])
     written = 0
     for row in rows:
-        sheet.append(row)
+        sheet.append([as_text(value) for value in row])
         written += 1
         if progress is not None and written % PROGRESS_EVERY == 0:
             progress(written)
@@ -141,7 +181,9 @@ REQUEST_FIELDS = [
     "assign_due_at",
     "answer_due_at",
     "reopen_count",
+    "late_rounds",
     "rating",
+    "rated_on_follow_up",
 ]
 
 
@@ -162,7 +204,9 @@ def request_header() -> list[str]:
         _("assign due"),
         _("answer due"),
         _("times reopened"),
+        _("answer rounds late"),
         _("rating"),
+        _("rated on a follow-up call"),
     ]
 
 
@@ -170,6 +214,8 @@ def _cell(value):
     if isinstance(value, dt.datetime):
         # Spreadsheets hold no time zones: write local (China Standard Time) wall-clock time.
         return timezone.localtime(value, local_zone()).replace(tzinfo=None)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
     return "" if value is None else value
 
 
@@ -191,9 +237,9 @@ def csv_lines(header: list, rows: Iterable[list]) -> Iterator[str]:
             return value
 
     writer = csv.writer(Echo())
-    yield "\ufeff" + writer.writerow(header)
+    yield "\ufeff" + writer.writerow([csv_cell(value) for value in header])
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([csv_cell(value) for value in row])
 
 
 # --- jobs ----------------------------------------------------------------------------------------

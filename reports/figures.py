@@ -1,11 +1,12 @@
 """The report figures, defined once: which requests each figure counts, and how rates are formed.
 
 Every count is a condition (a `Q`) on the requests received in the period, so the same definition
-is counted by one set-based query (`Count(filter=...)`) and listed by the page a figure links to
-(`members`). Rates divide one count by another; times are working time, counted by
-requests_app.working_time (a working day contributes its 24 local hours, a non-working day none),
-and "overdue now" is requests_app.models.overdue_q. docs/reports.md ("Reports: definitions")
-says the same in words; keep the two in step.
+is counted by one set-based query (`Count(filter=...)`; `late_answer_rounds` adds a column with
+`Sum(filter=...)` instead) and listed by the page a figure links to (`members`). Rates divide one
+count by another; times are working time, counted by requests_app.working_time (a working day
+contributes its 24 local hours, a non-working day none), and "overdue now" is
+requests_app.models.overdue_q. docs/reports.md ("Reports: definitions") says the same in words;
+keep the two in step.
 """
 
 import datetime as dt
@@ -15,13 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from requests_app.models import RequestEvent, ServiceRequest, Status, overdue_q
+from requests_app.models import ServiceRequest, Status, overdue_q
 from requests_app.working_time import WorkingClock, local_zone
 
 # --- periods ------------------------------------------------------------------------------------
@@ -71,30 +72,14 @@ def _late_assign() -> Q:
     return Q(assigned_at__isnull=False, assigned_at__gt=F("assign_due_at"))
 
 
-def _answer_after_due() -> Q:
-    """An answer (feedback event) later than the answer clock's due time as now stored.
+def _answered_late() -> Q:
+    """At least one answer round came after its clock.
 
-    The stored clock is the last round's: a reopen starts a fresh clock, an approved extension
-    moves it, a pause shifts it. Answers of earlier rounds came before the reopen and so before
-    the fresh due time; only the last round's answer can be late against it. Read from the
-    timeline through its (request, seq) index.
+    Every round (the first answer and each answer after a reopen) is judged against the clock it
+    ran on: requests_app.changes.feedback adds one to `late_rounds` for each answer given after
+    its clock's due time, so a late round stays counted when a later round comes in time.
     """
-    late = RequestEvent.objects.filter(
-        request=OuterRef("pk"), action="feedback", created_at__gt=OuterRef("answer_due_at")
-    )
-    return Q(Exists(late))
-
-
-def _late_answer() -> Q:
-    """Answered, and an answer came after the stored due time.
-
-    Without a reopen there is exactly one answer, at `answered_at`, so the timeline is read only
-    for reopened requests (few): one index probe per reopened row instead of one per row.
-    """
-    return Q(answered_at__isnull=False) & (
-        Q(reopen_count=0, answered_at__gt=F("answer_due_at"))
-        | (Q(reopen_count__gt=0) & _answer_after_due())
-    )
+    return Q(late_rounds__gt=0)
 
 
 def _running_answer_breached(now) -> Q:
@@ -102,8 +87,26 @@ def _running_answer_breached(now) -> Q:
     return overdue_q(now, clock="answer")
 
 
+def _answered_on_time(now) -> Q:
+    """`answer_on_time`: answered, every round within its clock, and no round running past due.
+
+    The one definition of an answer on time: the quarterly figures, their breakdowns, the flags'
+    scores and the list behind the figure all read it from here.
+    """
+    return Q(answered_at__isnull=False, late_rounds=0) & ~_running_answer_breached(now)
+
+
 def _closed(period: Period, now) -> Q:
     return Q(status=Status.CLOSED, closed_at__lt=period.end)
+
+
+def _rated(period: Period, now, *, on_follow_up: bool) -> Q:
+    """Closed with a rating given by the enterprise itself, or on a liaison's follow-up call.
+
+    The two are never mixed: a rating a liaison wrote down on a call (回访) is not the
+    enterprise's own, so it counts in `satisfaction_follow_up` and never in `satisfaction`.
+    """
+    return _closed(period, now) & Q(rating__isnull=False, rated_on_follow_up=on_follow_up)
 
 
 def _satisfied_ratings(three_counts: bool) -> int:
@@ -112,11 +115,14 @@ def _satisfied_ratings(three_counts: bool) -> int:
 
 @dataclass(frozen=True)
 class Count_:
-    """A count: its name (the API's), its label, and the condition on received requests."""
+    """A figure added up over received requests: its name (the API's), its label, and the
+    condition on a request. Most count the requests that meet the condition; one with `summed`
+    adds up that column over them instead (the list behind it is still those requests)."""
 
     name: str
     label: str | Promise  # translated when shown
     condition: Callable[..., Q]
+    summed: str | None = None
 
 
 def count_definitions(three_counts: bool) -> list[Count_]:
@@ -144,29 +150,55 @@ def count_definitions(three_counts: bool) -> list[Count_]:
         Count_(
             "answer_on_time",
             _("Answered on time"),
-            lambda p, now: (
-                Q(answered_at__isnull=False) & ~_late_answer() & ~_running_answer_breached(now)
-            ),
+            lambda p, now: _answered_on_time(now),
+        ),
+        Count_(
+            "answered_late",
+            _("Requests with a late answer round"),
+            lambda p, now: _answered_late(),
+        ),
+        Count_(
+            "late_answer_rounds",
+            _("Answer rounds answered late"),
+            lambda p, now: _answered_late(),
+            summed="late_rounds",
         ),
         Count_(
             "rated",
-            _("Closed with a rating"),
-            lambda p, now: _closed(p, now) & Q(rating__isnull=False),
+            _("Closed with the enterprise's own rating"),
+            lambda p, now: _rated(p, now, on_follow_up=False),
         ),
         Count_(
             "satisfied",
             _("Satisfied ratings"),
-            lambda p, now: _closed(p, now) & Q(rating__gte=lowest),
+            lambda p, now: _rated(p, now, on_follow_up=False) & Q(rating__gte=lowest),
+        ),
+        Count_(
+            "rated_follow_up",
+            _("Closed with a rating on a follow-up call"),
+            lambda p, now: _rated(p, now, on_follow_up=True),
+        ),
+        Count_(
+            "satisfied_follow_up",
+            _("Satisfied ratings on follow-up calls"),
+            lambda p, now: _rated(p, now, on_follow_up=True) & Q(rating__gte=lowest),
         ),
         Count_("reopened", _("Reopened at least once"), lambda p, now: Q(reopen_count__gte=1)),
         Count_(
             "overdue",
             _("Overdue"),
-            lambda p, now: _late_assign() | _late_answer() | overdue_q(now),
+            lambda p, now: _late_assign() | _answered_late() | overdue_q(now),
         ),
     ]
 
 
+def label_of(name: str) -> str | Promise:
+    """The label of a count, as the dashboard, the lists and the exports show it."""
+    return {d.name: d.label for d in count_definitions(False)}[name]
+
+
+# A figure's name is also its SQL alias in the aggregates, so it must not be a column's name
+# (an alias `late_rounds` would shadow the column in the conditions that read it).
 COUNT_NAMES = (
     "received",
     "closed",
@@ -176,8 +208,12 @@ COUNT_NAMES = (
     "assign_on_time",
     "answer_measured",
     "answer_on_time",
+    "answered_late",
+    "late_answer_rounds",
     "rated",
     "satisfied",
+    "rated_follow_up",
+    "satisfied_follow_up",
     "reopened",
     "overdue",
 )
@@ -187,6 +223,7 @@ RATES = {
     "assign_on_time_rate": ("assign_on_time", "assign_measured"),
     "answer_on_time_rate": ("answer_on_time", "answer_measured"),
     "satisfaction": ("satisfied", "rated"),
+    "satisfaction_follow_up": ("satisfied_follow_up", "rated_follow_up"),
     "reopen_rate": ("reopened", "received"),
 }
 RATE_LABELS = {
@@ -194,6 +231,7 @@ RATE_LABELS = {
     "assign_on_time_rate": _("Assigned on time"),
     "answer_on_time_rate": _("Answered on time"),
     "satisfaction": _("Satisfaction"),
+    "satisfaction_follow_up": _("Satisfaction on follow-up calls"),
     "reopen_rate": _("Reopen rate"),
 }
 # Working-time spans: name → the count whose requests it measures (from submission to ...).
@@ -224,12 +262,17 @@ def members(
 
 def count_aggregates(period: Period, now, three_counts: bool) -> dict:
     """`Count(filter=...)` of every count: one pass over the received requests per grouping."""
-    return {
-        d.name: Count("pk", filter=d.condition(period, now))
-        if d.name != "received"
-        else Count("pk")
-        for d in count_definitions(three_counts)
-    }
+    return {d.name: _aggregate(d, period, now) for d in count_definitions(three_counts)}
+
+
+def _aggregate(definition: Count_, period: Period, now):
+    if definition.name == "received":
+        return Count("pk")
+    condition = definition.condition(period, now)
+    if definition.summed:
+        # 0, not NULL, when no request meets the condition: the figures add up across groups.
+        return Coalesce(Sum(definition.summed, filter=condition), 0, output_field=IntegerField())
+    return Count("pk", filter=condition)
 
 
 def rate(numerator: int, denominator: int) -> float | None:

@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from officials.models import Role
@@ -84,17 +85,17 @@ def headline_cards(report: dict, period: Period, department_id) -> list[dict]:
     """Each headline figure with the previous quarter's beside it, and the list it counts."""
     previous = report["previous"]
     cards = []
-    labels = {d.name: d.label for d in figures.count_definitions(False)}
     for name in ("received", "closed", "overdue"):
         cards.append(
             {
-                "label": labels[name],
+                "label": figures.label_of(name),
                 "value": report[name],
                 "previous": previous[name],
                 "href": figure_url(period, name, department=department_id),
                 "previous_href": figure_url(period.previous(), name, department=department_id),
             }
         )
+    cards.append(_late_rounds_card(report, period, department_id))
     for name, (numerator, denominator) in figures.RATES.items():
         cards.append(
             {
@@ -119,6 +120,20 @@ def headline_cards(report: dict, period: Period, department_id) -> list[dict]:
             }
         )
     return cards
+
+
+def _late_rounds_card(report: dict, period: Period, department_id) -> dict:
+    """Answer rounds that came late, and in how many requests: those are the ones it lists."""
+    requests = report["answered_late"]
+    return {
+        "label": figures.label_of("late_answer_rounds"),
+        "value": report["late_answer_rounds"],
+        "previous": report["previous"]["late_answer_rounds"],
+        "detail": ngettext("in %(count)s request", "in %(count)s requests", requests)
+        % {"count": requests},
+        "href": figure_url(period, "answered_late", department=department_id),
+        "previous_href": figure_url(period.previous(), "answered_late", department=department_id),
+    }
 
 
 def dashboard_charts(report: dict, period: Period, trend: list[dict], department_id) -> dict:
@@ -187,7 +202,7 @@ def dashboard(request):
             **row,
             "links": {
                 name: figure_url(period, name, department=row["department"]["id"])
-                for name in ("received", "closed", "overdue")
+                for name in ("received", "closed", "overdue", "answered_late")
             },
             "percent": {name: _percent(row[name]) for name in figures.RATES},
         }
@@ -236,9 +251,7 @@ def figure_requests(request):
     context.update(
         {
             "page": page,
-            "figure_label": {d.name: d.label for d in figures.count_definitions(False)}[
-                context["query"].cleaned_data["figure"]
-            ],
+            "figure_label": figures.label_of(context["query"].cleaned_data["figure"]),
             "params": params.urlencode(),
         }
     )

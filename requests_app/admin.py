@@ -1,25 +1,20 @@
-"""Django admin for requests (read-only, with the correction form), the working-day calendar and
-the escalation ladder."""
+"""Django admin for requests (read-only, with the correction form) and the escalation ladder; the
+working-day calendar's admin is in requests_app/admin_calendar.py (registered from here)."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import InvalidInput, InvalidTransition, NotPermitted
 from officials.models import Category, Role
-from requests_app import workflow
+from requests_app import admin_calendar, workflow  # noqa: F401 (admin_calendar registers itself)
 from requests_app.models import (
     Attachment,
-    CalendarDay,
-    CalendarYear,
     EscalationFiring,
     EscalationRule,
     Recipient,
@@ -247,116 +242,6 @@ class AttachmentAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         visible = requests_visible_to(request.user).values("pk")
         return super().get_queryset(request).filter(request__in=visible)
-
-
-def _days_in_year(is_working: bool):
-    """How many exceptions of one kind the row's year has: a subquery, not a query per row."""
-    days = (
-        CalendarDay.objects.filter(date__year=OuterRef("year"), is_working=is_working)
-        .order_by()
-        .values("is_working")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(days, output_field=IntegerField()), 0)
-
-
-@admin.register(CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin):
-    list_display = ["year", "provisional", "source", "loaded", "holidays", "makeup_days"]
-    list_filter = ["provisional"]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(holiday_count=_days_in_year(False), makeup_count=_days_in_year(True))
-        )
-
-    @admin.display(description=_("loaded"), ordering="loaded_at")
-    def loaded(self, obj) -> str:
-        return timezone.localtime(obj.loaded_at).strftime("%Y-%m-%d")  # the day is enough here
-
-    @admin.display(description=_("holidays"), ordering="holiday_count")
-    def holidays(self, obj) -> int:
-        return obj.holiday_count
-
-    @admin.display(description=_("make-up days (调休)"), ordering="makeup_count")
-    def makeup_days(self, obj) -> int:
-        return obj.makeup_count
-
-    def changelist_view(self, request, extra_context=None):
-        self._warn_of_missing_years(request)
-        return super().changelist_view(request, extra_context)
-
-    def _warn_of_missing_years(self, request) -> None:
-        """Clocks count Monday–Friday for a year without official data: say so before it bites."""
-        this_year = timezone.localdate().year
-        wanted = {this_year, this_year + 1}
-        covered = set(
-            CalendarYear.objects.filter(year__in=wanted, provisional=False).values_list(
-                "year", flat=True
-            )
-        )
-        for year in sorted(wanted - covered):
-            messages.warning(
-                request,
-                _(
-                    "%(year)s has no official working-day calendar yet: deadlines count Monday "
-                    "to Friday as working days for it. Add its holidays and make-up working days "
-                    "here, or load them with `manage.py load_calendar`."
-                )
-                % {"year": year},
-            )
-
-
-class YearFilter(admin.SimpleListFilter):
-    title = _("year")
-    parameter_name = "year"
-
-    def lookups(self, request, model_admin):
-        years = CalendarDay.objects.dates("date", "year", order="DESC")
-        return [(str(d.year), str(d.year)) for d in years]
-
-    def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(date__year=int(self.value()))
-        return queryset
-
-
-class DayKindFilter(admin.BooleanFieldListFilter):
-    """The is_working flag, named for what it means in the calendar table."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.title = _("kind of day")
-
-    def choices(self, changelist):
-        labels = {"1": _("Make-up working day (调休)"), "0": _("Holiday")}
-        for choice in super().choices(changelist):
-            query = choice["query_string"]
-            for value, label in labels.items():
-                if f"{self.lookup_kwarg}={value}" in query:
-                    choice["display"] = label
-            yield choice
-
-
-@admin.register(CalendarDay)
-class CalendarDayAdmin(admin.ModelAdmin):
-    list_display = ["date", "weekday", "kind", "name"]
-    list_filter = [("is_working", DayKindFilter), YearFilter]
-    search_fields = ["name"]
-    date_hierarchy = "date"
-
-    @admin.display(description=_("weekday"))
-    def weekday(self, obj) -> str:
-        from django.utils.formats import date_format
-
-        return date_format(obj.date, "l")
-
-    @admin.display(description=_("kind of day"), ordering="is_working")
-    def kind(self, obj) -> str:
-        return _("Make-up working day (调休)") if obj.is_working else _("Holiday")
 
 
 # --- the escalation ladder -----------------------------------------------------------------------

@@ -15,7 +15,8 @@ from core.api import FormParser, JSONParser, MultiPartParser, Pagination
 from core.errors import UploadTooLarge
 from officials.models import User
 from officials.permissions import is_admin, is_official
-from requests_app import calendar, workflow
+from requests_app import calendar, routing, workflow
+from requests_app.approvers import prefetch_linked_leaders
 from requests_app.attachments import add_attachment, may_attach
 from requests_app.calendar_notice import NoticeError
 from requests_app.filters import RequestFilter
@@ -60,6 +61,13 @@ class ServiceRequestViewSet(
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
 
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if self.action == "list" and page is not None:
+            # Who decides each pending extension, for `allowed_actions`: one query a page.
+            prefetch_linked_leaders(page, self.request.user)
+        return page
+
     def _respond(self, service_request, code=status.HTTP_200_OK) -> Response:
         # Acting can take a request out of the actor's sight (a handler transferring it to
         # another department): they still get the result of what they just did, not an error.
@@ -80,7 +88,9 @@ class ServiceRequestViewSet(
         events = service_request.events.select_related("actor").order_by("seq")
         paginator = EventPagination()
         page = paginator.paginate_queryset(events, request, view=self)
-        return paginator.get_paginated_response(RequestEventSerializer(page, many=True).data)
+        # The enterprise reads a recusal as a neutral "reassigned" (no name, no tie).
+        shown = [routing.as_seen_by(event, request.user) for event in page or []]
+        return paginator.get_paginated_response(RequestEventSerializer(shown, many=True).data)
 
     @extend_schema(responses=VerifySerializer)
     @action(detail=True, methods=["get"])

@@ -20,6 +20,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 WEEKDAYS = "一二三四五六日"
 
 _DATE = (
@@ -48,7 +50,10 @@ class NoticeError(ValueError):
     """The notice cannot be read; `line` is its 1-based line number in the pasted text."""
 
     def __init__(self, line: int, text: str, problem: str):
-        super().__init__(f"line {line}: {problem} — {text.strip()}")
+        super().__init__(
+            _("line %(line)s: %(problem)s — %(text)s")
+            % {"line": line, "problem": problem, "text": text.strip()}
+        )
         self.line = line
         self.text = text
         self.problem = problem
@@ -74,16 +79,23 @@ def parse_notice(text: str, year: int) -> list[NoticeDay]:
         name = _holiday_name(line) or name
         for day in _line_days(line, number, year, name):
             if day.date.year != year:
-                raise NoticeError(number, line, f"{day.date.isoformat()} is not in {year}")
+                raise NoticeError(
+                    number,
+                    line,
+                    _("%(date)s is not in %(year)s") % {"date": day.date.isoformat(), "year": year},
+                )
             earlier = days.get(day.date)
             if earlier is not None and earlier.working != day.working:
                 raise NoticeError(
-                    number, line, f"{day.date.isoformat()} is both a day off and a working day"
+                    number,
+                    line,
+                    _("%(date)s is both a day off and a working day")
+                    % {"date": day.date.isoformat()},
                 )
             days[day.date] = day
     if not found_any:
         raise NoticeError(
-            1, text.splitlines()[0] if text.strip() else "", "no line says 放假 or 上班"
+            1, text.splitlines()[0] if text.strip() else "", _("no line says 放假 or 上班")
         )
     return sorted(days.values())
 
@@ -109,7 +121,7 @@ def _line_days(line: str, number: int, year: int, name: str) -> list[NoticeDay]:
             else:
                 pending += dates
         if pending:
-            raise NoticeError(number, line, "dates without 放假 or 上班")
+            raise NoticeError(number, line, _("dates without 放假 or 上班"))
     return days
 
 
@@ -130,7 +142,7 @@ def _clause_dates(clause: str, number: int, line: str, year: int) -> list[dt.dat
             )
             end = _date(ranged, "b_", number, line, end_year, month=start.month)
             if (end - start).days > 31:
-                raise NoticeError(number, line, "a holiday longer than a month")
+                raise NoticeError(number, line, _("a holiday longer than a month"))
             dates += [start + dt.timedelta(days=k) for k in range((end - start).days + 1)]
             position = ranged.end()
         else:
@@ -143,13 +155,13 @@ def _date(match, prefix: str, number: int, line: str, year: int, month: int | No
     explicit_month = match.group(prefix + "month")
     month = int(explicit_month) if explicit_month else month
     if month is None:
-        raise NoticeError(number, line, "a day without its month")
+        raise NoticeError(number, line, _("a day without its month"))
     try:
         day = dt.date(
             int(explicit_year) if explicit_year else year, month, int(match.group(prefix + "day"))
         )
     except ValueError:
-        raise NoticeError(number, line, "a date that does not exist") from None
+        raise NoticeError(number, line, _("a date that does not exist")) from None
     _check_weekday(day, match.group(prefix + "note") or "", number, line)
     return day
 
@@ -163,8 +175,11 @@ def _check_weekday(day: dt.date, note: str, number: int, line: str) -> None:
         raise NoticeError(
             number,
             line,
-            f"{day.isoformat()} is a 周{WEEKDAYS[day.weekday()]}, the notice says 周{said.group(1)}"
-            " (is this the notice of another year?)",
+            _(
+                "%(date)s is a 周%(weekday)s, the notice says 周%(said)s (is this the notice of "
+                "another year?)"
+            )
+            % {"date": day.isoformat(), "weekday": WEEKDAYS[day.weekday()], "said": said.group(1)},
         )
 
 
@@ -172,5 +187,8 @@ def _check_total(sentence: str, dates: list[dt.date], number: int, line: str) ->
     total = _TOTAL.search(sentence)
     if total and dates and int(total.group(1)) != len(dates):
         raise NoticeError(
-            number, line, f"共{total.group(1)}天, but the dates give {len(dates)} days"
+            number,
+            line,
+            _("共%(said)s天, but the dates give %(count)s days")
+            % {"said": total.group(1), "count": len(dates)},
         )

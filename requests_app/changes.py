@@ -9,13 +9,25 @@ saves the columns that changed.
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from compliance.selectors import conflicts
 from core.errors import InvalidInput
 from officials.models import Category, Department, Role, User
 from requests_app.models import OPEN_STATUSES, ExtensionState, ServiceRequest
 from requests_app.timeline import append_event
+from requests_app.working_time import add_working_time
+
+# How a liaison reached the enterprise for a follow-up call (回访), as API.md names them.
+FOLLOW_UP_CHANNELS = {
+    "phone": gettext_lazy("Phone call"),
+    "visit": gettext_lazy("Visit"),
+    "meeting": gettext_lazy("Meeting"),
+}
+CONTACT_NAME_MAX = 100
 
 
 @dataclass
@@ -199,6 +211,16 @@ def extend(request, *, by, now, clocks, until: dt.datetime, plan: str) -> Change
         "until",
         _("The new date must be later than the current answer deadline."),
     )
+    # A plan, not an open-ended postponement; and every later view of the request counts
+    # working time up to this date, so it stays near. Found by adding time: constant cost.
+    days = settings.DEADLINE_EXTENSION_MAX_DAYS
+    latest = add_working_time(now, dt.timedelta(days=days), clocks.calendar)
+    require(
+        until <= latest,
+        "until",
+        _("An extension reaches at most %(days)d working days ahead: %(latest)s at the latest.")
+        % {"days": days, "latest": timezone.localtime(latest).strftime("%Y-%m-%d %H:%M")},
+    )
     request.extension_state = ExtensionState.PENDING
     request.extension_until = until
     request.extension_plan = plan
@@ -211,6 +233,24 @@ def approve_extension(request, *, by, now, clocks, note: str = "") -> Change:
     return Change(note=note, data={"until": request.extension_until.isoformat()})
 
 
+def refuse_extension(request, *, by, now, clocks, reason: str) -> Change:
+    """The plan is not accepted: the answer clock runs on as it was, and the handler may ask
+    again with a better plan."""
+    require(bool(reason.strip()), "reason", _("Say why the extension is refused."))
+    request.extension_state = ExtensionState.REFUSED
+    return Change(note=reason, data={"until": request.extension_until.isoformat()})
+
+
+def _reopen(request, now, clocks) -> None:
+    """重办: back to work with a fresh answer clock for the new round (the workflow then brings
+    the deadline rows in step: a new cycle climbs the escalation ladder afresh)."""
+    request.reopen_count += 1
+    request.rating = None
+    request.rated_on_follow_up = False
+    request.extension_state = ExtensionState.NONE
+    request.answer_due_at = clocks.answer_due(now)
+
+
 def review(
     request,
     *,
@@ -220,26 +260,99 @@ def review(
     accepted: bool,
     rating: int | None = None,
     comment: str = "",
-    channel: str = "",
+    follow_up: dict | None = None,
 ) -> Change:
-    data = {"accepted": accepted, "rating": rating, "channel": channel}
-    if accepted:
-        require(
-            rating is not None and 1 <= rating <= 5,
-            "rating",
-            _("Give a rating from 1 to 5 to accept."),
+    """The enterprise's verdict on the answer: given by the enterprise itself, or recorded by a
+    liaison after a follow-up call (回访), which is then a timeline event of its own."""
+    errors: dict = {}
+    on_follow_up = by.role != Role.ENTREPRENEUR
+    call = _follow_up_call(follow_up, now, errors) if on_follow_up else None
+    if not on_follow_up and follow_up is not None:
+        errors["follow_up"] = [_("Only a liaison records a follow-up call.")]
+    if accepted and not (rating is not None and 1 <= rating <= 5):
+        errors["rating"] = [_("Give a rating from 1 to 5 to accept.")]
+    if not accepted:
+        if not comment.strip():
+            errors["comment"] = [_("Say why the answer is not acceptable.")]
+        if rating is not None:
+            errors["rating"] = [_("A rejection takes no rating: say what is still wrong.")]
+    if errors:
+        raise InvalidInput(errors)
+    data = {"accepted": accepted, "rating": rating, "on_follow_up": on_follow_up}
+    if call is not None:
+        append_event(
+            request,
+            action="follow_up",
+            actor=by,
+            now=now,
+            from_status=request.status,
+            to_status=request.status,
+            note=call["note"],
+            data={**call, "rating": rating, "accepted": accepted},
         )
+    if accepted:
         request.rating = rating
+        # Only a rating the enterprise gave itself counts in `satisfaction`.
+        request.rated_on_follow_up = on_follow_up
         request.closed_at = now
         return Change(note=comment, data=data)
-    require(bool(comment.strip()), "comment", _("Say why the answer is not acceptable."))
-    # 重办: reopened, with a fresh answer clock for the new round of work.
-    request.reopen_count += 1
-    request.rating = None
-    request.extension_state = ExtensionState.NONE
-    request.answer_due_at = clocks.answer_due(now)
+    _reopen(request, now, clocks)
     data["reopen_count"] = request.reopen_count
     return Change(note=comment, data=data)
+
+
+def _follow_up_call(follow_up: dict | None, now, errors: dict) -> dict | None:
+    """The follow-up call a liaison's review records, as the event keeps it; problems go to
+    `errors` under "follow_up" (per field, as the API's input serializer words them)."""
+    if not isinstance(follow_up, dict):
+        errors["follow_up"] = [
+            _("A liaison's review records the follow-up call: channel, when, with whom, note.")
+        ]
+        return None
+    channel = follow_up.get("channel")
+    given = follow_up.get("contacted_at")
+    aware = isinstance(given, dt.datetime) and timezone.is_aware(given)
+    contacted_at: dt.datetime | None = given if aware else None
+    name = str(follow_up.get("contact_name") or "").strip()
+    note = str(follow_up.get("note") or "").strip()
+    problems: dict[str, list[str]] = {}
+    if channel not in FOLLOW_UP_CHANNELS:
+        problems["channel"] = [_("Choose how the enterprise was reached.")]
+    if contacted_at is None:
+        problems["contacted_at"] = [_("Say when the call took place.")]
+    elif contacted_at > now:
+        problems["contacted_at"] = [_("The call cannot take place in the future.")]
+    if not name:
+        problems["contact_name"] = [_("Say whom you spoke to at the enterprise.")]
+    elif len(name) > CONTACT_NAME_MAX:
+        problems["contact_name"] = [_("This text is too long.")]
+    if not note:
+        problems["note"] = [_("Note what the enterprise said.")]
+    if problems or contacted_at is None:
+        errors["follow_up"] = problems
+        return None
+    return {
+        "channel": channel,
+        "contacted_at": contacted_at.isoformat(),
+        "contact_name": name,
+        "note": note,
+    }
+
+
+def dispute(request, *, by, now, clocks, reason: str) -> Change:
+    """The enterprise disputes a close made on a liaison's follow-up call (the workflow checks
+    the window): reopened, with a fresh answer clock, and the call's rating no longer counts."""
+    require(bool(reason.strip()), "reason", _("Say why the request is not solved."))
+    closed_at = request.closed_at
+    _reopen(request, now, clocks)
+    request.closed_at = None
+    return Change(
+        note=reason,
+        data={
+            "reopen_count": request.reopen_count,
+            "closed_at": closed_at.isoformat() if closed_at else None,
+        },
+    )
 
 
 def withdraw(request, *, by, now, clocks, reason: str = "") -> Change:

@@ -77,6 +77,17 @@ class Clocks:
         return add_working_time(now, left, self.calendar)
 
 
+# The enterprise may dispute a close made on a liaison's follow-up call (回访) for this long.
+DISPUTE_DAYS = 5
+
+
+def dispute_until(closed_at: dt.datetime, clocks: Clocks | None = None) -> dt.datetime:
+    """The last moment the enterprise may dispute a close made on a liaison's follow-up call:
+    DISPUTE_DAYS working days (the policy's kind of days) after the close."""
+    clocks = clocks or Clocks.current()
+    return add_working_time(closed_at, DISPUTE_DAYS * DAY, clocks.calendar)
+
+
 def deadline_rows(request) -> dict[str, dict]:
     """The sweep's view of each clock of `request`, from its stored fields (pure)."""
     from requests_app.models import (

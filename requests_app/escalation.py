@@ -9,12 +9,16 @@ ON CONFLICT DO NOTHING ... RETURNING, and only for the rows actually inserted ap
 timeline events, open the accountability cases and write the notifications. The unique key
 (request, rule, cycle) makes the sweep safe to run late, twice, or in two processes at once.
 `now` always comes from the application, never from the database clock.
+
+No escalation or accountability case fires on a clock that a year without a settled calendar
+decides: each rung's selection leaves such clocks out (a tighter threshold, and ranges of due
+times that wait), and they fire once that year is settled (`requests_app.sweep.waiting`).
 """
 
 import datetime as dt
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -46,6 +50,7 @@ from requests_app.models import (
     Trigger,
 )
 from requests_app.sweep import postgres
+from requests_app.sweep.waiting import DECIDING, Held, Waits
 from requests_app.sweep_record import record_sweep
 from requests_app.timeline import append_many
 from requests_app.working_time import subtract_working_time, working_horizon
@@ -101,14 +106,67 @@ def ordered_rules() -> list[tuple[EscalationRule, int]]:
     return ladder
 
 
+@dataclass(frozen=True)
+class Rung:
+    """A rule at its place on its clock's ladder, as one sweep judges it: the running clocks due
+    by `due_by` (None: none yet), except those with a due time in `held` (waiting for a year's
+    calendar, `requests_app.sweep.waiting`)."""
+
+    rule: EscalationRule
+    position: int
+    due_by: dt.datetime | None
+    held: Held = ()
+
+
+def judged_ladder(ladder, now: dt.datetime, clocks: Clocks, waits: Waits | None = None):
+    """Each rung of `ladder` (`ordered_rules()`) as of `now`: its threshold, tightened where an
+    unsettled year would decide an escalation or accountability case at or below it."""
+    waits = Waits.as_of(now, clocks) if waits is None else waits
+    deciding: defaultdict[str, list[EscalationRule]] = defaultdict(list)
+    rungs = []
+    for rule, position in ladder:  # in the order of each clock's rungs
+        due_by: dt.datetime | None = threshold(rule, now, clocks)
+        if rule.action in DECIDING:
+            deciding[rule.clock].append(rule)
+        held: Held = ()
+        if waits.any and deciding[rule.clock]:
+            # This rung, or one below it on the clock, must not be decided by an unsettled
+            # year; a rung above one that waits waits with it (it would climb past it).
+            held = waits.held(rule.clock)
+            for decider in deciding[rule.clock]:
+                safe = settled_threshold(decider, now, waits)
+                due_by = None if safe is None or due_by is None else min(due_by, safe)
+        rungs.append(Rung(rule, position, due_by, held))
+    return rungs
+
+
+def settled_threshold(rule: EscalationRule, now: dt.datetime, waits: Waits) -> dt.datetime | None:
+    """The rule's threshold on whatever schedule the unsettled years turn out to have: a clock
+    due by it is due on any (None: no such moment, the calendar has no settled working days)."""
+    if rule.trigger == Trigger.BREACH:
+        return now  # the due time itself: no year decides it
+    try:
+        return threshold(rule, now, waits.bound(rule))
+    except ValueError:  # years on end without a settled working day: nothing is decided yet
+        return None
+
+
 def pending_deadlines(rule: EscalationRule, position: int, now: dt.datetime, clocks: Clocks):
-    """Running clocks past the rule's threshold that have not climbed past its rung."""
-    return _pending(rule, position, threshold(rule, now, clocks))
+    """Running clocks past the rule's threshold that have not climbed past its rung, and that
+    no unsettled year decides (the ladder is read to know the rungs below)."""
+    rungs = judged_ladder(ordered_rules(), now, clocks)
+    rung = next((r for r in rungs if r.rule.pk == rule.pk), None)
+    if rung is None:  # an inactive rule: judged on its own
+        rung = judged_ladder([(rule, position)], now, clocks)[0]
+    if rung.due_by is None:
+        return Deadline.objects.none()
+    return _pending(rule, position, rung.due_by, rung.held)
 
 
-def _pending(rule: EscalationRule, position: int, due_by: dt.datetime):
-    """Running clocks due by `due_by` that have not climbed past the rule's rung (the ORM;
-    PostgreSQL's statements select the same by `pending_in_database`).
+def _pending(rule: EscalationRule, position: int, due_by: dt.datetime, held: Held = ()):
+    """Running clocks due by `due_by` that have not climbed past the rule's rung, except those
+    due in a `held` range (the ORM; PostgreSQL's statements select the same by
+    `pending_in_database`).
 
     This reads the partial index (clock, stage, due_at): requests that stay overdue after
     escalating have a higher stage and are not touched, so an idle sweep costs next to nothing.
@@ -124,6 +182,8 @@ def _pending(rule: EscalationRule, position: int, due_by: dt.datetime):
     )
     if _skips_paused(rule):
         deadlines = deadlines.filter(paused=False)
+    for after, until in held:  # due times an unsettled year placed: they wait
+        deadlines = deadlines.exclude(due_at__gt=after, due_at__lte=until)
     return deadlines
 
 
@@ -131,10 +191,14 @@ def _skips_paused(rule: EscalationRule) -> bool:
     return rule.trigger == Trigger.FRACTION  # no reminders while the enterprise answers
 
 
-def pending_in_database(rule: EscalationRule, position: int, due_by: dt.datetime):
+def pending_in_database(rule: EscalationRule, position: int, due_by: dt.datetime, held: Held = ()):
     """The same selection for PostgreSQL's statements (`postgres.Pending`)."""
     return postgres.Pending(
-        clock=rule.clock, position=position, due_by=due_by, skip_paused=_skips_paused(rule)
+        clock=rule.clock,
+        position=position,
+        due_by=due_by,
+        skip_paused=_skips_paused(rule),
+        held=held,
     )
 
 
@@ -179,14 +243,16 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
     started = time.perf_counter()
     result = SweepResult(now=now or timezone.now())
     clocks = Clocks.current()
-    for rule, position in ordered_rules():
-        due_by = threshold(rule, result.now, clocks)
-        batches = batch_bounds(_pending(rule, position, due_by))
+    for rung in judged_ladder(ordered_rules(), result.now, clocks):
+        rule, position, due_by, held = rung.rule, rung.position, rung.due_by, rung.held
+        if due_by is None:
+            continue  # waits for a year's calendar
+        batches = batch_bounds(_pending(rule, position, due_by, held))
         if len(batches) > 1 and _may_run_batches_side_by_side():
-            _fire_side_by_side(rule, position, batches, due_by, result)
+            _fire_side_by_side(rule, position, batches, due_by, result, held)
             continue
         for bounds in batches:
-            fire(rule, position, bounds, due_by, result)
+            fire(rule, position, bounds, due_by, result, held)
     result.seconds = time.perf_counter() - started
     record_sweep()  # for /health/: the age of the last sweep
     return result
@@ -207,7 +273,7 @@ def in_database() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _fire_side_by_side(rule, position, batches: list["Bounds"], due_by, result) -> None:
+def _fire_side_by_side(rule, position, batches: list["Bounds"], due_by, result, held) -> None:
     """A large sweep: `SIDE_BY_SIDE` batches at a time, each in a thread with its own connection.
 
     Each batch is mostly the database's work (its statements, the constraint checks at commit);
@@ -217,17 +283,17 @@ def _fire_side_by_side(rule, position, batches: list["Bounds"], due_by, result) 
     """
     with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE, thread_name_prefix="sweep") as pool:
         running = [
-            pool.submit(_fire_on_own_connection, rule, position, bounds, due_by, result.now)
+            pool.submit(_fire_on_own_connection, rule, position, bounds, due_by, result.now, held)
             for bounds in batches
         ]
         for task in running:
             result.add(task.result())
 
 
-def _fire_on_own_connection(rule, position, bounds, due_by, now) -> SweepResult:
+def _fire_on_own_connection(rule, position, bounds, due_by, now, held) -> SweepResult:
     part = SweepResult(now=now)
     try:
-        fire(rule, position, bounds, due_by, part)
+        fire(rule, position, bounds, due_by, part, held)
         return part
     finally:
         connection.close()  # this thread's own connection
@@ -321,9 +387,16 @@ class RowCompare(Expression):
         return f"({', '.join(columns)}) {self.operator} ({', '.join(values)})", params
 
 
-def fire(rule: EscalationRule, position: int, bounds: Bounds, due_by, result: SweepResult) -> None:
+def fire(
+    rule: EscalationRule,
+    position: int,
+    bounds: Bounds,
+    due_by,
+    result: SweepResult,
+    held: Held = (),
+) -> None:
     """Fire `rule` in one transaction for the requests of one batch (`bounds`) of its pending
-    deadlines (due by `due_by`), where it is still due and unfired."""
+    deadlines (due by `due_by`, not due in a `held` range), where it is still due and unfired."""
     with transaction.atomic():
         # SKIP LOCKED: a request a user is changing right now is left for the next sweep rather
         # than waited for; the lock also keeps the timeline's sequence ours while we append.
@@ -332,9 +405,9 @@ def fire(rule: EscalationRule, position: int, bounds: Bounds, due_by, result: Sw
         # the clock. Only what this sweep inserted is announced: a firing another sweep made is
         # theirs.
         if in_database():
-            rows = _fire_in_database(rule, position, bounds, due_by, result.now)
+            rows = _fire_in_database(rule, position, bounds, due_by, result.now, held)
         else:
-            rows = _fire_portably(rule, position, bounds, due_by, result.now)
+            rows = _fire_portably(rule, position, bounds, due_by, result.now, held)
         if rows:
             context = firing.Context.load(rows, rule.recipients)
             if rule.action == EscalationAction.ACCOUNTABILITY:
@@ -344,9 +417,9 @@ def fire(rule: EscalationRule, position: int, bounds: Bounds, due_by, result: Sw
             result.fired[firing.EVENT_ACTIONS[rule.action]] += len(rows)
 
 
-def _fire_in_database(rule, position, bounds: Bounds, due_by, now) -> list[dict]:
+def _fire_in_database(rule, position, bounds: Bounds, due_by, now, held) -> list[dict]:
     """PostgreSQL: lock the batch, then fire it in one statement (`requests_app.sweep.postgres`)."""
-    pending = pending_in_database(rule, position, due_by)
+    pending = pending_in_database(rule, position, due_by, held)
     start, end = bounds
     with connection.cursor() as cursor:
         locked = postgres.lock_batch(cursor, pending=pending, start=start, end=end)
@@ -371,9 +444,9 @@ def fire_batch_args(rule, pending: postgres.Pending, locked: list[int], now) -> 
     }
 
 
-def _fire_portably(rule, position, bounds: Bounds, due_by, now) -> list[dict]:
+def _fire_portably(rule, position, bounds: Bounds, due_by, now, held) -> list[dict]:
     """Other databases: the same steps as separate statements, the events hashed in Python."""
-    pending = _pending(rule, position, due_by)
+    pending = _pending(rule, position, due_by, held)
     locked = _lock(batch_of(pending, bounds))
     if not locked:
         return []

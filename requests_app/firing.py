@@ -4,13 +4,16 @@
 locked), with the rows it read of them; everything here is set-based over the batch.
 """
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import cast
 
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from compliance import cases
 from notifications import messages
@@ -36,6 +39,20 @@ CLOCK_DEADLINES = {
     Clock.EXTENSION: gettext_lazy("extended deadline"),
 }
 NOT_ASSIGNED = gettext_lazy("no department yet (the liaison)")
+
+# How a reminder says when its clock is due: the `when` of the "reminder" message. Before the
+# due time, when it is due; after it, how long ago, in calendar time (whole days of 24 hours,
+# else whole hours, else minutes): a reader counts "2 days ago" back on the wall calendar, not
+# in working days. Both languages have these words; the PostgreSQL path fills in the same ones
+# (`postgres.NOTIFY_BATCH`), each recipient's in their language.
+DUE_AT = gettext_lazy("is due at %(due)s")
+WAS_DUE = gettext_lazy("was due %(ago)s ago, at %(due)s")
+_UNIT_LENGTHS = (
+    ("day", dt.timedelta(days=1)),
+    ("hour", dt.timedelta(hours=1)),
+    ("minute", dt.timedelta(minutes=1)),
+)
+AGO_UNITS = tuple(unit for unit, _length in _UNIT_LENGTHS)
 
 
 def due_field(clock: str) -> str:
@@ -188,6 +205,65 @@ def open_cases(rule, rows, now, context: Context) -> int:
     return cases.open_breach_cases(breaches, now=now)
 
 
+def overdue_by(due: dt.datetime, now: dt.datetime) -> tuple[str, int] | None:
+    """(unit, count) of how long ago `due` passed, in calendar time; None while it is ahead.
+
+    Whole days once a day has passed, else whole hours, else minutes (at least one).
+    """
+    if due >= now:
+        return None
+    elapsed = now - due
+    for unit, length in _UNIT_LENGTHS:
+        if elapsed >= length:
+            return unit, elapsed // length
+    return "minute", 1
+
+
+def _ago_words(unit: str, count: int) -> str:
+    """`count` units in the active language, "%(count)s" left in (the database fills it in)."""
+    if unit == "day":
+        return ngettext("%(count)s day", "%(count)s days", count)
+    if unit == "hour":
+        return ngettext("%(count)s hour", "%(count)s hours", count)
+    return ngettext("%(count)s minute", "%(count)s minutes", count)
+
+
+def _when_words(due_text: str, overdue: tuple[str, int] | None) -> str:
+    if overdue is None:
+        return str(DUE_AT) % {"due": due_text}
+    unit, count = overdue
+    ago = _ago_words(unit, count) % {"count": count}
+    return str(WAS_DUE) % {"ago": ago, "due": due_text}
+
+
+# Lazy: each is read (str()) in the language of the recipient it is written for.
+_lazy_when_words = lazy(_when_words, str)
+_lazy_ago_words = lazy(_ago_words, str)
+
+
+def when_due(due: dt.datetime, now: dt.datetime) -> Promise:
+    """The reminder's `when`, read in each recipient's language (a lazy string)."""
+    due_text = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
+    return cast(Promise, _lazy_when_words(due_text, overdue_by(due, now)))
+
+
+def when_words() -> dict[str, Promise]:
+    """The words of `when_due` for the database to fill in (`postgres.notify_batch`), by name:
+    each language's "due at" and "was due … ago", and each unit's singular and plural."""
+    words: dict[str, Promise] = {"when_due": DUE_AT, "when_was": WAS_DUE}
+    for unit in AGO_UNITS:
+        # One and two: the singular and the plural of English; Chinese has one form.
+        words[f"ago_{unit}_one"] = cast(Promise, _lazy_ago_words(unit, 1))
+        words[f"ago_{unit}_other"] = cast(Promise, _lazy_ago_words(unit, 2))
+    return words
+
+
+def message_defaults(clock: str) -> dict[str, Promise]:
+    """What the database is given besides the requests' rows to write a sweep message: the
+    clock's name, the words for a request no department holds yet, and the reminder's `when`."""
+    return {"clock": CLOCK_DEADLINES[Clock(clock)], "department": NOT_ASSIGNED, **when_words()}
+
+
 def _told(rule, rows, context: Context) -> tuple[str, str, list]:
     kind = NOTIFICATION_KINDS[rule.action]
     # reverse() once: building a link per row is a noticeable share of a 100,000-row sweep.
@@ -211,6 +287,8 @@ def notify(rule, rows, now, context: Context) -> int:
             "clock": clock,
             "due": timezone.localtime(row["due"]).strftime("%Y-%m-%d %H:%M"),
         }
+        if rule.action == EscalationAction.REMIND:  # the one message that says when
+            message_context["when"] = when_due(row["due"], now)
         items.append((recipients, message_context, link.format(row["pk"])))
     return messages.save_rows(messages.rows_for_many(kind, items, now=now))
 
@@ -224,7 +302,7 @@ def notify_in_database(rule, rows, now, context: Context) -> int:
         [(row["pk"], recipients) for row, recipients in told],
         fields=postgres.NOTICE_FIELDS,
         # Never assigned: the case concerns the liaison who did not hand it on.
-        defaults={"clock": CLOCK_DEADLINES[rule.clock], "department": NOT_ASSIGNED},
+        defaults=message_defaults(rule.clock),
     )
     if words is None:
         return 0

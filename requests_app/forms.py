@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -10,6 +11,8 @@ from compliance.selectors import declared_official_ids
 from core.forms import SerializerForm, empty_choice
 from officials.models import Category, Department, Role, User
 from requests_app.attachments import ACCEPT, MAX_FILES
+from requests_app.changes import FOLLOW_UP_CHANNELS
+from requests_app.deadlines import dispute_until
 from requests_app.models import ON_BEHALF_SOURCES, Source
 from requests_app.workflow import TRANSITIONS
 
@@ -20,19 +23,17 @@ RATING_CHOICES = [
     ("2", gettext_lazy("2 — dissatisfied")),
     ("1", gettext_lazy("1 — very dissatisfied")),
 ]
-CHANNEL_CHOICES = [
-    ("phone", gettext_lazy("Phone call")),
-    ("visit", gettext_lazy("Visit")),
-    ("message", gettext_lazy("Message")),
-    ("meeting", gettext_lazy("Meeting")),
-]
+CHANNEL_CHOICES = list(FOLLOW_UP_CHANNELS.items())
 # An unticked radio is no verdict at all: the view refuses it before DRF reads it as False.
 VERDICT_CHOICES = [
     ("true", gettext_lazy("Accept: the problem is solved")),
     ("false", gettext_lazy("Reject: reopen the request")),
 ]
 # Destructive actions get a warning style on the page.
-DANGER_ACTIONS = frozenset({"reject", "merge", "withdraw"})
+DANGER_ACTIONS = frozenset({"reject", "merge", "withdraw", "refuse_extension", "dispute"})
+# The follow-up call's fields, flat on the page ("follow_up_channel"); the view nests them as
+# the API's `follow_up` object before the input serializer reads them.
+FOLLOW_UP_PREFIX = "follow_up_"
 
 
 class _MultipleFileInput(forms.FileInput):
@@ -144,31 +145,75 @@ class ExtendForm(ActionForm):
     )
     plan = _text(gettext_lazy("Plan: steps and dates"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["until"].help_text = _(
+            "At most %(days)d working days from now; the leader linked to the enterprise (or "
+            "the head of your department) decides."
+        ) % {"days": settings.DEADLINE_EXTENSION_MAX_DAYS}
+
 
 class ApproveExtensionForm(ActionForm):
     action = "approve_extension"
     note = _text(gettext_lazy("Note"), required=False)
 
 
+class RefuseExtensionForm(ActionForm):
+    action = "refuse_extension"
+    reason = _text(gettext_lazy("Why the extension is refused"))
+
+
 class ReviewForm(ActionForm):
+    """The enterprise's verdict; a liaison records it after a follow-up call (回访), whose
+    fields come first: whom they reached, how and when, and what was said."""
+
     action = "review"
+    follow_up_channel = _select(
+        gettext_lazy("How the enterprise was reached"),
+        choices=[empty_choice(True), *CHANNEL_CHOICES],
+    )
+    follow_up_contacted_at = forms.DateTimeField(
+        label=gettext_lazy("When the call took place"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+    follow_up_contact_name = forms.CharField(
+        label=gettext_lazy("Spoke with (name at the enterprise)"), max_length=100
+    )
+    follow_up_note = _text(gettext_lazy("What the enterprise said"))
     accepted = forms.ChoiceField(
         label=gettext_lazy("Verdict"), choices=VERDICT_CHOICES, widget=forms.RadioSelect
     )
     rating = _select(
-        gettext_lazy("Rating"), required=False, choices=[empty_choice(False), *RATING_CHOICES]
+        gettext_lazy("Rating"),
+        required=False,
+        choices=[empty_choice(False), *RATING_CHOICES],
     )
     comment = _text(gettext_lazy("Comment"), required=False)
-    channel = _select(
-        gettext_lazy("Follow-up channel"),
-        required=False,
-        choices=[empty_choice(False), *CHANNEL_CHOICES],
-    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.user.has_perm("requests.choose_channel"):
-            del self.fields["channel"]
+        self.fields["rating"].help_text = _("Needed to accept; a rejection takes no rating.")
+        self.fields["comment"].help_text = _("Needed to reject: say what is still wrong.")
+        if self.user.role == Role.ENTREPRENEUR:  # the enterprise speaks for itself: no call
+            for name in [name for name in self.fields if name.startswith(FOLLOW_UP_PREFIX)]:
+                del self.fields[name]
+
+
+class DisputeForm(ActionForm):
+    """The enterprise disputes a close its liaison recorded after a follow-up call."""
+
+    action = "dispute"
+    reason = _text(gettext_lazy("What is still wrong"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        closed_at = getattr(self.service_request, "closed_at", None)
+        if closed_at is not None:
+            until = timezone.localtime(dispute_until(closed_at))
+            self.fields["reason"].help_text = _(
+                "Your liaison closed this request after a follow-up call. If the problem is "
+                "not solved, you may dispute it until %(until)s: it is then reopened."
+            ) % {"until": until.strftime("%Y-%m-%d %H:%M")}
 
 
 class WithdrawForm(ActionForm):
@@ -194,7 +239,9 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         FeedbackForm,
         ExtendForm,
         ApproveExtensionForm,
+        RefuseExtensionForm,
         ReviewForm,
+        DisputeForm,
         WithdrawForm,
         CommentForm,
     ]

@@ -14,7 +14,10 @@ from django.utils import timezone
 
 from notifications import messages
 from officials.models import Role, User
+from requests_app.approvers import extension_approvers
+from requests_app.deadlines import dispute_until
 from requests_app.models import ServiceRequest, Status
+from requests_app.routing import region_admins
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,6 @@ def _liaison(moment: Moment) -> list[User]:
 
 
 def _approvers(moment: Moment) -> list[User]:
-    from requests_app.approvers import extension_approvers
-
     # Nobody linked and no department head: the region's administrators decide (API.md).
     return extension_approvers(moment.request) or moment.region_admins
 
@@ -142,8 +143,6 @@ def _when(moment) -> str:
 def _dispute_until(request: ServiceRequest) -> str:
     if request.status != Status.CLOSED or not request.rated_on_follow_up:
         return "—"
-    from requests_app.deadlines import dispute_until
-
     return _when(dispute_until(request.closed_at))
 
 
@@ -200,9 +199,6 @@ def after_liaison_reassigned(
 
 def after_transition(request: ServiceRequest, action: str, note: str, by: User, now) -> None:
     """The messages one committed transition owes."""
-    region_admins: list[User] = []
-    if action == "extend":
-        from requests_app.routing import region_admins as admins_of
-
-        region_admins = admins_of(request.enterprise)
-    notify(request, action, note, by, now, region_admins)
+    # Only an extension nobody is linked to decide falls back to the region's administrators.
+    admins = region_admins(request.enterprise) if action == "extend" else []
+    notify(request, action, note, by, now, admins)

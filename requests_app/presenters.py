@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from officials.models import Category, Department
+from requests_app.changes import FOLLOW_UP_CHANNELS
 from requests_app.deadlines import Clocks, DeadlinePolicy
-from requests_app.forms import CHANNEL_CHOICES
 from requests_app.models import RequestEvent, ServiceRequest, Status
+from requests_app.routing import as_seen_by
 from requests_app.working_time import Calendar, working_time_between
 
 # Timeline events in the past tense; transitions name them in the imperative.
@@ -29,6 +30,9 @@ EVENT_LABELS = {
     "feedback": gettext_lazy("Feedback given"),
     "extend": gettext_lazy("Extension requested"),
     "approve_extension": gettext_lazy("Extension approved"),
+    "refuse_extension": gettext_lazy("Extension refused"),
+    "follow_up": gettext_lazy("Follow-up call (回访)"),
+    "dispute": gettext_lazy("Disputed by the enterprise: reopened"),
     "review": gettext_lazy("Reviewed"),
     "withdraw": gettext_lazy("Withdrawn"),
     "comment": gettext_lazy("Comment"),
@@ -37,8 +41,17 @@ EVENT_LABELS = {
     "escalated": gettext_lazy("Escalated to the linked leader"),
     "accountability_opened": gettext_lazy("Accountability case opened"),
     "recusal": gettext_lazy("Recusal: conflict of interest (回避)"),
+    "reassigned": gettext_lazy("Reassigned"),  # a recusal, as the enterprise sees it
     "corrected": gettext_lazy("Corrected by an administrator"),
+    "clock_rebased": gettext_lazy("Deadline moved by the working-day calendar"),
 }
+# The clocks a `clock_rebased` event names.
+CLOCK_LABELS = {
+    "assign": gettext_lazy("Assign deadline"),
+    "answer": gettext_lazy("Answer deadline"),
+}
+# How the enterprise was reached; "message" only in reviews recorded before follow-up calls.
+CHANNEL_LABELS = {**FOLLOW_UP_CHANNELS, "message": gettext_lazy("Message")}
 # The fields an administrator's correction may change, in the order the timeline lists them.
 CORRECTED_FIELDS = ("title", "description", "category")
 
@@ -136,19 +149,43 @@ def _event_details(event, departments: dict, categories: dict) -> list[str]:
     for key in ("department", "to_department"):
         if data.get(key) in departments:
             details.append(_("Department: %s") % departments[data[key]])
-    if event.action == "review":
+    if event.action == "follow_up":
+        details += _follow_up_details(data)
+    if event.action == "clock_rebased":
+        details += _rebased_details(data)
+    if event.action in ("review", "follow_up"):
         verdict = _("accepted") if data.get("accepted") else _("not accepted")
         details.append(_("Verdict: %s") % verdict)
         if data.get("rating"):
             details.append(_("Rating: %d / 5") % data["rating"])
-        if data.get("channel"):
-            channel = dict(CHANNEL_CHOICES).get(data["channel"], data["channel"])
-            details.append(_("Channel: %s") % channel)
+        if data.get("channel") and event.action == "review":  # reviews before follow-up calls
+            details.append(_("Channel: %s") % CHANNEL_LABELS.get(data["channel"], data["channel"]))
     if data.get("until"):
         until = dt.datetime.fromisoformat(data["until"])
         details.append(_("Until: %s") % timezone.localtime(until).strftime("%Y-%m-%d %H:%M"))
     if data.get("reference"):
         details.append(_("Request: %s") % data["reference"])
+    return details
+
+
+def _rebased_details(data: dict) -> list[str]:
+    """Which clock the calendar moved, from when to when."""
+    clock = CLOCK_LABELS.get(data.get("clock"), data.get("clock"))
+    old, new = (
+        timezone.localtime(dt.datetime.fromisoformat(data[key])).strftime("%Y-%m-%d %H:%M")
+        for key in ("old_due_at", "new_due_at")
+    )
+    return [_("%(clock)s: %(old)s → %(new)s") % {"clock": clock, "old": old, "new": new}]
+
+
+def _follow_up_details(data: dict) -> list[str]:
+    """How, when and with whom the liaison spoke (the note is the event's own)."""
+    details = [_("Channel: %s") % CHANNEL_LABELS.get(data.get("channel"), data.get("channel"))]
+    if data.get("contacted_at"):
+        contacted_at = timezone.localtime(dt.datetime.fromisoformat(data["contacted_at"]))
+        details.append(_("Contacted on: %s") % contacted_at.strftime("%Y-%m-%d %H:%M"))
+    if data.get("contact_name"):
+        details.append(_("Spoke with: %s") % data["contact_name"])
     return details
 
 
@@ -182,8 +219,11 @@ def _category_names(events: list[RequestEvent]) -> dict[str, str]:
     return {category.code: category.name for category in Category.objects.filter(code__in=codes)}
 
 
-def event_rows(service_request) -> list[EventRow]:
+def event_rows(service_request, viewer=None) -> list[EventRow]:
+    """The timeline's rows; with a `viewer`, as they may read it (`routing.as_seen_by`)."""
     events = list(service_request.events.select_related("actor").order_by("seq"))
+    if viewer is not None:
+        events = [as_seen_by(event, viewer) for event in events]
     ids = {e.data.get(k) for e in events for k in ("department", "to_department") if e.data}
     departments = dict(Department.objects.filter(pk__in=ids - {None}).values_list("pk", "name"))
     categories = _category_names(events)

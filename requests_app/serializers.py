@@ -13,6 +13,7 @@ from rest_framework import serializers
 from officials.models import Category, Department, Role, User
 from officials.selectors import enterprises_visible_to
 from officials.serializers import RefSerializer
+from requests_app.changes import CONTACT_NAME_MAX, FOLLOW_UP_CHANNELS
 from requests_app.models import Attachment, RequestEvent, ServiceRequest, Source
 from requests_app.workflow import allowed_actions
 
@@ -231,11 +232,37 @@ class ApproveExtensionInput(serializers.Serializer):
     note = _optional_text()
 
 
+class RefuseExtensionInput(serializers.Serializer):
+    reason = _text()
+
+
+def _aware(value):
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+class FollowUpInput(serializers.Serializer):
+    """The follow-up call (回访) a liaison's review records; the workflow judges the rest (not
+    in the future, who must send it)."""
+
+    channel = serializers.ChoiceField(choices=list(FOLLOW_UP_CHANNELS.items()))
+    contacted_at = serializers.DateTimeField()
+    contact_name = _text(CONTACT_NAME_MAX)
+    note = _text(TEXT_MAX)
+
+    def validate_contacted_at(self, value):
+        return _aware(value)
+
+
 class ReviewInput(serializers.Serializer):
+    # The call first, as the liaison's form asks it: what was said comes before the verdict.
+    follow_up = FollowUpInput(required=False)
     accepted = serializers.BooleanField()
     rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     comment = _optional_text(TEXT_MAX)
-    channel = _optional_text(40)
+
+
+class DisputeInput(serializers.Serializer):
+    reason = _text(TEXT_MAX)
 
 
 class WithdrawInput(serializers.Serializer):
@@ -257,7 +284,9 @@ ACTION_INPUTS: dict[str, type[serializers.Serializer]] = {
     "feedback": FeedbackInput,
     "extend": ExtendInput,
     "approve_extension": ApproveExtensionInput,
+    "refuse_extension": RefuseExtensionInput,
     "review": ReviewInput,
+    "dispute": DisputeInput,
     "withdraw": WithdrawInput,
     "comment": CommentInput,
 }

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from notifications.messages import requeue_unsent
+from requests_app.calendar import warn_of_unsettled_year
 from requests_app.escalation import sweep
 
 
@@ -18,3 +19,10 @@ def run_deadline_sweep() -> str:
     result = sweep()
     requeue_unsent(result.now)
     return result.summary()
+
+
+@shared_task(acks_late=True)
+def warn_of_unsettled_calendar() -> int:
+    """The beat's daily check: from 1 November, tell each admin once that next year's calendar
+    is not loaded (requests_app.calendar.warn_of_unsettled_year). Returns how many were told."""
+    return warn_of_unsettled_year()

@@ -24,10 +24,11 @@ from core.forms import flatten_errors
 from officials.models import Category, Role
 from officials.selectors import enterprises_visible_to
 from requests_app import workflow
+from requests_app.approvers import decidable_by, prefetch_linked_leaders
 from requests_app.attachments import check_uploads, may_attach, store_uploads
-from requests_app.deadlines import Clocks
+from requests_app.deadlines import Clocks, dispute_until
 from requests_app.filters import RequestFilter
-from requests_app.forms import AttachForm, RequestCreateForm, action_form
+from requests_app.forms import FOLLOW_UP_PREFIX, AttachForm, RequestCreateForm, action_form
 from requests_app.models import (
     OPEN_STATUSES,
     Attachment,
@@ -92,22 +93,32 @@ def request_list(request):
     return render(request, "requests/list.html", context)
 
 
+def _pending_extensions(user, *, mine: bool):
+    """Pending extensions the user sees; with `mine`, only those the user decides."""
+    pending = requests_visible_to(user).filter(
+        status=Status.RECTIFYING, extension_state=ExtensionState.PENDING
+    )
+    if mine:
+        pending = pending.filter(decidable_by(user))
+    return pending.with_related().order_by("extension_until", "id")
+
+
 @login_required
 @require_GET
 def extension_list(request):
-    """Extensions waiting for approval (挂账督办), for leaders and admins to approve."""
+    """Extensions waiting for a decision (挂账督办): by default those the user decides (the
+    linked leader's, or the department head's where the enterprise has no linked leader);
+    every pending one the user may see on the second tab."""
     user = request.user
     if not user.has_perm("requests.list_extensions"):
         raise PermissionDenied
-    pending = (
-        requests_visible_to(user)
-        .filter(status=Status.RECTIFYING, extension_state=ExtensionState.PENDING)
-        .with_related()
-        .order_by("extension_until", "id")
-    )
+    mine = request.GET.get("show") != "all"
+    pending = _pending_extensions(user, mine=mine)
     page = Paginator(pending, PAGE_SIZE).get_page(request.GET.get("page"))
+    prefetch_linked_leaders(page, user)
     rows = [(row, "approve_extension" in workflow.allowed_actions(row, user)) for row in page]
-    return render(request, "requests/extensions.html", {"page": page, "rows": rows})
+    context = {"page": page, "rows": rows, "mine": mine}
+    return render(request, "requests/extensions.html", context)
 
 
 def _ledger_queryset(user, struck_off: bool):
@@ -141,6 +152,9 @@ def ledger(request):
         "page": page,
         "rows": ledger_rows(page, timezone.now(), Clocks.current()),
         "struck_off": struck_off,
+        # Extensions still to be decided are not on the ledger yet: the ledger says how many
+        # wait for this user, and links to them.
+        "to_decide": _pending_extensions(request.user, mine=True).count(),
     }
     return render(request, "requests/ledger.html", context)
 
@@ -188,6 +202,15 @@ def request_create(request):
 # --- the detail page -----------------------------------------------------------------------------
 
 
+def _dispute_until(service_request):
+    """Until when the enterprise may dispute a close made on a follow-up call (None: it may not,
+    or not any more)."""
+    if service_request.status != Status.CLOSED or not service_request.rated_on_follow_up:
+        return None
+    until = dispute_until(service_request.closed_at)
+    return until if timezone.now() <= until else None
+
+
 def _render_detail(request, service_request, *, failed=None, attach_errors=None):
     """The detail page; `failed` is an action form to show again with its errors."""
     user, clocks = request.user, Clocks.current()
@@ -201,12 +224,14 @@ def _render_detail(request, service_request, *, failed=None, attach_errors=None)
         "sr": service_request,
         "status_label": status_label(service_request.status),
         "badge": clock_badge(service_request, timezone.now(), clocks.policy, clocks.calendar),
-        "events": event_rows(service_request),
+        "events": event_rows(service_request, user),
         "attachments": list(service_request.attachments.order_by("id")),
         "forms": forms,
-        "open_form": failed.action if failed is not None else "",
+        # A list's "Refuse…" link opens that form (?act=refuse_extension).
+        "open_form": failed.action if failed is not None else request.GET.get("act", ""),
         "may_attach": may_attach(service_request, user),
         "attach_form": AttachForm(errors={"files": attach_errors} if attach_errors else None),
+        "dispute_until": _dispute_until(service_request),
         "may_verify": user.has_perm("requests.verify_chain"),
         "show_hashes": user.has_perm("requests.verify_chain"),
     }
@@ -232,14 +257,27 @@ def _next_page(request) -> str | None:
     return target if target and safe else None
 
 
+def _page_errors(errors) -> dict[str, list[str]]:
+    """Errors by the page's field names: the follow-up call's flat again ("follow_up_note")."""
+    if isinstance(errors, dict) and isinstance(errors.get("follow_up"), dict):
+        errors = dict(errors)
+        for name, messages_ in errors.pop("follow_up").items():
+            errors[f"{FOLLOW_UP_PREFIX}{name}"] = messages_
+    return flatten_errors(errors)
+
+
 def _conflict(request, service_request, error: InvalidTransition):
     context = {"sr": service_request, "message": str(error)}
     return render(request, "errors/409.html", context, status=409)
 
 
 def _action_data(request, action: str):
-    """The posted form, with a merge target given by its number turned into its id."""
+    """The posted form, with a merge target given by its number turned into its id, and a
+    follow-up call's flat fields ("follow_up_channel") as the API's `follow_up` object."""
     data = request.POST.copy()
+    for name in [name for name in data if name.startswith(FOLLOW_UP_PREFIX)]:
+        # DRF reads "follow_up.channel" of a form as `follow_up: {"channel": ...}`.
+        data.setlist(f"follow_up.{name.removeprefix(FOLLOW_UP_PREFIX)}", data.pop(name))
     if action == "review" and data.get("accepted") not in ("true", "false"):
         # An unticked radio would reach DRF's BooleanField as False: a rejection nobody chose.
         return data, {"accepted": [_("Choose whether you accept the answer.")]}
@@ -278,7 +316,7 @@ def request_act(request, pk, action):
                 service_request.pk, action, by=request.user, **serializer.validated_data
             )
         except InvalidInput as error:
-            errors = flatten_errors(error.errors)
+            errors = _page_errors(error.errors)
         except InvalidTransition as error:  # someone else acted first
             return _conflict(request, service_request, error)
         else:
@@ -286,8 +324,10 @@ def request_act(request, pk, action):
             messages.success(request, _("Done: %(action)s.") % {"action": label})
             return redirect(_next_page(request) or _detail(service_request))
     else:
-        errors = errors or flatten_errors(serializer.errors)
-    failed = action_form(action, request.user, data, errors, service_request=service_request)
+        errors = errors or _page_errors(serializer.errors)
+    failed = action_form(
+        action, request.user, request.POST, errors, service_request=service_request
+    )
     return _render_detail(request, service_request, failed=failed)
 
 

@@ -17,12 +17,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from compliance import history as compliance_history
-from compliance.selectors import conflicts
 from core.errors import InvalidInput, InvalidTransition, NotPermitted, WorkflowError
-from officials.models import Category, Enterprise, EnterpriseLink, LinkKind, Role, User
+from officials.models import Category, Enterprise, Role, User
 from officials.selectors import enterprises_visible_to
-from requests_app import changes, notices
-from requests_app.deadlines import Clocks, sync_deadlines
+from requests_app import changes, notices, routing
+from requests_app.approvers import may_decide_extension
+from requests_app.deadlines import Clocks, dispute_until, sync_deadlines
 from requests_app.models import (
     ON_BEHALF_SOURCES,
     OPEN_STATUSES,
@@ -82,9 +82,22 @@ def _no_pending_extension(request: ServiceRequest) -> bool:
     return request.extension_state != ExtensionState.PENDING
 
 
+def _disputable(request: ServiceRequest) -> bool:
+    """Closed on a liaison's follow-up call (not by the enterprise's own review), and still
+    within the dispute window. Judged at the wall clock: a guard has no other `now`."""
+    return (
+        request.rated_on_follow_up
+        and request.closed_at is not None
+        and timezone.now() <= dispute_until(request.closed_at)
+    )
+
+
 S = Status
 R = Role
 _OPEN = frozenset(OPEN_STATUSES)
+# An extension is decided by a person, not a role (`approvers.may_decide_extension`): the linked
+# leader, else the handling department's head (whatever their role), or an administrator.
+_OFFICIALS = frozenset(Role.values) - {R.ENTREPRENEUR}
 _ALL = frozenset(Status.values)
 
 TRANSITIONS: dict[str, Transition] = {
@@ -172,9 +185,20 @@ TRANSITIONS: dict[str, Transition] = {
             "approve_extension",
             frozenset({S.RECTIFYING}),
             None,
-            frozenset({R.LEADER, R.ADMIN}),
+            _OFFICIALS,
             gettext_lazy("Approve the extension"),
             changes.approve_extension,
+            may=may_decide_extension,
+            guard=_pending_extension,
+        ),
+        Transition(
+            "refuse_extension",
+            frozenset({S.RECTIFYING}),
+            None,
+            _OFFICIALS,
+            gettext_lazy("Refuse the extension"),
+            changes.refuse_extension,
+            may=may_decide_extension,
             guard=_pending_extension,
         ),
         Transition(
@@ -184,6 +208,15 @@ TRANSITIONS: dict[str, Transition] = {
             frozenset({R.ENTREPRENEUR, R.LIAISON}),
             gettext_lazy("Review the answer"),
             changes.review,
+        ),
+        Transition(
+            "dispute",
+            frozenset({S.CLOSED}),
+            S.RECTIFYING,
+            frozenset({R.ENTREPRENEUR}),
+            gettext_lazy("Dispute the follow-up call"),
+            changes.dispute,
+            guard=_disputable,
         ),
         Transition(
             "withdraw",
@@ -230,14 +263,18 @@ def check(request: ServiceRequest, action: str, user: User) -> Transition:
 
 
 def allowed_actions(request: ServiceRequest, user: User) -> list[str]:
-    """Actions `user` may take on `request` now; no queries (used for every row of a list)."""
+    """Actions `user` may take on `request` now; no queries (used for every row of a list).
+
+    The object-level rule comes last: it is asked only where role and state allow the action,
+    and what it reads for a list is prefetched (`approvers.prefetch_linked_leaders`).
+    """
     return [
         action
         for action, spec in TRANSITIONS.items()
         if user.role in spec.roles
-        and spec.may(request, user)
         and request.status in spec.sources
         and spec.guard(request)
+        and spec.may(request, user)
     ]
 
 
@@ -346,7 +383,7 @@ def _save_changed(request: ServiceRequest, before: dict[str, object]) -> None:
 
 
 # Actions after which the request's history is judged for N11 (推诿扯皮, repeated 不满意).
-HISTORY_ACTIONS = frozenset({"transfer", "review"})
+HISTORY_ACTIONS = frozenset({"transfer", "review", "dispute"})
 
 
 def _judge_history(request: ServiceRequest, action: str, change, by: User, now) -> None:
@@ -372,9 +409,26 @@ def _judge_history(request: ServiceRequest, action: str, change, by: User, now) 
 
 
 def _record_recusal(request_id: int, action: str, refusal, by: User, now) -> None:
-    """Append the `recusal` event in a transaction of its own, with the row locked."""
+    """Append the `recusal` event in a transaction of its own, with the row locked. When the
+    request's own liaison recused, the request passes to the next liaison `routing` names (or
+    to nobody, and the region's administrators are told): the event keeps both, as `liaison`."""
     with transaction.atomic():
-        request = ServiceRequest.objects.select_for_update().get(pk=request_id)
+        locked = ServiceRequest.objects.select_for_update(of=("self",)).with_related()
+        request = locked.get(pk=request_id)
+        data = {
+            "official": refusal.official.pk,
+            "role": refusal.role,
+            "declaration": refusal.declaration_id,
+            "refused": action,
+        }
+        reassign = refusal.role == "liaison" and request.liaison_id == refusal.official.pk
+        if reassign:
+            passed_over = frozenset({refusal.official.pk})
+            new = routing.route(request.enterprise, on=routing.today(now), passed_over=passed_over)
+            taker = new.liaison.pk if new.liaison else None
+            data["liaison"] = {"from": request.liaison_id, "to": taker}
+            request.liaison = new.liaison
+            request.save(update_fields=["liaison", "updated_at"])
         append_event(
             request,
             action="recusal",
@@ -382,13 +436,11 @@ def _record_recusal(request_id: int, action: str, refusal, by: User, now) -> Non
             now=now,
             from_status=request.status,
             note=refusal.message,
-            data={
-                "official": refusal.official.pk,
-                "role": refusal.role,
-                "declaration": refusal.declaration_id,
-                "refused": action,
-            },
+            data=data,
         )
+        if reassign:
+            admins = routing.region_admins(request.enterprise) if request.liaison is None else []
+            notices.after_liaison_reassigned(request, by, now, admins)
 
 
 def _lock(request_id: int, payload: dict) -> ServiceRequest:
@@ -452,6 +504,8 @@ def submit_request(
     clocks = Clocks.current()
     with transaction.atomic():
         liaison, recused = _linked_liaison(enterprise, by, now)
+        # Nobody may take it: the region's administrators are told, and assign it themselves.
+        admins = routing.region_admins(enterprise) if liaison is None else []
         request = ServiceRequest.objects.create(
             enterprise=enterprise,
             category=category,
@@ -489,25 +543,15 @@ def submit_request(
                 % {"name": official.display_name},
                 data={"official": official.pk, "role": "liaison", "declaration": declaration_id},
             )
+        notices.after_submit(request, by, now, admins)
     return ServiceRequest.objects.with_related().get(pk=request.pk)
 
 
 def _linked_liaison(
     enterprise: Enterprise, by: User, now: dt.datetime
 ) -> tuple[User | None, list[tuple[User, int]]]:
-    """The liaison who follows the request (首接负责制), and the liaisons passed over because
-    they declared a tie to the enterprise (回避), each with their declaration."""
-    candidates = [by] if by.role == Role.LIAISON else []
-    links = (
-        EnterpriseLink.objects.active(timezone.localtime(now).date())
-        .filter(enterprise=enterprise, kind=LinkKind.LIAISON, official__is_active=True)
-        .select_related("official")
-        .order_by("start", "id")
-    )
-    candidates += [link.official for link in links if link.official_id != by.pk]
-    declared = conflicts(enterprise.pk, [official.pk for official in candidates])
-    recused = [
-        (official, declared[official.pk]) for official in candidates if official.pk in declared
-    ]
-    chosen = next((official for official in candidates if official.pk not in declared), None)
-    return chosen, recused
+    """The liaison who follows the request (首接负责制; `routing` says who), and the linked
+    liaisons passed over because they declared a tie to the enterprise (回避)."""
+    first = by if by.role == Role.LIAISON else None
+    chosen = routing.route(enterprise, on=routing.today(now), first=first)
+    return chosen.liaison, chosen.recused

@@ -8,6 +8,12 @@ binary search, whether the span is a day or a decade: no walk from day to day.
 The statutory calendar (the CalendarYear/CalendarDay tables) is read in two queries and kept per
 process. Saving or deleting a calendar row forgets it here at once and, on commit, in every
 process that shares the cache (a version stamp in Django's cache).
+
+A year is *official* when its schedule was published and loaded, and *settled* when the clocks
+may act on its days: official, or its Monday–Friday fallback confirmed by an administrator. An
+unsettled year is still counted (on the fallback), so that every clock has a due time, but the
+sweep fires no escalation or accountability case that such a year decides
+(`requests_app.sweep.waiting`).
 """
 
 import datetime as dt
@@ -174,6 +180,11 @@ def _natural_year(year: int) -> YearTable:
     return YearTable.build(year, lambda day: True)
 
 
+@lru_cache(maxsize=256)
+def _idle_year(year: int) -> YearTable:
+    return YearTable.build(year, lambda day: False)
+
+
 class WeekendCalendar(WorkingCalendar):
     """Monday to Friday work, weekends off: the fallback for years without official data."""
 
@@ -246,18 +257,24 @@ class _Store:
 
     def __init__(self, stamp=None):
         self.stamp = stamp
-        self.rows: tuple[dict[int, dict[dt.date, bool]], frozenset[int]] | None = None
+        self.rows: _Rows | None = None
         self.tables: dict[int, YearTable] = {}
 
     def table(self, year: int) -> YearTable:
         table = self.tables.get(year)
         if table is None:
-            exceptions, covered = self._rows()
-            table = exception_year(year, exceptions.get(year, {}), year in covered)
+            rows = self._rows()
+            table = exception_year(year, rows.exceptions.get(year, {}), year in rows.official)
             self.tables[year] = table
         return table
 
-    def _rows(self):
+    def settled(self, year: int) -> bool:
+        return year in self._rows().settled
+
+    def first_year(self) -> int | None:
+        return self._rows().first_year
+
+    def _rows(self) -> "_Rows":
         if self.rows is None:
             from requests_app.models import CalendarDay, CalendarYear
 
@@ -265,9 +282,22 @@ class _Store:
             exceptions: dict[int, dict[dt.date, bool]] = {}
             for day, is_working in CalendarDay.objects.values_list("date", "is_working"):
                 exceptions.setdefault(day.year, {})[day] = is_working
-            years = CalendarYear.objects.filter(provisional=False).values_list("year", flat=True)
-            self.rows = (exceptions, frozenset(years))
+            years = list(
+                CalendarYear.objects.values_list("year", "provisional", "fallback_confirmed_at")
+            )
+            official = frozenset(year for year, provisional, _ in years if not provisional)
+            confirmed = frozenset(year for year, _, at in years if at is not None)
+            known = [year for year, _, _ in years] + list(exceptions)
+            self.rows = _Rows(exceptions, official, official | confirmed, min(known, default=None))
         return self.rows
+
+
+@dataclass(frozen=True)
+class _Rows:
+    exceptions: dict[int, dict[dt.date, bool]]
+    official: frozenset[int]
+    settled: frozenset[int]  # official, or the fallback confirmed by an administrator
+    first_year: int | None  # the first year the table says anything about
 
 
 _store = _Store()
@@ -284,13 +314,18 @@ class StatutoryCalendar(WorkingCalendar):
         return self._store.table(year)
 
 
-def statutory_calendar() -> StatutoryCalendar:
-    """The database's working-day calendar, re-read if another process changed it since."""
+def _current_store() -> _Store:
+    """This process's store, replaced when another process changed the calendar since."""
     global _store
     stamp = cache.get(_VERSION_KEY)
     if stamp != _store.stamp:
         _store = _Store(stamp)
-    return StatutoryCalendar(_store)
+    return _store
+
+
+def statutory_calendar() -> StatutoryCalendar:
+    """The database's working-day calendar, re-read if another process changed it since."""
+    return StatutoryCalendar(_current_store())
 
 
 def is_official_year(year: int) -> bool:
@@ -299,6 +334,51 @@ def is_official_year(year: int) -> bool:
     A question, not a count: it logs no "provisional" warning (`/health/` asks it every poll).
     """
     return not statutory_calendar()._table(year).provisional
+
+
+def is_settled_year(year: int) -> bool:
+    """Whether the clocks may act on `year`'s days: its schedule is official, or an administrator
+    confirmed the Monday–Friday fallback for it (`CalendarYear.fallback_confirmed_at`).
+
+    Read from the same per-process copy as the calendar itself (no query once it is read), and
+    forgotten with it by `calendar_changed()`.
+    """
+    return _current_store().settled(year)
+
+
+def unsettled_years(until: int) -> list[int]:
+    """The years up to `until` that are not settled, from the first year the calendar table
+    holds (no clock of the portal ran before it; with an empty table, from `until`)."""
+    store = _current_store()
+    first = store.first_year()
+    first = until if first is None else min(first, until)
+    return [year for year in range(first, until + 1) if not store.settled(year)]
+
+
+class SettledBound(WorkingCalendar):
+    """The statutory calendar with every unsettled year counted as all working days
+    (`unsettled_work=True`) or none: the two bounds of whatever that year's schedule turns
+    out to be. A moment counted on both bounds alike does not depend on the unsettled years.
+
+    Settled years count as the clocks count them (a confirmed fallback: Monday–Friday and any
+    stored exceptions), without the "provisional" warning: a bound is a question, not a clock.
+    """
+
+    def __init__(self, *, unsettled_work: bool):
+        super().__init__()
+        self._store = _current_store()
+        self._unsettled = _natural_year if unsettled_work else _idle_year
+
+    def year(self, year: int) -> YearTable:
+        table = self._tables.get(year)
+        if table is None:
+            table = self._tables[year] = self._table(year)
+        return table
+
+    def _table(self, year: int) -> YearTable:
+        if self._store.settled(year):
+            return self._store.table(year)
+        return self._unsettled(year)
 
 
 def forget_calendars() -> None:

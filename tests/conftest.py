@@ -182,6 +182,22 @@ def api() -> Callable[[User | None], APIClient]:
 # is a state of its own for the table: `extend` and `approve_extension` depend on it.
 
 PENDING_EXTENSION = "rectifying+extension_pending"
+# Closed on the liaison's follow-up call (回访), not by the enterprise: a close it may dispute.
+CLOSED_ON_FOLLOW_UP = "closed+follow_up"
+
+
+def follow_up_call(**overrides) -> dict:
+    """A follow-up call as a liaison's review records it (made just now)."""
+    from django.utils import timezone
+
+    return {
+        "channel": "phone",
+        "contacted_at": timezone.now(),
+        "contact_name": "Alice",
+        "note": "She says the road is fine now.",
+        **overrides,
+    }
+
 
 Step = tuple[str, str, Callable[[Cast, ServiceRequest], dict]]
 
@@ -214,6 +230,16 @@ _PATHS: dict[str, list[Step]] = {
         _START,
         ("feedback", "hank", lambda c, r: {"message": "Repaved."}),
         ("review", "alice", lambda c, r: {"accepted": True, "rating": 5}),
+    ],
+    CLOSED_ON_FOLLOW_UP: [
+        _ASSIGN,
+        _START,
+        ("feedback", "hank", lambda c, r: {"message": "Repaved."}),
+        (
+            "review",
+            "liam",
+            lambda c, r: {"accepted": True, "rating": 4, "follow_up": follow_up_call()},
+        ),
     ],
     "rejected": [("reject", "liam", lambda c, r: {"reason": "A private contract dispute."})],
     "merged": [

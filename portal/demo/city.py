@@ -29,6 +29,8 @@ DEMO_PASSWORD = "qinqing-demo"
 # (name, region, category codes); children of the city government unless a county is named.
 CITY = ("榕城市人民政府", "榕城市")
 COUNTIES = [("鼓楼区人民政府", "鼓楼区"), ("仓山区人民政府", "仓山区")]
+# Sub-district offices (街道办事处) under each district: the third level of the region tree.
+TOWNS = {"鼓楼区": ["东街街道", "温泉街道"], "仓山区": ["仓前街道"]}
 CITY_BUREAUS = [
     ("市人力资源和社会保障局", ["labor"]),
     ("市地方金融管理局", ["finance"]),
@@ -130,6 +132,7 @@ class Demo:
         self.enterprises: list[Enterprise] = []
         self.entrepreneurs: dict[int, User] = {}
         self.liaisons: list[User] = []
+        self.led: set[int] = set()  # the enterprises the linked leader (挂包领导) answers for
 
     def build_places(self):
         city = Department.objects.create(name=CITY[0], region=CITY[1])
@@ -138,12 +141,17 @@ class Demo:
             department.categories.set(Category.objects.filter(code__in=codes))
             for code in codes:
                 self.bureaus.setdefault(code, department)
+        # Enterprise regions are the tree's (city → district → sub-district), chosen, never typed.
+        regions = [CITY[1]]
         for county_name, region in COUNTIES:
             county = Department.objects.create(name=county_name, parent=city, region=region)
+            regions.append(region)
             for suffix, codes in COUNTY_BUREAUS:
                 department = Department.objects.create(name=region + suffix, parent=county)
                 department.categories.set(Category.objects.filter(code__in=codes))
-        regions = [CITY[1]] + [region for _, region in COUNTIES]
+            for town in TOWNS[region]:
+                Department.objects.create(name=town + "办事处", parent=county, region=town)
+                regions.append(town)
         used = set()
         for index in range(40):
             name = self._enterprise_name(index, used)
@@ -179,7 +187,7 @@ class Demo:
         )
 
     def build_people(self):
-        self._user("admin", Role.ADMIN, "系统管理员", is_staff=True, is_superuser=True)
+        self.admin = self._user("admin", Role.ADMIN, "系统管理员", is_staff=True, is_superuser=True)
         self.liaisons = [
             self._user(
                 "liaison1", Role.LIAISON, "林专员", title="服务企业专员", phone="0591-87110001"
@@ -192,6 +200,14 @@ class Demo:
         self._user("inspector1", Role.INSPECTOR, "纪检监察员 张", title="市纪委监委")
         gulou = Department.objects.get(region="鼓楼区", parent__parent__isnull=True)
         self._user("inspector_gulou", Role.INSPECTOR, "纪检监察员 黄", department=gulou)
+        # District liaisons, linked to nothing: a request of their district (or of a
+        # sub-district below it) passes to them when its linked liaison recuses (回避).
+        for username, name, region in (
+            ("liaison_gulou", "郑专员", "鼓楼区"),
+            ("liaison_cangshan", "吴专员", "仓山区"),
+        ):
+            district = Department.objects.get(region=region, parent__parent__isnull=True)
+            self._user(username, Role.LIAISON, name, department=district, title="服务企业专员")
         for code, department in self.bureaus.items():
             if department.pk in self.handlers:
                 continue
@@ -218,6 +234,7 @@ class Demo:
                 EnterpriseLink.objects.create(
                     official=leader, enterprise=enterprise, kind=LinkKind.LEADER, start=start
                 )
+                self.led.add(enterprise.pk)
         self.leader = leader
 
     # --- requests ----------------------------------------------------------------------------
@@ -313,6 +330,8 @@ class Demo:
             {"accepted": False, "comment": "问题没有真正解决，请重新办理。"},
         )
         ask = ("request_info", handler, {"question": "请补充营业执照副本和相关合同扫描件。"})
+        # The enterprise's linked leader decides an extension; with none, an administrator.
+        approver = self.leader if request.enterprise_id in self.led else self.admin
         answer = ("provide_info", entrepreneur, {"answer": "已上传补充材料，请查收。"})
 
         def extend(moment):
@@ -336,7 +355,7 @@ class Demo:
                 assign,
                 start,
                 ("extend", handler, extend),
-                ("approve_extension", self.leader, {"note": "同意，挂账督办。"}),
+                ("approve_extension", approver, {"note": "同意，挂账督办。"}),
             ],
             "rejected": [
                 (

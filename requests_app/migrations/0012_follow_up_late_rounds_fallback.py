@@ -3,14 +3,21 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 
 
 def count_late_answers(apps, schema_editor):
-    # Before this migration only the last round's times were kept: a request whose answer came
-    # after its answer clock counts one late round (earlier rounds cannot be recovered).
+    # Before this migration only the last round's clock was kept: a request whose answer (the
+    # first, or the last after a reopen) came after that clock counts one late round; earlier
+    # rounds' clocks cannot be recovered.
     ServiceRequest = apps.get_model("requests_app", "ServiceRequest")
-    ServiceRequest.objects.filter(answered_at__gt=F("answer_due_at")).update(late_rounds=1)
+    RequestEvent = apps.get_model("requests_app", "RequestEvent")
+    late_answer = RequestEvent.objects.filter(
+        request=OuterRef("pk"), action="feedback", created_at__gt=OuterRef("answer_due_at")
+    )
+    ServiceRequest.objects.filter(
+        Q(answered_at__gt=F("answer_due_at")) | Exists(late_answer)
+    ).update(late_rounds=1)
 
 
 class Migration(migrations.Migration):

@@ -11,6 +11,7 @@ the statements keep the plans they were tuned for (README, "The sweep").
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 
 from core.bulk import int_array
@@ -40,6 +41,7 @@ LOCK_BATCH = """
           AND d.running
           AND d.stage IN ({stages})
           AND NOT (d.paused AND %(skip_paused)s)
+          AND NOT d.due_at <@ ANY(%(held)s::tstzrange[])
           AND (d.stage, d.due_at, d.request_id)
               >= (%(start_stage)s, %(start_due_at)s, %(start_request)s)
           AND (%(end_stage)s IS NULL OR (d.stage, d.due_at, d.request_id)
@@ -62,6 +64,7 @@ FIRE_BATCH = """
                   AND d.running
                   AND d.stage IN ({stages})
                   AND NOT (d.paused AND %(skip_paused)s)
+                  AND NOT d.due_at <@ ANY(%(held)s::tstzrange[])
             ) AS q WHERE q.request_id = locked.id OFFSET 0
         ) AS p
         JOIN {request} AS r ON r.id = p.request_id
@@ -132,7 +135,7 @@ FIRE_BATCH = """
 
 # The values a sweep message is written from, in the order NOTIFY_BATCH passes them to format()
 # (`notifications.messages.inbox_words` numbers the words' placeholders by it).
-NOTICE_FIELDS = ("reference", "title", "enterprise", "department", "clock", "due")
+NOTICE_FIELDS = ("reference", "title", "enterprise", "department", "clock", "due", "when")
 
 NOTIFY_BATCH = """
     WITH recipient AS (
@@ -143,32 +146,54 @@ NOTIFY_BATCH = """
     pair AS (
         SELECT * FROM unnest(%(items)s::bigint[], %(readers)s::bigint[]) AS t(item, recipient)
     ),
-    created AS (
-        INSERT INTO {notification} ({notification_columns})
-        SELECT p.recipient, %(kind)s,
-               left(format((%(subjects)s::text[])[r.language],
-                           c.reference, c.title, c.enterprise,
-                           CASE WHEN %(names_department)s THEN
-                               COALESCE(c.department, (%(unassigned)s::text[])[r.language]) END,
-                           (%(clock_words)s::text[])[r.language], c.due), 200),
-               format((%(bodies)s::text[])[r.language],
-                      c.reference, c.title, c.enterprise,
-                      CASE WHEN %(names_department)s THEN
-                          COALESCE(c.department, (%(unassigned)s::text[])[r.language]) END,
-                      (%(clock_words)s::text[])[r.language], c.due),
-               '', c.link, %(now)s, NULL, r.email_wanted, NULL, 0
+    about AS (
+        SELECT sr.id AS item, sr.reference, sr.title, e.name AS enterprise,
+               d.name AS department,
+               to_char(sr.{due_at} AT TIME ZONE %(time_zone)s, 'YYYY-MM-DD HH24:MI') AS due,
+               %(link_prefix)s || sr.id || %(link_suffix)s AS link,
+               -- How long ago the clock was due (`firing.overdue_by`): the words' form, from
+               -- 1 (one day) to 6 (minutes), and the count; NULL while it is ahead.
+               CASE WHEN sr.{due_at} >= %(now)s THEN NULL
+                    WHEN o.seconds >= 86400 THEN 1 + (floor(o.seconds / 86400) <> 1)::int
+                    WHEN o.seconds >= 3600 THEN 3 + (floor(o.seconds / 3600) <> 1)::int
+                    ELSE 5 + (floor(o.seconds / 60) > 1)::int END AS ago_form,
+               CASE WHEN o.seconds >= 86400 THEN floor(o.seconds / 86400)
+                    WHEN o.seconds >= 3600 THEN floor(o.seconds / 3600)
+                    ELSE greatest(1, floor(o.seconds / 60)) END::bigint AS ago_count
+        FROM {request} AS sr
+        CROSS JOIN LATERAL (
+            SELECT extract(epoch FROM %(now)s - sr.{due_at}) AS seconds
+        ) AS o
+        JOIN {enterprise} AS e ON e.id = sr.enterprise_id
+        LEFT JOIN {department} AS d ON d.id = sr.department_id
+        WHERE sr.id = ANY(%(requests)s::bigint[])
+    ),
+    worded AS (
+        SELECT p.recipient, r.language, r.email_wanted, c.*,
+               CASE WHEN %(names_department)s THEN
+                   COALESCE(c.department, (%(unassigned)s::text[])[r.language]) END
+                   AS department_words,
+               CASE WHEN NOT %(names_when)s THEN NULL
+                    WHEN c.ago_form IS NULL THEN format((%(when_due)s::text[])[r.language], c.due)
+                    ELSE format((%(when_was)s::text[])[r.language], c.due,
+                                format((%(ago_words)s::text[])[r.language][c.ago_form],
+                                       c.ago_count))
+               END AS when_words
         FROM pair AS p
         JOIN recipient AS r ON r.id = p.recipient
-        JOIN (
-            SELECT sr.id AS item, sr.reference, sr.title, e.name AS enterprise,
-                   d.name AS department,
-                   to_char(sr.{due_at} AT TIME ZONE %(time_zone)s, 'YYYY-MM-DD HH24:MI') AS due,
-                   %(link_prefix)s || sr.id || %(link_suffix)s AS link
-            FROM {request} AS sr
-            JOIN {enterprise} AS e ON e.id = sr.enterprise_id
-            LEFT JOIN {department} AS d ON d.id = sr.department_id
-            WHERE sr.id = ANY(%(requests)s::bigint[])
-        ) AS c ON c.item = p.item
+        JOIN about AS c ON c.item = p.item
+    ),
+    created AS (
+        INSERT INTO {notification} ({notification_columns})
+        SELECT w.recipient, %(kind)s,
+               left(format((%(subjects)s::text[])[w.language],
+                           w.reference, w.title, w.enterprise, w.department_words,
+                           (%(clock_words)s::text[])[w.language], w.due, w.when_words), 200),
+               format((%(bodies)s::text[])[w.language],
+                      w.reference, w.title, w.enterprise, w.department_words,
+                      (%(clock_words)s::text[])[w.language], w.due, w.when_words),
+               '', w.link, %(now)s, NULL, w.email_wanted, NULL, 0
+        FROM worded AS w
         RETURNING id, email_wanted
     )
     SELECT count(*), array_agg(id ORDER BY id) FILTER (WHERE email_wanted) FROM created
@@ -233,17 +258,36 @@ class Pending:
     the index scan of each stage; with a range on the stage, PostgreSQL reads every running
     clock of the lower stages, due or not. A fraction rule (a reminder) skips paused clocks:
     no reminders while the enterprise answers; for other rules `NOT (d.paused AND false)`
-    folds away.
+    folds away. `held`: ranges (after, until] of due times that wait for a year's calendar
+    (`requests_app.sweep.waiting`), one array of ranges, a filter on the rows the index scan
+    reads (usually empty: `<@ ANY('{}')` is false for every row).
     """
 
     clock: str
     position: int
     due_by: dt.datetime
     skip_paused: bool
+    held: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
 
     @property
     def params(self) -> dict:
-        return {"clock": self.clock, "due_by": self.due_by, "skip_paused": self.skip_paused}
+        return {
+            "clock": self.clock,
+            "due_by": self.due_by,
+            "skip_paused": self.skip_paused,
+            "held": range_array(self.held),
+        }
+
+
+def range_array(ranges) -> str:
+    """(after, until] pairs of aware datetimes as one PostgreSQL tstzrange[] literal."""
+
+    def bound(moment: dt.datetime) -> str:
+        if moment.tzinfo is None:
+            raise ValueError("a held range needs aware datetimes")
+        return moment.astimezone(dt.UTC).isoformat()
+
+    return "{" + ",".join(f'"({bound(a)},{bound(b)}]"' for a, b in ranges) + "}"
 
 
 def lock_query(*, pending: Pending, start: tuple, end: tuple | None) -> tuple[str, dict]:
@@ -353,6 +397,44 @@ def fire_batch(cursor, **arguments) -> list[dict]:
     ]
 
 
+# The forms of "… ago", in the order of NOTIFY_BATCH's `ago_form` (1 to 6).
+AGO_FORMS = tuple(
+    f"ago_{unit}_{form}" for unit in ("day", "hour", "minute") for form in ("one", "other")
+)
+_NO_WHEN = {"when_due": [], "when_was": [], "ago_words": "{}"}
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+def _when_params(defaults: dict[str, list[str]]) -> dict:
+    """The reminder's `when` words, each language's, as format() templates: "is due at %1$s",
+    "was due %2$s ago, at %1$s", and the six "%1$s day(s)"-style forms as a 2-D array."""
+    return {
+        "when_due": [_positional(text, ("due",)) for text in defaults["when_due"]],
+        "when_was": [_positional(text, ("due", "ago")) for text in defaults["when_was"]],
+        "ago_words": text_matrix(
+            [
+                [_positional(text, ("count",)) for text in by_form]
+                for by_form in zip(*(defaults[form] for form in AGO_FORMS), strict=True)
+            ]
+        ),
+    }
+
+
+def _positional(text: str, names: tuple[str, ...]) -> str:
+    """Python's "%(due)s" as format()'s "%1$s", by its place in `names` ("%%" stays as it is:
+    format() reads it as a percent sign too)."""
+    return _NAMED.sub(lambda match: f"%{names.index(match[1]) + 1}$s", text)
+
+
+def text_matrix(rows: list[list[str]]) -> str:
+    """A 2-D PostgreSQL text[] literal, each element quoted."""
+
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return "{" + ",".join("{" + ",".join(map(quoted, row)) + "}" for row in rows) + "}"
+
+
 def _utc(text: str | None) -> dt.datetime | None:
     # fromisoformat is C, and reads PostgreSQL's text form ("2026-10-08 01:00:00.5+00").
     return None if text is None else dt.datetime.fromisoformat(text).astimezone(dt.UTC)
@@ -373,10 +455,14 @@ def notify_batch(
     Rendering and shipping 200,000 messages from Python was the largest share of a large
     sweep; only the (request, recipient) pairs travel. Each language's words come translated
     (`notifications.messages.inbox_words`, placeholders numbered by NOTICE_FIELDS); a request
-    never assigned names `unassigned` for its department. `link` holds "{}" for the request's
-    id. Returns the count and the ids of the rows with an e-mail to send.
+    never assigned names `unassigned` for its department. A message that names `when` (the
+    reminder) takes its words from the defaults `firing.message_defaults` gives, and says how
+    long ago the clock was due as `firing.overdue_by` counts it. `link` holds "{}" for the
+    request's id. Returns the count and the ids of the rows with an e-mail to send.
     """
     prefix, suffix = link.split("{}")
+    names_when = "when" in words.placeholders
+    when = _when_params(words.defaults) if names_when else _NO_WHEN
     cursor.execute(
         _text(NOTIFY_BATCH, due_column),
         {
@@ -392,6 +478,8 @@ def notify_batch(
             "names_department": "department" in words.placeholders,
             "unassigned": words.defaults["department"],
             "clock_words": words.defaults["clock"],
+            "names_when": names_when,
+            **when,
             "now": now,
             "time_zone": time_zone,
             "link_prefix": prefix,

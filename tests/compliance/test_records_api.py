@@ -1,7 +1,8 @@
 """The record endpoints: each record judged on save, findings in the answer, scoping, bad input.
 
 hank (handler of the Gulou Roads Bureau) keeps records about acme (Gulou); globex (Minhou) is
-outside his jurisdiction. ivan inspects the whole portal, irene only Minhou.
+outside his jurisdiction, and he records about it all the same. ivan inspects the whole portal,
+irene only Minhou.
 """
 
 import datetime as dt
@@ -196,12 +197,13 @@ def test_bad_input_is_a_400_and_stores_nothing(api, cast, kind, data, field):
 
 
 @pytest.mark.parametrize("kind", list(MODELS))
-def test_another_regions_enterprise_is_a_400_and_stores_nothing(api, cast, kind):
+def test_another_regions_enterprise_is_recorded_too(api, cast, kind):
+    """API.md: records name any enterprise of the portal, whatever the official's jurisdiction."""
     payload = clean_payload(kind, cast) | {"enterprise": cast.globex.pk}
     response = api(cast.hank).post(url(kind), payload, format="json", HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 400
-    assert "outside your jurisdiction" in response.json()["enterprise"][0]
-    assert not MODELS[kind].objects.exists()
+    assert response.status_code == 201, response.json()
+    record = MODELS[kind].objects.get()
+    assert (record.enterprise, record.region) == (cast.globex, "minhou")
 
 
 @pytest.mark.parametrize("who", ["alice", "ivan", "ada"])
@@ -318,7 +320,7 @@ def test_bad_input_on_the_page_is_shown_next_to_the_field_and_stores_nothing(cli
     response = client.post(
         "/records/gifts/new/",
         {
-            "enterprise": cast.globex.pk,
+            "enterprise": 999999,  # no such enterprise (another region's is fine: API.md)
             "direction": "received",
             "kind": "goods",
             "value_cny": "3",

@@ -43,7 +43,7 @@ def test_entrepreneur_registers_files_answers_and_reviews(journey, cast):
     journey.expect_heading(t("Register an enterprise"))
     page.locator("#id_name").fill(ENTERPRISE)
     page.locator("#id_credit_code").fill(bad_code)
-    page.locator("#id_region").fill("gulou")
+    page.locator("#id_region").select_option("gulou")
     page.locator("#id_industry").fill("tea")
     page.get_by_role("button", name=t("Register"), exact=True).click()
     expect(page.locator("#err-credit_code")).to_contain_text(

@@ -30,7 +30,6 @@ TABLE: dict[str, frozenset[Role]] = {
     "requests.attach": frozenset({E, LI, H, AD}),
     "requests.verify_chain": frozenset({IN, AD}),
     "requests.view_ledger": frozenset({LE, AD}),
-    "requests.choose_channel": frozenset({LI, AD}),
     "requests.work_queue": frozenset({LI, H, LE, AD}),
     "requests.list_extensions": OFFICIALS,
     "requests.list_eligible_handlers": OFFICIALS,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 from django.urls import reverse
+from rest_framework.serializers import Serializer
 
 from compliance.forms import FORMS
 from compliance.models import Gift
@@ -201,7 +202,15 @@ def test_required_fields_are_marked(cast):
 
 
 def _shape(serializer_class) -> list[tuple[str, bool]]:
-    return [(name, field.required) for name, field in serializer_class().fields.items()]
+    """Each field and whether it is required; a nested object's fields as the page names them,
+    flat ("follow_up_channel" for `follow_up.channel`)."""
+    shape = []
+    for name, field in serializer_class().fields.items():
+        if isinstance(field, Serializer):
+            shape += [(f"{name}_{inner}", sub.required) for inner, sub in field.fields.items()]
+        else:
+            shape.append((name, field.required))
+    return shape
 
 
 def _form_shape(form_class) -> list[tuple[str, bool]]:

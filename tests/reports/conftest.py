@@ -6,9 +6,10 @@ Monday to Friday. "Now" is 2026-10-15 12:00 (Asia/Shanghai).
     R1 acme → Roads    Mon 07-06 09:00 filed; assigned 15:00 (6 h, on time); answered Wed 07-08
                        09:00 (48 h, on time); closed Thu 07-09 09:00, rating 5 (72 h)
     R2 acme → Roads    Fri 07-10 16:00 filed; assigned Mon 07-13 17:00 (25 h, due 16:00: late);
-                       answered Thu 07-16 12:00 (92 h); rejected 14:00 (reopened, fresh clock to
-                       Tue 07-21 14:00); answered again Fri 07-17 10:00 (on time for the last
-                       round); closed Mon 07-20 10:00, rating 3 (138 h)
+                       answered Thu 07-16 12:00 (92 h, due Wed 07-15 16:00: a late round);
+                       rejected 14:00 (reopened, fresh clock to Tue 07-21 14:00); answered again
+                       Fri 07-17 10:00 (this round on time); closed Mon 07-20 10:00, rating 3
+                       (138 h). One late round of two: not answered on time.
     R3 acme            Wed 08-05 10:00 filed; never assigned (both clocks breached by now)
     R4 acme            Tue 09-01 10:00 filed; rejected 11:00 (no clock measured)
     R5 acme → Env.     Tue 07-07 08:00 filed; assigned 10:00 (2 h, on time); answered Mon 07-13

@@ -43,6 +43,7 @@ def test_the_contract_fields(cast, quarter, api):
             "assign_on_time_rate",
             "answer_on_time_rate",
             "satisfaction",
+            "satisfaction_follow_up",
             "reopen_rate",
         ):
             assert row[name] is None or 0 <= row[name] <= 1

@@ -216,3 +216,71 @@ def test_a_broker_that_is_down_leaves_the_job_waiting(
     response = _big_export(settings, _client(cast.leona), django_capture_on_commit_callbacks)
     assert response.status_code == 302
     assert ExportJob.objects.get().status == ExportStatus.PENDING
+
+
+# --- text as typed: nothing a spreadsheet would run (API.md "Reports") ----------------------------
+
+TYPED = ["=1+1", '=HYPERLINK("http://evil.example","x")', "+1", "-1", "@SUM(A1)", "\tx", "\rx"]
+
+
+def _typed_requests(cast):
+    from tests.factories import RawServiceRequestFactory
+
+    return {
+        RawServiceRequestFactory(
+            enterprise=cast.acme, title=title, submitted_at=at("2026-08-03 09:00")
+        ).pk: title
+        for title in TYPED
+    }
+
+
+def test_exported_titles_are_never_formulas_in_csv(cast, db):
+    titles = _typed_requests(cast)
+    response = _client(cast.ada).get(
+        reverse("reports:requests"), {**Q3, "figure": "received", "format": "csv"}
+    )
+    rows = _rows_of(response)
+    written = {int(row[0]): row[7] for row in rows}  # the title column
+    # A leading apostrophe: the spreadsheet shows the text, and runs nothing.
+    assert written == {pk: "'" + title for pk, title in titles.items()}
+
+
+def test_exported_titles_are_text_cells_as_typed_in_xlsx(cast, db):
+    titles = _typed_requests(cast)
+    response = _client(cast.ada).get(
+        reverse("reports:requests"), {**Q3, "figure": "received", "format": "xlsx"}
+    )
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cells = {row[0].value: row[7] for row in sheet.iter_rows(min_row=2)}
+    assert {pk: cell.value for pk, cell in cells.items()} == titles
+    assert {cell.data_type for cell in cells.values()} == {"s"}
+
+
+def test_a_department_name_like_a_formula_stays_text_in_the_report(cast, db, api):
+    from tests.factories import DepartmentFactory, RawServiceRequestFactory
+
+    department = DepartmentFactory(name="=1+1", parent=cast.gulou)
+    RawServiceRequestFactory(
+        enterprise=cast.acme, department=department, submitted_at=at("2026-08-03 09:00")
+    )
+    client = api(cast.ada)
+    as_csv = client.get("/api/v1/reports/quarterly/", {**Q3, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    assert "'=1+1" in {row[1] for row in rows}
+    as_xlsx = client.get("/api/v1/reports/quarterly/", {**Q3, "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(as_xlsx.content)).active
+    (name,) = [row[1] for row in sheet.iter_rows(min_row=2) if row[1].value == "=1+1"]
+    assert name.data_type == "s"
+
+
+def test_control_characters_do_not_break_the_workbook(cast, db):
+    from tests.factories import RawServiceRequestFactory
+
+    RawServiceRequestFactory(
+        enterprise=cast.acme, title="bell\x07 here", submitted_at=at("2026-08-03 09:00")
+    )
+    response = _client(cast.ada).get(
+        reverse("reports:requests"), {**Q3, "figure": "received", "format": "xlsx"}
+    )
+    assert response.status_code == 200
+    assert _rows_of(response)[0][7] == "bell here"

@@ -22,15 +22,20 @@ CITY = {
     "assign_measured": 5,  # the four assigned + R3 (never assigned, breached)
     "assign_on_time": 3,  # R1, R5, R6 (R2 an hour late)
     "answer_measured": 5,  # the three answered + R3 and R6 (clocks breached, running)
-    "answer_on_time": 2,  # R1, and R2's last round (R5 late)
-    "rated": 3,  # R1 (5), R2 (3), R5 (4)
+    "answer_on_time": 1,  # R1 only: R2's first round and R5's only round came late
+    "answered_late": 2,  # R2 (late first round, on-time second), R5
+    "late_answer_rounds": 2,  # one each
+    "rated": 3,  # R1 (5), R2 (3), R5 (4), all the enterprise's own
     "satisfied": 2,  # 4–5 only: R1, R5
+    "rated_follow_up": 0,
+    "satisfied_follow_up": 0,
     "reopened": 1,  # R2
     "overdue": 4,  # R2 (late assign), R5 (late answer), R3 and R6 (breached now)
     "resolution_rate": 0.5,
     "assign_on_time_rate": 0.6,
-    "answer_on_time_rate": 0.4,
+    "answer_on_time_rate": 0.2,  # 1 / 5
     "satisfaction": 0.6667,
+    "satisfaction_follow_up": None,  # no follow-up call rated anything
     "reopen_rate": 0.1667,
     # Working hours: assign [2, 3, 6, 25]; first answer [48, 92, 96]; close [72, 98, 138].
     "median_hours_to_assign": 4.5,
@@ -77,7 +82,8 @@ def test_by_department(cast, quarter):
     assert (roads["received"], roads["closed"], roads["overdue"]) == (2, 2, 1)
     assert roads["resolution_rate"] == 1.0
     assert roads["assign_on_time_rate"] == 0.5
-    assert roads["answer_on_time_rate"] == 1.0
+    assert roads["answer_on_time_rate"] == 0.5  # R1; R2 had a late round
+    assert (roads["answered_late"], roads["late_answer_rounds"]) == (1, 1)
     assert roads["satisfaction"] == 0.5
     assert roads["reopen_rate"] == 0.5
     assert roads["median_hours_to_assign"] == 15.5  # (6 + 25) / 2
@@ -147,7 +153,9 @@ def test_a_department_report_counts_that_department(cast, quarter):
         ("received", {"r1", "r2", "r3", "r4", "r5", "r6"}),
         ("closed", {"r1", "r2", "r5"}),
         ("assign_on_time", {"r1", "r5", "r6"}),
-        ("answer_on_time", {"r1", "r2"}),
+        ("answer_on_time", {"r1"}),
+        ("answered_late", {"r2", "r5"}),
+        ("late_answer_rounds", {"r2", "r5"}),
         ("overdue", {"r2", "r3", "r5", "r6"}),
         ("satisfied", {"r1", "r5"}),
         ("reopened", {"r2"}),

@@ -596,7 +596,9 @@ WHERE_ALLOWED = {
     "feedback": ("rectifying", "hank"),
     "extend": ("rectifying", "hank"),
     "approve_extension": ("rectifying+extension_pending", "leona"),
+    "refuse_extension": ("rectifying+extension_pending", "leona"),
     "review": ("feedback", "alice"),
+    "dispute": ("closed+follow_up", "alice"),
     "withdraw": ("submitted", "alice"),
     "comment": ("closed", "ivan"),
 }

@@ -113,16 +113,22 @@ def test_dry_run_saves_nothing(cast, api):
 
 def test_a_notice_that_cannot_be_read_is_400_naming_the_line(cast, api):
     wrong = NOTICE_2027.replace("1月1日（周五）", "1月1日（周四）")
-    response = api(cast.ada).put(URL.format(2027), {"notice": wrong}, format="json")
+    response = api(cast.ada).put(
+        URL.format(2027), {"notice": wrong}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     (message,) = response.json()["notice"]
-    assert message.startswith("line 2:")
+    assert message.startswith("line 2: 2027-01-01 is a 周五, the notice says 周四")
+    chinese = api(cast.ada).put(URL.format(2027), {"notice": wrong}, format="json")
+    assert chinese.json()["notice"][0].startswith("第 2 行：2027-01-01 是周五，通知写的是周四")
     assert _stored(2027) == []
     assert not CalendarYear.objects.filter(year=2027).exists()
 
 
 def test_the_notice_of_another_year_is_400(cast, api):
-    response = api(cast.ada).put(URL.format(2027), {"notice": NOTICE_2026}, format="json")
+    response = api(cast.ada).put(
+        URL.format(2027), {"notice": NOTICE_2026}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert response.json()["notice"][0].startswith("line 4:")
 
@@ -230,6 +236,30 @@ def test_loading_rebases_the_running_clocks_it_moves(cast, api):
     # Loading the same days again moves nothing.
     again = api(cast.ada).put(URL.format(2027), NEW_YEAR_2027, format="json")
     assert again.json()["rebased"] == 0
+
+
+@pytest.mark.parametrize(
+    "language, label, moved",
+    [
+        (
+            "en",
+            "Deadline moved by the working-day calendar",
+            "Assign deadline: 2027-01-01 17:00 → 2027-01-04 17:00",
+        ),
+        ("zh-hans", "工作日历调整了时限", "交办时限：2027-01-01 17:00 → 2027-01-04 17:00"),
+    ],
+)
+def test_the_timeline_says_which_deadline_the_calendar_moved(
+    cast, api, client, language, label, moved
+):
+    with time_machine.travel(at("2026-12-31 17:00"), tick=False):
+        request = _file(cast)
+    with time_machine.travel(at("2026-12-31 18:00"), tick=False):
+        assert api(cast.ada).put(URL.format(2027), NEW_YEAR_2027, format="json").status_code == 200
+    client.force_login(cast.liam)
+    page = client.get(f"/requests/{request.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert label in page
+    assert moved in page
 
 
 def test_a_dry_run_counts_the_clocks_it_would_move_and_moves_none(cast, api):

@@ -5,7 +5,17 @@ import datetime as dt
 import chinese_calendar
 import pytest
 
+from django.utils import translation
+
 from requests_app.calendar_notice import NoticeDay, NoticeError, parse_notice
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # The problems are words for the person who pasted the notice, in their language.
+    with translation.override("en"):
+        yield
+
 
 # The notice for 2026 as published (国办发明电〔2025〕7号), with its title, greeting and signature.
 NOTICE_2026 = """国务院办公厅关于2026年部分节假日安排的通知
@@ -96,6 +106,12 @@ def test_what_cannot_be_read_names_the_line(text, line, problem):
         parse_notice(text, 2026)
     assert raised.value.line == line
     assert problem in str(raised.value)
+
+
+def test_the_problem_is_told_in_the_readers_language():
+    with translation.override("zh-hans"), pytest.raises(NoticeError) as raised:
+        parse_notice("title\n一、元旦：1月1日（周五）至3日（周日）放假调休，共3天。", 2026)
+    assert str(raised.value).startswith("第 2 行：2026-01-01 是周四，通知写的是周五")
 
 
 def test_a_range_into_the_next_year_is_outside_the_year():

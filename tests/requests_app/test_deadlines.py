@@ -21,7 +21,7 @@ from requests_app.working_time import (
     add_working_time,
     working_time_between,
 )
-from tests.conftest import at, drive
+from tests.conftest import at, drive, follow_up_call
 from tests.factories import ServiceRequestFactory
 
 DAY = dt.timedelta(days=1)
@@ -369,7 +369,12 @@ def test_a_rejected_review_starts_a_fresh_answer_clock(cast, api):
         transition(service_request.pk, "feedback", by=cast.hank, message="Really done now.")
         traveller.move_to(at("2025-03-24 10:00"))
         again = transition(
-            service_request.pk, "review", by=cast.liam, accepted=False, comment="Called: no."
+            service_request.pk,
+            "review",
+            by=cast.liam,
+            accepted=False,
+            comment="Called: no.",
+            follow_up=follow_up_call(note="Still broken, she says."),
         )
         assert again.reopen_count == 2
         assert again.answer_due_at == at("2025-03-27 10:00")

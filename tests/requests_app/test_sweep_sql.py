@@ -115,3 +115,16 @@ def test_connection_vendor_is_asked_only_in_the_allowed_places():
         if count:
             found[relative] = count
     assert found == VENDOR_CHECKS
+
+
+def test_held_due_times_are_one_array_of_ranges_open_below_closed_above():
+    """The ranges of due times that wait for a year's calendar (`requests_app.sweep.waiting`):
+    (after, until], as the ORM's `due_at > after AND due_at <= until`, in UTC."""
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    held = ((dt.datetime(2027, 1, 1, tzinfo=shanghai), dt.datetime(2028, 1, 4, tzinfo=shanghai)),)
+    assert postgres.range_array(held) == '{"(2026-12-31T16:00:00+00:00,2028-01-03T16:00:00+00:00]"}'
+    assert postgres.range_array(()) == "{}"
+    with pytest.raises(ValueError):
+        postgres.range_array(((dt.datetime(2027, 1, 1), dt.datetime(2028, 1, 1)),))
+    _, params = postgres.lock_query(pending=PENDING, start=START, end=None)
+    assert params["held"] == "{}"

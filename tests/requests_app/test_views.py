@@ -554,14 +554,26 @@ def test_a_review_without_a_verdict_is_not_taken_as_a_rejection(cast, request_in
 def test_the_liaison_records_the_verdict_after_a_follow_up_call(cast, request_in):
     service_request = request_in("feedback")
     html = page_client(cast.liam).get(f"/requests/{service_request.pk}/").content.decode()
-    assert 'name="channel"' in html
+    assert 'name="follow_up_channel"' in html
+    assert 'name="follow_up_channel"' not in (
+        page_client(cast.alice).get(f"/requests/{service_request.pk}/").content.decode()
+    )
+    called = timezone.localtime()
     response = page_client(cast.liam).post(
         f"/requests/{service_request.pk}/act/review/",
-        {"accepted": "true", "rating": "4", "channel": "phone"},
+        {
+            "accepted": "true",
+            "rating": "4",
+            "follow_up_channel": "phone",
+            "follow_up_contacted_at": called.strftime("%Y-%m-%dT%H:%M"),
+            "follow_up_contact_name": "Alice",
+            "follow_up_note": "Satisfied.",
+        },
     )
     assert response.status_code == 302
-    event = RequestEvent.objects.filter(request=service_request).latest("seq")
-    assert (event.action, event.data["channel"]) == ("review", "phone")
+    call, review = RequestEvent.objects.filter(request=service_request).order_by("-seq")[:2][::-1]
+    assert (call.action, call.data["channel"], call.note) == ("follow_up", "phone", "Satisfied.")
+    assert (review.action, review.data["on_follow_up"]) == ("review", True)
 
 
 def test_approving_from_the_extensions_list_returns_there(cast, request_in):

@@ -26,7 +26,14 @@ from requests_app.workflow import (
     NotPermitted,
     transition,
 )
-from tests.conftest import INSIDERS, PENDING_EXTENSION, STATES, status_of
+from tests.conftest import (
+    CLOSED_ON_FOLLOW_UP,
+    INSIDERS,
+    PENDING_EXTENSION,
+    STATES,
+    follow_up_call,
+    status_of,
+)
 from tests.factories import ServiceRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +58,12 @@ CONTRACT: dict[str, tuple[frozenset, str | None, frozenset]] = {
     "provide_info": (frozenset({S.INFO_NEEDED}), S.RECTIFYING, frozenset({R.ENTREPRENEUR})),
     "feedback": (frozenset({S.RECTIFYING}), S.FEEDBACK, frozenset({R.HANDLER})),
     "extend": (frozenset({S.RECTIFYING}), None, frozenset({R.HANDLER})),
+    # The linked leader (of the insiders: leona), else the department head, or an admin: a
+    # person, not a role (tests/requests_app/test_extensions.py tries each kind of person).
     "approve_extension": (frozenset({S.RECTIFYING}), None, frozenset({R.LEADER, R.ADMIN})),
+    "refuse_extension": (frozenset({S.RECTIFYING}), None, frozenset({R.LEADER, R.ADMIN})),
     "review": (frozenset({S.FEEDBACK}), S.CLOSED, frozenset({R.ENTREPRENEUR, R.LIAISON})),
+    "dispute": (frozenset({S.CLOSED}), S.RECTIFYING, frozenset({R.ENTREPRENEUR})),
     "withdraw": (frozenset(OPEN_STATUSES), S.WITHDRAWN, frozenset({R.ENTREPRENEUR})),
     "comment": (frozenset(Status.values), None, ALL_ROLES),
 }
@@ -60,6 +71,15 @@ CONTRACT: dict[str, tuple[frozenset, str | None, frozenset]] = {
 STATE_GUARDS = {
     "extend": lambda state: state != PENDING_EXTENSION,
     "approve_extension": lambda state: state == PENDING_EXTENSION,
+    "refuse_extension": lambda state: state == PENDING_EXTENSION,
+    # Only a close made on the liaison's follow-up call is disputed (and only for a while).
+    "dispute": lambda state: state == CLOSED_ON_FOLLOW_UP,
+}
+# Actions decided by a person rather than a role: the table lets every official through to
+# `may`, which asks who they are (`requests_app.approvers`).
+PERSON_RULED = {
+    "approve_extension": ALL_ROLES - {R.ENTREPRENEUR},
+    "refuse_extension": ALL_ROLES - {R.ENTREPRENEUR},
 }
 
 
@@ -76,9 +96,15 @@ def expected_code(state: str, action: str, role: str, service_request: ServiceRe
     return 200
 
 
-def body_for(action: str, cast, service_request: ServiceRequest, twin: ServiceRequest | None):
-    """A valid body for each action (what a well-behaved client sends)."""
+def body_for(
+    action: str, cast, service_request: ServiceRequest, twin: ServiceRequest | None, role=None
+):
+    """A valid body for each action (what a well-behaved client sends; a liaison's review
+    records the follow-up call)."""
     due = service_request.answer_due_at or timezone.now()
+    if action == "review" and role == R.LIAISON:
+        call = {**follow_up_call(), "contacted_at": timezone.now().isoformat()}
+        return {"accepted": True, "rating": 4, "comment": "Fine.", "follow_up": call}
     return {
         "assign": {"department": cast.roads.pk, "handler": cast.hank.pk, "note": "Roads."},
         "reject": {"reason": "A private contract dispute."},
@@ -93,7 +119,9 @@ def body_for(action: str, cast, service_request: ServiceRequest, twin: ServiceRe
             "plan": "Survey, then repave.",
         },
         "approve_extension": {"note": "Approved at the weekly meeting."},
+        "refuse_extension": {"reason": "The plan has no dates."},
         "review": {"accepted": True, "rating": 4, "comment": "Fine."},
+        "dispute": {"reason": "Nobody asked me; the road is still broken."},
         "withdraw": {"reason": "Solved ourselves."},
         "comment": {"text": "Called the plant manager."},
     }[action]
@@ -125,7 +153,7 @@ def test_the_code_implements_the_contract_table():
         sources, target, roles = CONTRACT[action]
         assert spec.sources == sources, action
         assert spec.target == target, action
-        assert spec.roles == roles, action
+        assert spec.roles == PERSON_RULED.get(action, roles), action
 
 
 def test_the_table_covers_every_status():
@@ -162,7 +190,7 @@ def test_transition_matrix(cast, api, request_in, state, action, role):
 
     response = api(actor).post(
         f"/api/v1/requests/{service_request.pk}/{action}/",
-        body_for(action, cast, service_request, twin),
+        body_for(action, cast, service_request, twin, role),
         format="json",
     )
 
@@ -183,7 +211,11 @@ def test_transition_matrix(cast, api, request_in, state, action, role):
     assert body["id"] == service_request.pk
     assert body["status"] == to_status
     assert ServiceRequest.objects.get(pk=service_request.pk).status == to_status
-    (event,) = new_events(service_request, before[1])
+    added = new_events(service_request, before[1])
+    if action == "review" and role == R.LIAISON:  # the call itself is on the timeline first
+        call, *added = added
+        assert (call.action, call.data["channel"]) == ("follow_up", "phone")
+    (event,) = added
     assert event.action == action
     assert event.actor_id == actor.pk
     assert event.from_status == status_of(state)
@@ -312,14 +344,17 @@ def test_feedback_stops_the_answer_clock(cast, request_in):
 @pytest.mark.parametrize("reviewer", ["alice", "liam"])
 def test_an_accepting_review_closes_with_the_rating(cast, request_in, reviewer):
     service_request = request_in("feedback")
+    on_call = reviewer == "liam"
+    call = {"follow_up": follow_up_call()} if on_call else {}
     closed = transition(
-        service_request.pk, "review", by=cast[reviewer], accepted=True, rating=5, channel="phone"
+        service_request.pk, "review", by=cast[reviewer], accepted=True, rating=5, **call
     )
     assert closed.status == Status.CLOSED
     assert closed.rating == 5
     assert closed.closed_at is not None
+    assert closed.rated_on_follow_up is on_call
     event = closed.events.order_by("-seq").first()
-    assert event.data == {"accepted": True, "rating": 5, "channel": "phone"}
+    assert event.data == {"accepted": True, "rating": 5, "on_follow_up": on_call}
 
 
 def test_a_rejecting_review_reopens(cast, request_in):

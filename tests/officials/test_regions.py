@@ -1,0 +1,214 @@
+"""Regions as a tree: an enterprise's region is chosen from the department tree, never typed; a
+department's jurisdiction is its region and every region below it.
+
+The cast's tree (Fuzhou → Gulou, Minhou) gets a city bureau (a child of the city government, so
+of region "fuzhou") and a sub-district office below Gulou District (region "dongjie"):
+
+    fuzhou   Fuzhou Municipal Government, Fuzhou Bureau of Commerce
+      gulou    Gulou District, Gulou Roads Bureau, Gulou Environment Bureau
+        dongjie  Dongjie Sub-district Office
+      minhou   Minhou County, Minhou Land Bureau
+"""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from officials.models import Enterprise, Role
+from officials.selectors import (
+    INDENT,
+    Region,
+    departments_covering,
+    enterprises_visible_to,
+    inspectors_by_region,
+    jurisdiction_regions,
+    region_choices,
+    region_tree,
+)
+from tests.factories import DepartmentFactory, EnterpriseFactory, UserFactory, credit_code
+
+pytestmark = pytest.mark.django_db
+
+MARKUP = '<script>alert("x")</script>'
+
+
+@pytest.fixture
+def tree(cast):
+    cast.commerce = DepartmentFactory(name="Fuzhou Bureau of Commerce", parent=cast.city)
+    cast.dongjie = DepartmentFactory(name="Dongjie Office", parent=cast.gulou, region="dongjie")
+    return cast
+
+
+def regions_of(user) -> set[str]:
+    return set(jurisdiction_regions(user).values_list("region", flat=True))
+
+
+# --- the tree ------------------------------------------------------------------------------------
+
+
+def test_the_regions_form_a_tree_parents_first(tree):
+    assert region_tree() == [
+        Region("fuzhou", 0),
+        Region("gulou", 1),
+        Region("dongjie", 2),
+        Region("minhou", 1),
+    ]
+
+
+def test_select_boxes_indent_each_region_by_its_depth(tree):
+    assert region_choices() == [
+        ("fuzhou", "fuzhou"),
+        ("gulou", INDENT + "gulou"),
+        ("dongjie", INDENT * 2 + "dongjie"),
+        ("minhou", INDENT + "minhou"),
+    ]
+
+
+def test_a_loop_in_the_data_still_shows_each_region_once(tree):
+    # Minhou Land Bureau renamed to region "fuzhou": fuzhou then also sits below minhou.
+    tree.land.region = "fuzhou"
+    tree.land.save()
+    names = [region.name for region in region_tree()]
+    assert sorted(names) == ["dongjie", "fuzhou", "gulou", "minhou"]
+
+
+# --- jurisdiction --------------------------------------------------------------------------------
+
+
+def test_a_city_bureau_covers_the_districts_below_its_region(tree):
+    clerk = UserFactory(role=Role.HANDLER, department=tree.commerce)
+    assert regions_of(clerk) == {"fuzhou", "gulou", "dongjie", "minhou"}
+    assert set(enterprises_visible_to(clerk)) == {tree.acme, tree.globex}
+
+
+def test_a_district_bureau_covers_its_district_and_the_sub_districts_below(tree):
+    # The Roads Bureau is not above Dongjie in the department tree, but its region is.
+    assert regions_of(tree.hank) == {"gulou", "dongjie"}
+    local = EnterpriseFactory(name="Dongjie Tea", region="dongjie")
+    assert set(enterprises_visible_to(tree.hank)) == {tree.acme, local}
+
+
+def test_a_sub_district_covers_only_itself(tree):
+    clerk = UserFactory(role=Role.HANDLER, department=tree.dongjie)
+    assert regions_of(clerk) == {"dongjie"}
+    assert not enterprises_visible_to(clerk).filter(pk=tree.acme.pk).exists()
+
+
+def test_the_departments_covering_a_region_are_those_whose_jurisdiction_has_it(tree):
+    covering = set(departments_covering("dongjie"))
+    everyone = {
+        tree.city,
+        tree.commerce,
+        tree.gulou,
+        tree.roads,
+        tree.environment,
+        tree.dongjie,
+    }
+    assert covering == everyone
+    for department in [*everyone, tree.minhou, tree.land]:
+        clerk = UserFactory(role=Role.HANDLER, department=department)
+        assert ("dongjie" in regions_of(clerk)) == (department in covering), department.name
+    assert not departments_covering("").exists()
+    assert not departments_covering("nowhere").exists()
+
+
+def test_inspectors_answer_for_the_regions_below_theirs_in_two_queries(tree):
+    def inspector(name, department):
+        return UserFactory(username=name, role=Role.INSPECTOR, department=department)
+
+    inspector("cora", tree.commerce)
+    inspector("rhea", tree.roads)
+    inspector("dina", tree.dongjie)
+    with CaptureQueriesContext(connection) as queries:
+        found = inspectors_by_region(["gulou", "dongjie", "minhou"])
+    assert len(queries) == 2
+    names = {region: {user.username for user in users} for region, users in found.items()}
+    assert names == {
+        "gulou": {"ivan", "cora", "rhea"},
+        "dongjie": {"ivan", "cora", "rhea", "dina"},
+        "minhou": {"ivan", "cora", "irene"},
+    }
+
+
+# --- an enterprise's region: chosen, never typed -------------------------------------------------
+
+
+def new_enterprise(number: int, **fields) -> dict:
+    return {"name": f"Enterprise {number}", "credit_code": credit_code(number), **fields}
+
+
+@pytest.mark.parametrize("region", ["dongjie", "gulou", ""])
+def test_the_api_takes_a_region_of_the_tree(api, tree, region):
+    response = api(tree.ada).post(
+        "/api/v1/enterprises/", new_enterprise(601, region=region), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert Enterprise.objects.get(pk=response.json()["id"]).region == region
+
+
+@pytest.mark.parametrize("region", ["Gulou district", "nowhere", MARKUP, "gulou/dongjie"])
+def test_the_api_refuses_a_typed_region(api, tree, region):
+    response = api(tree.ada).post(
+        "/api/v1/enterprises/",
+        new_enterprise(602, region=region),
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["region"]
+    assert "not a region of the department tree" in response.json()["region"][0]
+    assert not Enterprise.objects.filter(credit_code=credit_code(602)).exists()
+
+
+def page_client(user) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_the_registration_page_offers_the_tree_in_a_select_box(tree):
+    html = page_client(tree.alice).get(reverse("officials:enterprise-create")).content.decode()
+    assert '<select name="region"' in html
+    assert '<option value="dongjie">\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0dongjie' in html
+    assert '<input type="text" name="region"' not in html
+
+
+@pytest.mark.parametrize("region", ["Somewhere I typed", MARKUP, ""])
+def test_the_registration_page_refuses_anything_else(tree, region):
+    response = page_client(tree.mallory).post(
+        reverse("officials:enterprise-create"),
+        new_enterprise(603, region=region),
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="err-region"' in html
+    assert MARKUP not in html  # never echoed as markup
+    assert not Enterprise.objects.filter(credit_code=credit_code(603)).exists()
+
+
+def test_the_registration_page_takes_a_region_of_the_tree(tree):
+    response = page_client(tree.mallory).post(
+        reverse("officials:enterprise-create"), new_enterprise(604, region="dongjie")
+    )
+    assert response.status_code == 302
+    enterprise = Enterprise.objects.get(credit_code=credit_code(604))
+    assert (enterprise.region, list(enterprise.members.all())) == ("dongjie", [tree.mallory])
+
+
+def test_the_django_admin_chooses_the_region_too(tree):
+    root = UserFactory(username="root", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    client = page_client(root)
+    url = reverse("admin:officials_enterprise_add")
+    assert '<select name="region"' in client.get(url).content.decode()
+    form = new_enterprise(605, quiet_days="[]", created_at_0="2026-01-05", created_at_1="09:00")
+    for inline in ("enterprisemember_set", "links"):  # the inlines' management forms
+        form |= {f"{inline}-TOTAL_FORMS": "0", f"{inline}-INITIAL_FORMS": "0"}
+    refused = client.post(url, form | {"region": MARKUP})
+    assert refused.status_code == 200
+    assert "not a region of the department tree" in refused.content.decode()
+    assert not Enterprise.objects.filter(credit_code=credit_code(605)).exists()
+    saved = client.post(url, form | {"region": "minhou"})
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    assert Enterprise.objects.get(credit_code=credit_code(605)).region == "minhou"
