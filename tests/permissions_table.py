@@ -132,6 +132,7 @@ def _review(world) -> dict:
         )
     return body
 
+
 # (action, state, roles that may do it (API.md), body)
 ACTIONS: list[tuple[str, str, frozenset, Body]] = [
     (

@@ -4,7 +4,6 @@ import datetime as dt
 
 import chinese_calendar
 import pytest
-
 from django.utils import translation
 
 from requests_app.calendar_notice import NoticeDay, NoticeError, parse_notice
