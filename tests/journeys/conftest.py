@@ -225,6 +225,9 @@ class Journey:
         return path
 
 
+_CLEARED: set[tuple[str, str, str]] = set()
+
+
 @pytest.fixture(params=VARIANTS)
 def journey(request, browser, live_server, time_machine) -> Iterator[Journey]:
     """A fresh browser context in one language and width, at 09:00 on a working Monday."""
@@ -254,8 +257,11 @@ def journey(request, browser, live_server, time_machine) -> Iterator[Journey]:
     page.on("console", on_console)
     page.on("pageerror", lambda error: person.problems.append(f"script: {error}"))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob(f"{name}-{language}-{width}-*.png"):
-        old.unlink()
+    # Last run's pictures go, once per module and variant: a module's later journeys add theirs.
+    if (name, language, width) not in _CLEARED:
+        _CLEARED.add((name, language, width))
+        for old in SCREENSHOTS.glob(f"{name}-{language}-{width}-*.png"):
+            old.unlink()
     try:
         yield person
     finally:
