@@ -164,7 +164,7 @@ def test_the_worker_runs_the_sweep_and_sends_the_emails_through_redis(cast, brok
                 "enterprise": "Acme Valves",
                 "department": "Gulou Roads Bureau",
                 "clock": "answer",
-                "due": "2026-10-10 09:00",
+                "when": "is due at 2026-10-10 09:00",
             },
             "/requests/1/",
         )
