@@ -20,12 +20,13 @@ RUN pip install --no-cache-dir .
 COPY . .
 # Hashed static files for whitenoise; collectstatic needs settings, not a real secret or database.
 RUN QINQING_PRODUCTION=true DJANGO_SECRET_KEY=collectstatic-only \
+    QINQING_TIMELINE_KEY=collectstatic-only QINQING_CHECKPOINT_KEY=collectstatic-only \
     python manage.py collectstatic --noinput
 # Run as an unprivileged user that owns only what it must write: var/ and the uploads.
 RUN useradd --system --uid 10001 --home-dir /app qinqing \
-    && mkdir -p /app/var /data/media \
-    && chown -R qinqing /app/var /data/media
+    && mkdir -p /app/var /data/media /data/checkpoints \
+    && chown -R qinqing /app/var /data/media /data/checkpoints
 USER qinqing
-VOLUME ["/data/media"]
+VOLUME ["/data/media", "/data/checkpoints"]
 EXPOSE 8000
 CMD ["gunicorn", "portal.wsgi:application", "--config", "python:portal.gunicorn"]

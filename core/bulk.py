@@ -1,4 +1,5 @@
-"""Fast set-based inserts of plain rows: COPY on PostgreSQL, executemany elsewhere.
+"""Fast set-based writes of plain rows: COPY (inserts) and unnest (updates) on PostgreSQL,
+executemany elsewhere.
 
 The deadline sweep writes a timeline event, notifications and maybe a case for each of up to
 100,000 requests at once. Building model instances and multi-row INSERT text would dominate
@@ -50,6 +51,41 @@ def insert_rows(
                 [[_portable(value) for value in row] for row in rows],
             )
     return ids
+
+
+def update_rows(model, key: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    """Set `columns` of the rows whose `key` column matches: `rows` are (key, *values) tuples.
+
+    One `UPDATE … FROM unnest(…)` on PostgreSQL, whatever the number of rows; executemany
+    elsewhere. Plain values only (no JSON)."""
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    names = [key, *columns]
+    with connection.cursor() as cursor:
+        if _postgresql():
+            types = [meta.get_field(_field_name(meta, name)).db_type(connection) for name in names]
+            arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+            assignments = ", ".join(f"{quote(name)} = m.{quote(name)}" for name in columns)
+            cursor.execute(
+                f"UPDATE {table} AS t SET {assignments} "
+                f"FROM unnest({arrays}) AS m({', '.join(quote(name) for name in names)}) "
+                f"WHERE t.{quote(key)} = m.{quote(key)}",
+                [list(values) for values in zip(*rows, strict=True)],
+            )
+        else:
+            assignments = ", ".join(f"{quote(name)} = %s" for name in columns)
+            cursor.executemany(
+                f"UPDATE {table} SET {assignments} WHERE {quote(key)} = %s",
+                [[_portable(value) for value in (*row[1:], row[0])] for row in rows],
+            )
+
+
+def _field_name(meta, column: str) -> str:
+    """The model field stored in `column` (a foreign key's column is "<name>_id")."""
+    return next(field.name for field in meta.concrete_fields if field.column == column)
 
 
 def _postgresql() -> bool:

@@ -17,11 +17,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from compliance.models import AccessLog, CaseSource, CaseStatus
-from inspection import access, confidential, selectors, services
+from inspection import access, confidential, selectors, services, throttling
 from inspection.errors import Conflict, InvalidInput, NotPermitted
 from inspection.serializers import (
     CaseDetailSerializer,
     CaseSerializer,
+    ChallengeSerializer,
     DecisionInput,
     DecisionSerializer,
     NoteInput,
@@ -33,7 +34,7 @@ from inspection.serializers import (
     ReportSerializer,
     ReportStatusSerializer,
 )
-from inspection.throttling import PseudonymousScopedThrottle
+from requests_app.filters import IdFilter
 
 
 class _DomainErrors:
@@ -55,6 +56,18 @@ class _DomainErrors:
 # --- confidential reports ------------------------------------------------------------------------
 
 
+def _refusal(verdict: throttling.Verdict) -> Response | None:
+    """The answer to a refused report or look-up (400, 429 or 503 with Retry-After), or None."""
+    if verdict.ok:
+        return None
+    if verdict.outcome == "invalid":
+        return Response({"stamp": [verdict.message]}, status=status.HTTP_400_BAD_REQUEST)
+    code = 429 if verdict.outcome == "throttled" else 503
+    return Response(
+        {"detail": verdict.message}, status=code, headers={"Retry-After": str(verdict.retry_after)}
+    )
+
+
 class ConfidentialReportViewSet(_DomainErrors, viewsets.GenericViewSet):
     serializer_class = ReportSerializer
     # Filing and following a report need no login; reading reports answers 404 to anyone but the
@@ -65,23 +78,39 @@ class ConfidentialReportViewSet(_DomainErrors, viewsets.GenericViewSet):
     def get_queryset(self):
         return selectors.reports_visible_to(self.request.user).prefetch_related("cases")
 
-    def get_throttles(self):
-        scope = {"create": "confidential_report", "status_of": "confidential_status"}.get(
-            self.action
-        )
-        if scope is None:
-            return []
-        self.throttle_scope = scope
-        return [PseudonymousScopedThrottle()]
+    # Filing and receipt look-ups are throttled globally by inspection/throttling.py, which
+    # knows no client (a per-client key would point back at the reporter).
+    throttle_classes: list = []
 
-    @extend_schema(request=ReportInput, responses={201: ReceiptSerializer})
+    @extend_schema(
+        request=ReportInput,
+        responses={
+            201: ReceiptSerializer,
+            400: OpenApiResponse(
+                description="Bad input, a bad stamp, or anonymous while logged in."
+            ),
+            429: OpenApiResponse(description="Too many reports right now (Retry-After)."),
+            503: OpenApiResponse(description="Cannot count reports without a stamp (Retry-After)."),
+        },
+    )
     def create(self, request):
         data = ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        confidential.refuse_logged_in_anonymity(request.user, values["anonymous"])
+        refusal = _refusal(throttling.admit_report(values.pop("stamp", "")))
+        if refusal is not None:
+            return refusal
         report = confidential.file_report(
-            by=request.user if request.user.is_authenticated else None, **data.validated_data
+            by=request.user if request.user.is_authenticated else None, **values
         )
         return Response({"receipt": report.receipt}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ChallengeSerializer)
+    @action(detail=False, methods=["get"])
+    def challenge(self, request):
+        """The proof-of-work challenge a report's `stamp` answers (inspection/throttling.py)."""
+        return Response(ChallengeSerializer(throttling.challenge()).data)
 
     def list(self, request):
         if not selectors.is_inspector(request.user):
@@ -110,6 +139,9 @@ class ConfidentialReportViewSet(_DomainErrors, viewsets.GenericViewSet):
         url_name="status",
     )
     def status_of(self, request, receipt=None):
+        refusal = _refusal(throttling.admit_status_lookup())
+        if refusal is not None:
+            return refusal
         report = selectors.report_status(receipt)
         return Response(ReportStatusSerializer(report).data)
 
@@ -138,10 +170,9 @@ class ConfidentialReportViewSet(_DomainErrors, viewsets.GenericViewSet):
 class CaseFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=CaseStatus.choices)
     source = django_filters.ChoiceFilter(choices=CaseSource.choices)
-    official = django_filters.NumberFilter(field_name="official_id", min_value=1, max_value=2**62)
-    department = django_filters.NumberFilter(
-        field_name="department_id", min_value=1, max_value=2**62
-    )
+    # Ids typed as integers from 1 in the schema, as the filter accepts them.
+    official = IdFilter(field_name="official_id")
+    department = IdFilter(field_name="department_id")
 
     class Meta:
         fields: list[str] = []

@@ -5,10 +5,13 @@ or the user agent (the views pass it plain facts only). Notifications name the k
 region of a report, never who filed it.
 """
 
+import datetime as dt
+
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from compliance import cases
 from compliance.models import AccountabilityCase, ConfidentialReport, ReportKind, ReportStatus
@@ -17,6 +20,12 @@ from inspection.errors import Conflict, InvalidInput
 from notifications import messages
 from officials.models import Department, Enterprise, User
 from officials.selectors import CITY_WIDE, inspectors_of
+
+LOGGED_IN_ANONYMITY = gettext_lazy(
+    "You are logged in, so this report could be matched with your login by its time. To report "
+    "anonymously, log out and use the anonymous form (or, from the API, send it without your "
+    "token or session)."
+)
 
 # A report only moves forward: received → in review → closed.
 REPORT_ORDER = [ReportStatus.RECEIVED, ReportStatus.IN_REVIEW, ReportStatus.CLOSED]
@@ -29,6 +38,22 @@ def report_region(enterprise: Enterprise | None, department: Department | None) 
     if department is not None and department.region:
         return department.region
     return CITY_WIDE
+
+
+def day_of(moment: dt.datetime) -> dt.datetime:
+    """Midnight of the moment's day in the portal's time zone (what an anonymous report keeps)."""
+    return timezone.localtime(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def refuse_logged_in_anonymity(user, anonymous: bool) -> None:
+    """A logged-in user may not file anonymously while logged in (400 on `anonymous`).
+
+    The report would keep no identity, but its arrival would sit next to the user's session or
+    token in time. Stripping the login silently would hide that from them; refusing tells them
+    to file from the logged-out form (or without credentials) instead.
+    """
+    if anonymous and user is not None and user.is_authenticated:
+        raise InvalidInput({"anonymous": [LOGGED_IN_ANONYMITY]})
 
 
 def file_report(
@@ -48,6 +73,9 @@ def file_report(
     """
     reporter = by if by is not None and by.is_authenticated and not anonymous else None
     now = timezone.now()
+    # An anonymous report's time is kept to the day: an exact time could be matched with
+    # anything else that keeps one (a session, a proxy's log, a door's badge reader).
+    received = now if reporter is not None else day_of(now)
     with transaction.atomic():
         report = ConfidentialReport.objects.create(
             kind=kind,
@@ -58,8 +86,8 @@ def file_report(
             anonymous=reporter is None,
             reporter=reporter,
             region=report_region(enterprise, department),
-            created_at=now,
-            updated_at=now,
+            created_at=received,
+            updated_at=received,
         )
         messages.save_and_send(
             messages.build(
@@ -67,7 +95,8 @@ def file_report(
                 "report_received",
                 {"kind": ReportKind(kind).label, "number": report.pk},
                 link=reverse("inspector:report", args=[report.pk]),
-                now=now,
+                # The inbox row names the report: it keeps the report's time, not a finer one.
+                now=received,
             )
         )
     return report

@@ -29,9 +29,9 @@ class ReportForm(PageForm):
     department = forms.ModelChoiceField(
         label=_("Department"), queryset=Department.objects.all(), required=False
     )
-    anonymous = forms.BooleanField(
-        label=_("File anonymously: keep no record of who I am"), required=False, initial=True
-    )
+    # The proof-of-work stamp the page's script computes (static/inspection/stamp.js); a browser
+    # without JavaScript sends none and meets the stricter rate (inspection/throttling.py).
+    stamp = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, enterprises=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,6 +41,7 @@ class ReportForm(PageForm):
             del self.fields["enterprise"]
         else:
             self.fields["enterprise"].queryset = enterprises
+        # Anonymity is offered by the logged-out form alone: there is no box to tick.
 
 
 class ReceiptForm(PageForm):

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 
+from requests_app.checkpoints import verify_chain
 from requests_app.filters import _local_midnight
 from requests_app.presenters import event_rows, status_label
 from requests_app.selectors import requests_visible_to
-from requests_app.timeline import verify_chain
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class ChainCheck:
     ok: bool
     events: int
     first_bad_event: int | None
+    messages: tuple[str, ...] = ()  # what verification found, each exactly (timeline.Finding)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,12 @@ def _history(service_request, now) -> History:
             )
             for row in event_rows(service_request)
         ],
-        chain=ChainCheck(ok=check.ok, events=check.events, first_bad_event=check.first_bad_event),
+        chain=ChainCheck(
+            ok=check.ok,
+            events=check.events,
+            first_bad_event=check.first_bad_event,
+            messages=tuple(check.messages),
+        ),
     )
 
 

@@ -36,6 +36,15 @@ class ReportInput(serializers.Serializer):
     official_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     department = _IdField(queryset=Department.objects.all(), required=False, allow_null=True)
     anonymous = serializers.BooleanField()
+    # Proof of work (inspection/throttling.py): optional; without it the strict global rate
+    # applies. Checked by the throttle, not stored.
+    stamp = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class ChallengeSerializer(serializers.Serializer):
+    challenge = serializers.CharField()
+    bits = serializers.IntegerField()
+    expires_in = serializers.IntegerField()
 
 
 class ReceiptSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ app_name = "inspector"
 
 urlpatterns = [
     path("confidential-report/", views.report_file, name="report-file"),
+    path("confidential-report/anonymous/", views.report_file_anonymous, name="report-anonymous"),
     path("confidential-report/status/", views.report_status, name="report-status"),
     path("inspector/", views.alerts, name="alerts"),
     path("inspector/findings/", views.finding_list, name="findings"),

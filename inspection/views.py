@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance.models import AccessLog, AccountabilityCase, CaseStatus, Severity
-from inspection import access, confidential, histories, selectors, services
+from inspection import access, confidential, histories, selectors, services, throttling
 from inspection.errors import Conflict, InspectionError, InvalidInput
 from inspection.forms import (
     DecisionForm,
@@ -26,7 +26,6 @@ from inspection.forms import (
     ReportMoveForm,
     SearchForm,
 )
-from inspection.throttling import allowed
 from officials.models import Role
 from officials.selectors import enterprises_visible_to
 
@@ -39,32 +38,84 @@ def _console(request) -> None:
         raise PermissionDenied
 
 
-def _too_many(request):
-    return render(request, "compliance/inspector/throttled.html", status=429)
+def _refused(request, verdict: throttling.Verdict):
+    """The page for a report or look-up the throttle refused (429, or 503 when it cannot count)."""
+    code = 429 if verdict.outcome == "throttled" else 503
+    response = render(request, "compliance/inspector/throttled.html", status=code)
+    response["Retry-After"] = str(verdict.retry_after)
+    return response
 
 
 # --- filing and following a report (anyone, logged in or not) -----------------------------------
 
 
-@require_http_methods(["GET", "POST"])
-def report_file(request):
-    user = request.user if request.user.is_authenticated else None
-    enterprises = (
-        enterprises_visible_to(user)
-        if user is not None and user.role == Role.ENTREPRENEUR
-        else None
-    )
-    form = ReportForm(request.POST or None, enterprises=enterprises)
-    if request.method == "POST":
-        if not allowed(request, "confidential_report"):
-            return _too_many(request)
-        if form.is_valid():
-            report = confidential.file_report(by=user, **form.cleaned_data)
+_REFUSED = {"throttled": 429, "unavailable": 503}
+
+
+def _file(request, form: ReportForm, *, user, template: str, context: dict):
+    """Validate, ask the throttle (a bad stamp is the form's error), file and show the receipt."""
+    verdict = None
+    if request.method == "POST" and form.is_valid():
+        values = dict(form.cleaned_data)
+        verdict = throttling.admit_report(values.pop("stamp", ""))
+        if verdict.ok:
+            report = confidential.file_report(by=user, anonymous=user is None, **values)
             # The receipt is shown in this response only, never put in a URL (where it would
             # land in browser histories and server logs).
             return render(request, "compliance/inspector/report_filed.html", {"report": report})
-    status = 400 if form.errors else 200
-    return render(request, "compliance/inspector/report_file.html", {"form": form}, status=status)
+        # Refused: the form comes back with the reporter's text, to send again later.
+        form.add_error(None, verdict.message)
+    context = {**context, "form": form, "challenge": throttling.challenge()}
+    status = _REFUSED.get(verdict.outcome, 400) if verdict else (400 if form.errors else 200)
+    response = render(request, template, context, status=status)
+    if status in (429, 503):
+        response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def report_file(request):
+    """Logged out: the anonymous form. Logged in: a named report (anonymity is one link away)."""
+    if not request.user.is_authenticated:
+        return report_file_anonymous(request)
+    user = request.user
+    asked = request.POST.get("anonymous", "").lower() not in ("", "false", "0", "off")
+    if request.method == "POST" and asked:
+        return _must_log_out(request, status=400)
+    enterprises = enterprises_visible_to(user) if user.role == Role.ENTREPRENEUR else None
+    form = ReportForm(request.POST or None, enterprises=enterprises)
+    return _file(
+        request,
+        form,
+        user=user,
+        template="compliance/inspector/report_file.html",
+        context={"anonymous": False},
+    )
+
+
+def _must_log_out(request, status: int = 200):
+    """A logged-in user asking for anonymity is told why to log out first, and offered it."""
+    return render(
+        request,
+        "compliance/inspector/report_log_out_first.html",
+        {"reason": confidential.LOGGED_IN_ANONYMITY},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def report_file_anonymous(request):
+    """The anonymous form: served to logged-out visitors only, and it files with no identity."""
+    if request.user.is_authenticated:
+        return _must_log_out(request, status=400 if request.method == "POST" else 200)
+    form = ReportForm(request.POST or None)
+    return _file(
+        request,
+        form,
+        user=None,
+        template="compliance/inspector/report_file.html",
+        context={"anonymous": True},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -73,8 +124,9 @@ def report_status(request):
     form = ReceiptForm(request.POST or None)
     report = None
     if request.method == "POST":
-        if not allowed(request, "confidential_status"):
-            return _too_many(request)
+        verdict = throttling.admit_status_lookup()
+        if not verdict.ok:
+            return _refused(request, verdict)
         if form.is_valid():
             try:
                 report = selectors.report_status(form.cleaned_data["receipt"])

@@ -17,7 +17,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.bulk import insert_rows
-from notifications.email import EMAIL_MAX_ATTEMPTS, language_of
+from notifications import outbox
+from notifications.email import language_of
 from notifications.models import Notification
 from notifications.tasks import send_notification_emails
 
@@ -193,6 +194,15 @@ MESSAGES: dict[str, Message] = {
             "and accountability cases that %(year)s decides wait (reminders still go out). "
             "Please load the notice on the calendar page, or confirm the Monday–Friday fallback "
             "there."
+        ),
+    ),
+    # The nightly check of every timeline (requests_app/checkpoints.py): once per finding.
+    "timeline_tampered": Message(
+        _("The history of %(reference)s does not verify"),
+        _(
+            "The nightly check of case histories found that the history of %(reference)s "
+            "(“%(title)s”) no longer matches what the portal sealed: %(findings)s Please "
+            "compare it with the archived checkpoints before relying on it."
         ),
     ),
 }
@@ -390,29 +400,28 @@ def emails_after_commit(ids: list[int]) -> None:
         transaction.on_commit(lambda: enqueue_emails(ids))
 
 
-def enqueue_emails(ids: list[int]) -> None:
+def enqueue_emails(ids: list[int]) -> bool:
+    """Hand e-mails to Celery; False when the broker refused them."""
     try:
         send_notification_emails.delay(ids)
     except Exception:  # the broker is down: the rows wait for the next sweep, nothing is lost
         logger.warning(
             "Could not enqueue %d e-mails; the next sweep retries.", len(ids), exc_info=True
         )
+        return False
+    return True
 
 
 def requeue_unsent(now=None, older_than_minutes: int = 10) -> int:
-    """Hand e-mails that never went out (broker or worker down) to Celery again."""
+    """Hand e-mails that never went out (broker or worker down) to Celery again.
+
+    The rows are claimed first (notifications/outbox.py), so sweeps that overlap, or a sweep
+    that runs while a worker is still sending, never enqueue one row twice.
+    """
     now = now or timezone.now()
-    cutoff = now - timezone.timedelta(minutes=older_than_minutes)
-    ids = list(
-        Notification.objects.filter(
-            email_wanted=True,
-            emailed_at__isnull=True,
-            created_at__lt=cutoff,
-            email_attempts__lt=EMAIL_MAX_ATTEMPTS,
-        )
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:5000]
-    )
+    ids = outbox.claim_unsent(now, timezone.timedelta(minutes=older_than_minutes))
     for start in range(0, len(ids), 500):
-        enqueue_emails(ids[start : start + 500])
+        batch = ids[start : start + 500]
+        if not enqueue_emails(batch):
+            outbox.release_unqueued(batch, now)  # the broker is down: the next sweep retries
     return len(ids)

@@ -38,6 +38,7 @@ class Kind(models.TextChoices):
     FLAG_CASE_OPENED = "flag_case_opened", _("Accountability case opened for repeated yellow flags")
     CASE_DECIDED = "case_decided", _("Accountability case decided")
     CALENDAR_MISSING = "calendar_missing", _("Working-day calendar not loaded")
+    TIMELINE_TAMPERED = "timeline_tampered", _("Case history does not verify")
 
 
 class Notification(models.Model):
@@ -59,6 +60,12 @@ class Notification(models.Model):
     email_wanted = models.BooleanField(_("e-mail wanted"), default=True)
     emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
     email_attempts = models.PositiveSmallIntegerField(_("e-mail attempts"), default=0)
+    # The outbox's two claims (notifications/outbox.py): when a sweep last handed the row to the
+    # broker (so overlapping sweeps enqueue it once), and when a worker began sending it (so two
+    # tasks holding the same id send it once). A claim older than its timeout is taken over:
+    # the worker or the message that held it is presumed lost.
+    email_queued_at = models.DateTimeField(_("e-mail queued"), null=True, blank=True)
+    email_claimed_at = models.DateTimeField(_("e-mail being sent since"), null=True, blank=True)
 
     class Meta:
         # The table keeps the name it was created under, when the model lived in `portal`

@@ -1,33 +1,35 @@
 """Celery tasks of the messages: they take ids and hold no business logic."""
 
 from celery import shared_task
-from django.db.models import F
 from django.utils import timezone
 
+from notifications import outbox
 from notifications.email import EMAIL_MAX_ATTEMPTS, send_email
 from notifications.models import Notification
 
 
 @shared_task(bind=True, max_retries=EMAIL_MAX_ATTEMPTS, default_retry_delay=60)
 def send_notification_emails(self, notification_ids: list[int]) -> int:
-    """Send the e-mails of these inbox rows; retry the ones the mail server refused."""
-    pending = Notification.objects.filter(
-        pk__in=notification_ids, emailed_at__isnull=True, email_wanted=True
-    ).select_related("recipient")
+    """Send the e-mails of these inbox rows; retry the ones the mail server refused.
+
+    Each row is claimed just before it is sent (notifications/outbox.py), so a row that another
+    task is sending, or has sent since this task was queued, is left alone.
+    """
     failed = []
     sent = 0
-    for notification in pending:
+    for pk in notification_ids:
+        if not outbox.claim_for_sending(pk, timezone.now()):
+            continue
+        notification = Notification.objects.select_related("recipient").filter(pk=pk).first()
+        if notification is None:  # the recipient was deleted since
+            continue
         try:
             send_email(notification)
         except Exception:
-            Notification.objects.filter(pk=notification.pk).update(
-                email_attempts=F("email_attempts") + 1
-            )
-            failed.append(notification.pk)
+            outbox.release_failed(pk)
+            failed.append(pk)
             continue
-        Notification.objects.filter(pk=notification.pk).update(
-            emailed_at=timezone.now(), email_attempts=F("email_attempts") + 1
-        )
+        outbox.mark_sent(pk, timezone.now())
         sent += 1
     if failed:
         # Exponential back-off; after the last retry the rows stay unsent and visible in admin.

@@ -4,24 +4,26 @@ import os
 
 from gunicorn.glogging import Logger
 
-# Paths where a reporter may be anonymous (营商环境监测点/吹哨人): their address and browser must
-# not be kept anywhere, access logs included, or "anonymous" would mean nothing.
-ANONYMOUS_PATHS = ("/api/v1/reports/confidential/", "/confidential-report/")
+# Headers that carry the client's address or software, as gunicorn's request lists them.
+_CLIENT_HEADERS = {"USER-AGENT", "X-FORWARDED-FOR", "X-REAL-IP", "FORWARDED"}
 
 
 class RedactingLogger(Logger):
-    """gunicorn's logger, minus the client's address and user agent on the anonymous paths."""
+    """gunicorn's logger, minus the client's address and user agent on every path.
+
+    Not even a pseudonym is logged: the browser that files an anonymous report also fetches the
+    page's styles and script, and a client identifier on those lines, matched with its visits to
+    pages only one enterprise can see, would undo the anonymity. (Login throttling keeps its own
+    pseudonyms of the day in the cache, core/clients.py; logs need none.)
+    """
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
-        if not environ.get("PATH_INFO", "").startswith(ANONYMOUS_PATHS):
-            return atoms
-        # Every atom that carries them: %(h)s and %(a)s, and the same values reachable through
-        # request headers ({user-agent}i, {x-forwarded-for}i) and environ ({remote_addr}e).
         identifying = {
             environ.get(key)
             for key in ("REMOTE_ADDR", "HTTP_USER_AGENT", "HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP")
-        } - {None, "", "-"}
+        } | {value for name, value in getattr(req, "headers", ()) if name in _CLIENT_HEADERS}
+        identifying -= {None, "", "-"}
         return {
             key: "-" if key in ("h", "a") or value in identifying else value
             for key, value in atoms.items()
@@ -38,7 +40,6 @@ logger_class = RedactingLogger
 accesslog = "-"
 errorlog = "-"
 access_log_format = (
-    '{"time": "%(t)s", "logger": "gunicorn.access", "remote": "%(h)s", "method": "%(m)s", '
-    '"path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s, '
-    '"user_agent": "%(a)s"}'
+    '{"time": "%(t)s", "logger": "gunicorn.access", "method": "%(m)s", '
+    '"path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", "duration_ms": %(M)s}'
 )

@@ -1,7 +1,11 @@
 """The OpenAPI schema's shared parts: the error answers every endpoint may give (API.md, Errors)."""
 
+import copy
+
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular import openapi
+from rest_framework import serializers
 
 # A JSON object: `{"detail": ...}`, or for invalid input `{"field": ["message", ...], ...}`
 # (where `detail` too may be a list, as when the input as a whole is refused).
@@ -41,3 +45,24 @@ class AutoSchema(openapi.AutoSchema):
             response = responses.setdefault(code, {"description": str(description)})
             response.setdefault("content", ERROR_BODY)
         return responses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        # DRF drops `allow_blank` from read-only model fields, so a choice the model allows to
+        # be blank (a visit's reason, a decision's measure) would be typed as an enum without
+        # "" although answers carry "": give the schema the blank back (it adds BlankEnum).
+        if _blank_choice_read_only(field):
+            field = copy.copy(field)
+            field.allow_blank = True
+        return super()._map_serializer_field(field, direction, bypass_extensions)
+
+
+def _blank_choice_read_only(field) -> bool:
+    if not isinstance(field, serializers.ChoiceField) or not field.read_only or field.allow_blank:
+        return False
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if model is None or "." in (field.source or ""):
+        return False
+    try:
+        return model._meta.get_field(field.source).blank
+    except FieldDoesNotExist:
+        return False

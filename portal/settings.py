@@ -1,5 +1,6 @@
 """All settings, read from the environment; the defaults give the embedded (SQLite) mode."""
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -22,6 +23,32 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
     # Embedded/demo mode only: a fixed key is fine because nothing here is secret.
     SECRET_KEY = "qinqing-embedded-insecure-key-change-me-in-production"
+
+
+def _secret(name: str) -> str:
+    """A secret from the variable `name`, or from the file that `name`_FILE names (a mounted
+    secret); the file wins when both are set."""
+    path = env_str(f"{name}_FILE", "")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ImproperlyConfigured(f"{name}_FILE cannot be read: {error}") from None
+    return env_str(name, "").strip()
+
+
+# The timeline's keys live outside the database, so that someone who can write to it cannot
+# forge a case history (README, "Tamper evidence"). TIMELINE_KEYS: "id:secret" pairs, comma or
+# newline separated, the last one signs new events; old ids stay listed so their events verify.
+# CHECKPOINT_SIGNING_KEY: the Ed25519 private key (PEM, or the base64 of its 32 bytes) that
+# signs the daily checkpoints, which are written to CHECKPOINT_DIR.
+TIMELINE_KEYS = _secret("QINQING_TIMELINE_KEY")
+CHECKPOINT_SIGNING_KEY = _secret("QINQING_CHECKPOINT_KEY")
+if PRODUCTION and not TIMELINE_KEYS:
+    raise ImproperlyConfigured("QINQING_TIMELINE_KEY (or _FILE) must be set in production")
+if PRODUCTION and not CHECKPOINT_SIGNING_KEY:
+    raise ImproperlyConfigured("QINQING_CHECKPOINT_KEY (or _FILE) must be set in production")
+CHECKPOINT_DIR = Path(env_str("QINQING_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")))
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
@@ -49,7 +76,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the client's address becomes a pseudonym of the day and the user agent is dropped,
+    # so nothing after it can keep or log either (core/clients.py).
+    "core.clients.ForgetClientMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy everywhere; no-store on personal answers and downloads.
+    "portal.headers.ResponseHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -103,7 +135,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            # Redis' own backend, but a read is a miss and a write is skipped when Redis is
+            # down (core/cache.py): no 500 for a cache. The throttles degrade on their own.
+            "BACKEND": "core.cache.DegradingRedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis down must cost a request a second at most.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -151,6 +190,12 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 X_FRAME_OPTIONS = "DENY"
+# Browser features no page of the portal uses (portal/headers.py): none may be asked for.
+PERMISSIONS_POLICY = env_str(
+    "PERMISSIONS_POLICY",
+    "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), "
+    "gyroscope=(), magnetometer=(), microphone=(), midi=(), payment=(), usb=()",
+)
 # Content Security Policy (django-csp): no inline script or style anywhere, nothing from
 # elsewhere; the Swagger UI loads its own start-up script from /api/docs/?script=.
 CONTENT_SECURITY_POLICY = {
@@ -173,7 +218,13 @@ HEALTH_SWEEP_MAX_AGE = env_int("HEALTH_SWEEP_MAX_AGE", 300, minimum=60)
 # Login throttling (django-axes): the same lock-out for the page and the API token.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
+# The (user name, client) pair is locked, never the account: a client cannot lock anyone else
+# out. The "ip_address" is the client's pseudonym of the day (core/clients.py), taken from the
+# trusted proxies only; the login throttle slows the client down across user names.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.clients.axes_client_ip"
+AXES_IPWARE_PROXY_COUNT = 0  # REMOTE_ADDR is already resolved (ForgetClientMiddleware)
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -182,6 +233,14 @@ AXES_VERBOSE = False
 # No record of successful logins (address, browser, time): one could be matched by time to an
 # "anonymous" confidential report filed by a logged-in user. Failures are still counted.
 AXES_DISABLE_ACCESS_LOG = True
+# How many proxies in front of the portal append to X-Forwarded-For (0: clients connect
+# directly, the embedded mode; the docker-compose stack sets 1). X-Forwarded-For from anyone
+# else is ignored (core/clients.py).
+TRUSTED_PROXIES = env_int("QINQING_TRUSTED_PROXIES", 0, minimum=0)
+# API tokens expire this long after they are issued (core/tokens.py).
+API_TOKEN_TTL = dt.timedelta(days=env_int("API_TOKEN_TTL_DAYS", 30, minimum=1))
+# Proof of work asked of a confidential report (inspection/throttling.py): leading zero bits.
+CONFIDENTIAL_REPORT_STAMP_BITS = env_int("CONFIDENTIAL_REPORT_STAMP_BITS", 20, minimum=0)
 
 LANGUAGE_CODE = "zh-hans"  # used when the browser asks for nothing we speak
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -230,8 +289,9 @@ DEADLINE_WARN_FRACTION = 0.25
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first, so that an anonymous API call answers 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        # Token first, so that an anonymous API call answers 401 with WWW-Authenticate; tokens
+        # expire after API_TOKEN_TTL (core/tokens.py).
+        "core.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -244,12 +304,20 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "portal.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
-    # The token endpoint, per client address: django-axes locks one user name after repeated
-    # failures; this stops one address from trying many user names.
+    # Logins (token endpoint and login page together), per client: django-axes locks one user
+    # name per client after repeated failures; this stops one client trying many user names.
+    # Confidential reports are throttled globally (inspection/throttling.py has the defaults).
     "DEFAULT_THROTTLE_RATES": {"login": env_str("API_LOGIN_RATE", "30/minute")},
+    # The client's address is resolved once, by ForgetClientMiddleware from TRUSTED_PROXIES;
+    # what DRF sees in REMOTE_ADDR is already the client (as a pseudonym), with no X-Forwarded-For.
+    "NUM_PROXIES": 0,
     "PAGE_SIZE": 20,
 }
+# The API's schema and docs: public outside production (a developer's reference), behind a
+# login in production (they map every endpoint and field for whoever asks).
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", not PRODUCTION)
 SPECTACULAR_SETTINGS = {
+    "SERVE_PERMISSIONS": ["portal.api_docs.DocsAccess"],
     "TITLE": "Qinqing API",
     "DESCRIPTION": "Service requests from enterprises to local government, and their closed loop.",
     "VERSION": "1.0.0",
@@ -277,6 +345,9 @@ SPECTACULAR_SETTINGS = {
 # within the page's own request (longer lists go to a Celery worker with a progress bar).
 REPORTS_EXPORT_KEEP_HOURS = env_int("REPORTS_EXPORT_KEEP_HOURS", 72, minimum=1)
 REPORTS_EXPORT_SYNC_ROWS = env_int("REPORTS_EXPORT_SYNC_ROWS", 5000, minimum=0)
+# A running export whose worker wrote no rows for this long is failed and its page says so
+# (reports.stalled.fail_stalled, checked every minute by beat). A worker writes every 2000 rows.
+REPORTS_EXPORT_STALL_MINUTES = env_int("REPORTS_EXPORT_STALL_MINUTES", 10, minimum=1)
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's file-system transport, so the embedded
 # demo runs a worker and beat with no services installed. Exactly one beat runs per deployment.
@@ -317,6 +388,9 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# A worker's claim on an e-mail it is sending; an older claim is presumed lost with its worker
+# (killed, out of memory) and another task sends the e-mail (notifications/outbox.py).
+NOTIFICATIONS_EMAIL_CLAIM_SECONDS = env_int("NOTIFICATIONS_EMAIL_CLAIM_SECONDS", 600, minimum=30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "qinqing@localhost")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")  # links in e-mails
 

@@ -2,11 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from officials.api import CategoryViewSet, DepartmentViewSet, EnterpriseViewSet, UserViewSet
-from portal import health, views
+from portal import api_docs, health, tokens, views
 from requests_app.api import CalendarYearView, ServiceRequestViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -23,13 +23,15 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
+    path("api/v1/auth/token/revoke/", tokens.RevokeTokenView.as_view(), name="api-token-revoke"),
     path("api/v1/", include(router.urls)),
     path("api/v1/calendar/<int:year>/", CalendarYearView.as_view(), name="calendar-year"),
     path("api/v1/", include("inspection.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    # The split view loads its start-up script from a URL: no inline script (the CSP forbids it).
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    # Behind a login in production (API_DOCS_PUBLIC). The split view loads its start-up script
+    # from a URL: no inline script (the CSP forbids it).
+    path("api/docs/", api_docs.api_docs, name="api-docs"),
     path("health/", health.health, name="health"),
     path("", include("portal.urls_pages")),
     path("", include("requests_app.urls")),

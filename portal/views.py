@@ -10,12 +10,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
+from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
-from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.response import Response
 
 from core.api import FormParser, JSONParser, MultiPartParser
+from core.throttles import ClientThrottle, client_allowed
 from notifications import inbox as inboxes
+from portal import tokens
 
 INBOX_PAGE_SIZE = 30
 
@@ -29,21 +32,35 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
+    def post(self, request, *args, **kwargs):
+        # Per client, with the token endpoint's tries: a password costs CPU to check, and
+        # django-axes locks only the (user name, client) pair (portal/settings.py).
+        allowed, wait = client_allowed(request, "login")
+        if not allowed:
+            response = render(request, "registration/locked_out.html", status=429)
+            response["Retry-After"] = str(wait)
+            return response
+        return super().post(request, *args, **kwargs)
+
 
 class LogoutView(auth_views.LogoutView):
     pass
 
 
 class ObtainTokenView(ObtainAuthToken):
-    """`POST {"username", "password"}` → `{"token"}`; wrong credentials → 400 (API.md)."""
+    """`POST {"username", "password"}` → `{"token", "expires_at"}`; wrong credentials → 400
+    (API.md). The token expires after API_TOKEN_TTL (core/tokens.py)."""
 
     parser_classes = (FormParser, MultiPartParser, JSONParser)
-    throttle_classes = (ScopedRateThrottle,)
-    throttle_scope = "login"  # per client address: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    # Per client (the day's pseudonym, core/clients.py), counted with the login page's tries.
+    throttle_classes = (ClientThrottle,)
+    throttle_scope = "login"  # REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
+    @extend_schema(responses={200: tokens.TokenAnswer})
     def post(self, request, *args, **kwargs):
         try:
-            return super().post(request, *args, **kwargs)
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
         except ValidationError:
             # django-axes refuses a locked-out login inside authenticate(), which Django reports
             # as wrong credentials; axes marks the request it was handed (DRF's wrapper, which
@@ -51,6 +68,8 @@ class ObtainTokenView(ObtainAuthToken):
             if getattr(request, "axes_locked_out", False):
                 raise AxesBackendPermissionDenied("Locked out.") from None
             raise
+        token = tokens.issue(serializer.validated_data["user"])
+        return Response({"token": token.key, "expires_at": tokens.expires_at(token)})
 
 
 # --- the inbox -----------------------------------------------------------------------------------

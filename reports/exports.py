@@ -249,9 +249,13 @@ def run_job(job_id: int) -> None:
     """Write the job's file: the requests behind its figure, scoped to whoever asked for it."""
     # The same parsing and scoping as the page (reports/selectors.py figure_queryset).
     job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
-    if job.status == ExportStatus.DONE:
-        return  # delivered twice by the broker (acks late): the file is already there
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, done=0)
+    if job.status in (ExportStatus.DONE, ExportStatus.FAILED):
+        # Delivered twice by the broker (acks late): the file is there, or the job was failed
+        # as stalled (reports.stalled.fail_stalled) and its requester told to ask again.
+        return
+    ExportJob.objects.filter(pk=job.pk).update(
+        status=ExportStatus.RUNNING, done=0, progressed_at=timezone.now()
+    )
     user = job.requested_by
     with translation.override(user.language or settings.LANGUAGE_CODE):
         queryset, _context = figure_queryset(user, job.params)
@@ -259,7 +263,7 @@ def run_job(job_id: int) -> None:
         ExportJob.objects.filter(pk=job.pk).update(total=total)
 
         def progress(done: int) -> None:
-            ExportJob.objects.filter(pk=job.pk).update(done=done)
+            ExportJob.objects.filter(pk=job.pk).update(done=done, progressed_at=timezone.now())
 
         name = f"requests-{job.params.get('year')}-Q{job.params.get('quarter')}"
         with tempfile.TemporaryFile() as handle:

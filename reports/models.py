@@ -183,6 +183,9 @@ class ExportJob(models.Model):
     error = models.CharField(_("error"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("requested"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # When the worker last wrote rows: a running job silent for REPORTS_EXPORT_STALL_MINUTES is
+    # failed by reports.stalled.fail_stalled (its worker died), so its page stops saying "running".
+    progressed_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     expires_at = models.DateTimeField(_("kept until"), db_index=True)
 
     class Meta:

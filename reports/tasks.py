@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from reports import exports, flags
+from reports import exports, flags, stalled
 from reports.figures import Period
 
 
@@ -14,6 +14,12 @@ def run_export(job_id: int) -> None:
     except Exception as error:
         exports.fail_job(job_id, f"{type(error).__name__}: {error}")
         raise
+
+
+@shared_task
+def fail_stalled_exports() -> int:
+    """Fail running exports whose worker stopped making progress (reports.stalled)."""
+    return stalled.fail_stalled()
 
 
 @shared_task

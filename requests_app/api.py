@@ -19,6 +19,7 @@ from requests_app import calendar, routing, workflow
 from requests_app.approvers import prefetch_linked_leaders
 from requests_app.attachments import add_attachment, may_attach
 from requests_app.calendar_notice import NoticeError
+from requests_app.checkpoints import verify_chain
 from requests_app.filters import RequestFilter
 from requests_app.models import Attachment
 from requests_app.selectors import requests_visible_to
@@ -36,7 +37,6 @@ from requests_app.serializers import (
     ServiceRequestSerializer,
     VerifySerializer,
 )
-from requests_app.timeline import verify_chain
 
 
 class EventPagination(Pagination):

@@ -6,13 +6,16 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 
 from officials.models import Category
 from requests_app.models import ServiceRequest, Status, overdue_q
 
 
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class IdFilter(django_filters.NumberFilter):
-    """An id: a whole number the database can hold (a 30-digit id is a 400, not an overflow)."""
+    """An id: a whole number the database can hold (a 30-digit id is a 400, not an overflow);
+    the schema says so, so that clients (and the fuzzer) know what is accepted."""
 
     field_class = forms.IntegerField
 

@@ -284,6 +284,36 @@ def hash_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
+# The request's columns an event records the state of, after it, under its hash: what reports
+# and clocks read from the row. Every path that changes one appends an event (workflow, the
+# calendar's rebasing, the admin's correction), so the row must equal its last event's state.
+STATE_COLUMNS = (
+    "status",
+    "assign_due_at",
+    "answer_due_at",
+    "department_id",
+    "handler_id",
+    "rating",
+    "reopen_count",
+    "closed_at",
+)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def epoch_micros(moment: dt.datetime | None) -> int | None:
+    """A time as whole microseconds since 1970 (UTC): exact in Python and in PostgreSQL."""
+    return None if moment is None else (moment - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def request_state(row) -> dict:
+    """The state an event records, from a request (or a dict of its STATE_COLUMNS)."""
+    value = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return {
+        name: epoch_micros(value(name)) if name.endswith("_at") else value(name)
+        for name in STATE_COLUMNS
+    }
+
+
 def event_payload(
     *,
     request_id,
@@ -295,8 +325,10 @@ def event_payload(
     note,
     data,
     created_at: str,
+    state,
 ) -> dict:
-    """What an event's hash covers, by name (`created_at` as `hash_time` gives it).
+    """What an event's hash covers, by name (`created_at` as `hash_time` gives it; `state` as
+    `request_state` gives it).
 
     The one definition of the canonical form: `event_hash` encodes it with CANONICAL, and
     the sweep's batch hashing (Python and PostgreSQL) fills templates derived from it
@@ -312,10 +344,11 @@ def event_payload(
         "note": note,
         "data": data,
         "created_at": created_at,
+        "state": state,
     }
 
 
-def event_hash(
+def event_message(
     prev_hash: str,
     *,
     request_id: int,
@@ -327,8 +360,10 @@ def event_hash(
     note: str,
     data: dict,
     created_at: dt.datetime,
-) -> str:
-    """SHA-256 over the previous hash and a canonical form of the event (sorted keys, UTC µs)."""
+    state: dict | None,
+) -> bytes:
+    """What an event's hash is taken over: the previous hash and the canonical form of the
+    event (sorted keys, UTC µs), its state after it included."""
     payload = event_payload(
         request_id=request_id,
         seq=seq,
@@ -339,8 +374,29 @@ def event_hash(
         note=note,
         data=data,
         created_at=hash_time(created_at),
+        state=state,
     )
-    return hashlib.sha256(prev_hash.encode() + CANONICAL.encode(payload).encode()).hexdigest()
+    return prev_hash.encode() + CANONICAL.encode(payload).encode()
+
+
+def event_hash(prev_hash: str, *, key_id: str, **fields) -> str:
+    """HMAC-SHA256 of `event_message` under the timeline key `key_id` (requests_app.sealing):
+    a chain recomputed without the key does not verify. Raises sealing.UnknownKey."""
+    from requests_app import sealing
+
+    return sealing.seal(key_id, event_message(prev_hash, **fields))
+
+
+def unkeyed_hashes(prev_hash: str, **fields) -> set[str]:
+    """The hashes anyone could compute without the key: plain SHA-256 of the message, and the
+    form before events were keyed (no state). An event carrying one was forged, or is from
+    before the keys and its chain did not verify when it was sealed (migration 0013)."""
+    legacy = event_payload(**{**fields, "created_at": hash_time(fields["created_at"])})
+    del legacy["state"]
+    return {
+        hashlib.sha256(event_message(prev_hash, **fields)).hexdigest(),
+        hashlib.sha256(prev_hash.encode() + CANONICAL.encode(legacy).encode()).hexdigest(),
+    }
 
 
 class RequestEvent(models.Model):
@@ -369,6 +425,11 @@ class RequestEvent(models.Model):
     created_at = models.DateTimeField(_("time"))
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
+    # Which timeline key sealed the hash (keys rotate; old events verify with theirs); empty
+    # for an event from before the keys whose chain could not be sealed (migration 0013).
+    key_id = models.CharField(max_length=16, blank=True, default="", db_default="")
+    # The request's state after the event (`request_state`), under the hash; null before 0013.
+    state = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["request_id", "seq"]
@@ -386,19 +447,23 @@ class RequestEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.request_id}#{self.seq} {self.action}"
 
+    def hashed_fields(self) -> dict:
+        return {
+            "request_id": self.request_id,
+            "seq": self.seq,
+            "action": self.action,
+            "actor_id": self.actor_id,
+            "from_status": self.from_status,
+            "to_status": self.to_status,
+            "note": self.note,
+            "data": self.data,
+            "created_at": self.created_at,
+            "state": self.state,
+        }
+
     def compute_hash(self) -> str:
-        return event_hash(
-            self.prev_hash,
-            request_id=self.request_id,
-            seq=self.seq,
-            action=self.action,
-            actor_id=self.actor_id,
-            from_status=self.from_status,
-            to_status=self.to_status,
-            note=self.note,
-            data=self.data,
-            created_at=self.created_at,
-        )
+        """The event's hash under its own key id (raises sealing.UnknownKey)."""
+        return event_hash(self.prev_hash, key_id=self.key_id, **self.hashed_fields())
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

@@ -119,10 +119,17 @@ class EligibleHandlersQuery(serializers.Serializer):
     )
 
 
+class CheckpointCheckSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    ok = serializers.BooleanField()
+
+
 class VerifySerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     events = serializers.IntegerField()
     first_bad_event = serializers.IntegerField(allow_null=True)
+    state_matches = serializers.BooleanField()
+    checkpoint = CheckpointCheckSerializer(allow_null=True)
 
 
 # --- input ---------------------------------------------------------------------------------------

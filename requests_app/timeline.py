@@ -1,21 +1,30 @@
-"""The append-only, hash-chained timeline of a request: appending events and verifying the chain."""
+"""The append-only, keyed hash chain of a request's timeline: appending events and verifying
+the chain, the request's row against its last event, and the chain against the latest signed
+checkpoint (requests_app.checkpoints)."""
 
 import datetime as dt
 import hashlib
+import hmac
 import inspect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy
 
-from core.bulk import insert_rows
+from core.bulk import insert_rows, update_rows
+from requests_app import sealing
 from requests_app.models import (
     CANONICAL,
     GENESIS_HASH,
+    STATE_COLUMNS,
     RequestEvent,
     ServiceRequest,
     TimelineHead,
     event_payload,
     hash_time,
+    request_state,
+    unkeyed_hashes,
 )
 
 
@@ -30,7 +39,12 @@ def append_event(
     note: str = "",
     data: dict | None = None,
 ) -> RequestEvent:
-    """Append one event. The caller holds the request row lock, so `seq` cannot race."""
+    """Append one event. The caller holds the request row lock, so `seq` cannot race.
+
+    The event records `request`'s state (STATE_COLUMNS) as the caller holds it, saved: every
+    caller saves its changes before it appends (the row is not read again: a transition reads
+    it once). `checkpoints.verify_chain` compares the row with the last event's state.
+    """
     head = TimelineHead.objects.filter(request_id=request.pk).values_list("seq", "hash").first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     event = RequestEvent(
@@ -44,6 +58,8 @@ def append_event(
         data=data or {},
         created_at=now,
         prev_hash=prev_hash,
+        key_id=sealing.current_key_id(),
+        state=request_state(request),
     )
     event.hash = event.compute_hash()
     event.save()
@@ -62,7 +78,7 @@ class NewEvent:
     action: str
     status: str
     note: str = ""
-    data: dict = field(default_factory=dict)
+    data: dict | str = field(default_factory=dict)  # str: already in canonical form (the sweep)
 
 
 _EVENT_COLUMNS = (
@@ -77,34 +93,48 @@ _EVENT_COLUMNS = (
     "created_at",
     "prev_hash",
     "hash",
+    "key_id",
+    "state",
 )
 
 
 def append_many(
-    events: list[NewEvent], now, heads: dict[int, tuple[int, str]] | None = None
+    events: list[NewEvent],
+    now,
+    heads: dict[int, tuple[int, str]] | None = None,
+    states: dict[int, dict] | None = None,
 ) -> None:
     """Append one system event (no actor) to each of many locked requests, set-based.
 
-    The sweep uses it off PostgreSQL; on PostgreSQL its firing statement appends the events
-    itself (`requests_app.sweep.postgres.FIRE_BATCH`).
+    The sweep uses it on every database; on PostgreSQL its firing statement reads the heads
+    and states and builds the events' data, and the hashes are taken here: the key never
+    reaches the database (`requests_app.sweep.postgres.fire_batch`).
 
     `heads` (request id -> seq, hash of its newest event), when the caller already read them
-    under the lock; a request missing from it starts its chain.
+    under the lock; a request missing from it starts its chain. `states` (request id ->
+    `request_state`), likewise; read here when not given.
     """
+    ids = [event.request_id for event in events]
     if heads is None:
         heads = dict(
             (pk, (seq, hash_))
-            for pk, seq, hash_ in TimelineHead.objects.filter(
-                request_id__any_of=[event.request_id for event in events]
-            ).values_list("request_id", "seq", "hash")
+            for pk, seq, hash_ in TimelineHead.objects.filter(request_id__in=ids).values_list(
+                "request_id", "seq", "hash"
+            )
         )
+    if states is None:
+        states = {
+            row["pk"]: request_state(row)
+            for row in ServiceRequest.objects.filter(pk__in=ids).values("pk", *STATE_COLUMNS)
+        }
     canonical = BatchCanonical(now)
     rows, moved = [], []
     for event in events:
         last_seq, prev_hash = heads.get(event.request_id, (0, GENESIS_HASH))
         seq = last_seq + 1
         data = canonical.data(event)
-        digest = canonical.digest(prev_hash, event, seq, data)
+        state = CANONICAL.encode(states[event.request_id])  # JSON text, hashed and stored
+        digest = canonical.digest(prev_hash, event, seq, data, state)
         rows.append(
             (
                 event.request_id,
@@ -118,6 +148,8 @@ def append_many(
                 now,
                 prev_hash,
                 digest,
+                canonical.key_id,
+                state,
             )
         )
         moved.append((event.request_id, seq, digest, event.request_id in heads))
@@ -172,11 +204,14 @@ class BatchCanonical:
 
     A large sweep hashes 100,000 events; encoding each event's whole dictionary was most of
     its Python time. Here the time is formatted once, each distinct string (action, status,
-    note) encoded once, and only `data` per event.
+    note) encoded once, and only `data` and `state` per event; the HMAC's keyed state is
+    computed once and copied per event.
     """
 
     def __init__(self, now: dt.datetime):
         self._strings: dict[str, str] = {}
+        self.key_id = sealing.current_key_id()
+        self._mac = hmac.new(sealing.keyring()[self.key_id], digestmod=hashlib.sha256)
         # A system event: no actor; the batch's time.
         shared = {"actor_id": None, "created_at": hash_time(now)}
         self._template = event_template(
@@ -192,9 +227,12 @@ class BatchCanonical:
         return encoded
 
     def data(self, event: NewEvent) -> str:
-        return CANONICAL.encode(event.data)
+        return event.data if isinstance(event.data, str) else CANONICAL.encode(event.data)
 
-    def digest(self, prev_hash: str, event: NewEvent, seq: int, data: str) -> str:
+    def digest(
+        self, prev_hash: str, event: NewEvent, seq: int, data: str, state: dict | str
+    ) -> str:
+        """The event's hash; `data` and `state` (a dict, or its canonical JSON text) as hashed."""
         status = self.text(event.status)
         canonical = self._template % {
             "request_id": int(event.request_id),
@@ -204,8 +242,11 @@ class BatchCanonical:
             "to_status": status,
             "note": self.text(event.note),
             "data": data,
+            "state": state if isinstance(state, str) else CANONICAL.encode(state),
         }
-        return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+        mac = self._mac.copy()
+        mac.update((prev_hash + canonical).encode())
+        return mac.hexdigest()
 
 
 def _move_heads(moved: list[tuple[int, int, str, bool]]) -> None:
@@ -214,12 +255,94 @@ def _move_heads(moved: list[tuple[int, int, str, bool]]) -> None:
         ("request_id", "seq", "hash"),
         [(pk, seq, digest) for pk, seq, digest, existed in moved if not existed],
     )
-    table = connection.ops.quote_name(TimelineHead._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET seq = %s, hash = %s WHERE request_id = %s",
-            [(seq, digest, pk) for pk, seq, digest, existed in moved if existed],
-        )
+    update_rows(
+        TimelineHead,
+        "request_id",
+        ("seq", "hash"),
+        [(pk, seq, digest) for pk, seq, digest, existed in moved if existed],
+    )
+
+
+# --- verification -------------------------------------------------------------------------------
+
+# How `Finding` names a request column to the reader.
+STATE_LABELS = {
+    "status": gettext_lazy("status"),
+    "assign_due_at": gettext_lazy("assignment due time"),
+    "answer_due_at": gettext_lazy("answer due time"),
+    "department_id": gettext_lazy("department"),
+    "handler_id": gettext_lazy("handler"),
+    "rating": gettext_lazy("rating"),
+    "reopen_count": gettext_lazy("reopen count"),
+    "closed_at": gettext_lazy("closed time"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing verification found wrong; `message` says it in the reader's language."""
+
+    code: str
+    seq: int | None = None  # the event concerned
+    other: object = None  # the head's seq, the column, the checkpoint's time, the key id
+
+    @property
+    def message(self) -> str:
+        values = {"seq": self.seq, "other": self.other}
+        if self.code == "state":
+            values["other"] = STATE_LABELS.get(str(self.other), self.other)
+        if isinstance(self.other, dt.datetime):  # a checkpoint's time, in the reader's form
+            values["other"] = formats.date_format(
+                timezone.localtime(self.other), "SHORT_DATETIME_FORMAT"
+            )
+        return _MESSAGES[self.code] % values
+
+
+# Messages say exactly what was found (issue 13): not "altered", but which event and how.
+_MESSAGES = {
+    "changed": gettext_lazy("Event #%(seq)s's content was changed."),
+    "unkeyed": gettext_lazy(
+        "Event #%(seq)s was recomputed without the portal's key: its hash is a plain SHA-256."
+    ),
+    "unknown_key": gettext_lazy(
+        "Event #%(seq)s is sealed with a key the portal does not hold (key id “%(other)s”)."
+    ),
+    "unsealed": gettext_lazy(
+        "Event #%(seq)s carries no seal of the portal's key (it was forged, or written before "
+        "the keys and its chain did not verify when the keys came)."
+    ),
+    "gap": gettext_lazy("Events are missing before event #%(seq)s (from #%(other)s on)."),
+    "not_linked": gettext_lazy(
+        "Event #%(seq)s does not follow the event before it: events were removed, reordered "
+        "or put in."
+    ),
+    "backdated": gettext_lazy("Event #%(seq)s is dated before the event it follows."),
+    "no_events": gettext_lazy("The request has no events."),
+    "no_head": gettext_lazy("The chain's head is missing."),
+    "tail_missing": gettext_lazy("Events after #%(seq)s are missing (the head says %(other)s)."),
+    "head_moved_back": gettext_lazy(
+        "The head was moved back: it says #%(other)s, but the chain goes on to #%(seq)s."
+    ),
+    "head_changed": gettext_lazy("The head does not match event #%(seq)s."),
+    "state": gettext_lazy("The row's %(other)s differs from the last event (#%(seq)s)."),
+    "state_unrecorded": gettext_lazy(
+        "The last event (#%(seq)s) records no state to compare the row with."
+    ),
+    "checkpoint": gettext_lazy("The chain does not match the checkpoint of %(other)s."),
+    "checkpoint_signature": gettext_lazy(
+        "The checkpoint of %(other)s does not carry the portal's signature."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A request's head as a signed checkpoint recorded it."""
+
+    at: dt.datetime
+    seq: int
+    hash: str
+    signed: bool  # the checkpoint's signature verifies with the portal's public key
 
 
 @dataclass(frozen=True)
@@ -227,30 +350,103 @@ class ChainCheck:
     ok: bool
     events: int
     first_bad_event: int | None
+    state_matches: bool = True
+    checkpoint: dict | None = None  # {"at", "ok"}, when a checkpoint covers the request
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def messages(self) -> list[str]:
+        return [finding.message for finding in self.findings]
 
 
-def verify_chain(request: ServiceRequest) -> ChainCheck:
-    """Recompute every hash; name the first event that was altered, reordered or follows a gap."""
-    prev_hash = GENESIS_HASH
-    count = 0
-    for expected_seq, event in enumerate(
-        RequestEvent.objects.filter(request=request).order_by("seq", "id").iterator(), start=1
-    ):
+# How much earlier than the event before it an event may be dated. Events of one request are
+# appended in order under its row lock, but not always stamped in that order: a sweep stamps its
+# batch with the time it started (a transition may commit meanwhile), and web processes' clocks
+# differ a little. Backdating beyond this is reported.
+BACKDATING_TOLERANCE = dt.timedelta(minutes=15)
+
+
+def _event_problem(event, expected_seq: int, prev_hash: str, prev_time) -> Finding | None:
+    fields = event.hashed_fields()
+    try:
+        # As bytes: compare_digest refuses a str with other than ASCII, and a forger may write one.
+        sealed = hmac.compare_digest(event.hash.encode(), event.compute_hash().encode())
+    except sealing.UnknownKey:
+        sealed = None
+    if not sealed:
+        if event.hash in unkeyed_hashes(event.prev_hash, **fields):
+            return Finding("unkeyed", event.seq)
+        if sealed is None:
+            code = "unknown_key" if event.key_id else "unsealed"
+            return Finding(code, event.seq, event.key_id)
+        return Finding("changed", event.seq)
+    if event.seq > expected_seq:
+        return Finding("gap", event.seq, expected_seq)
+    if event.seq != expected_seq or event.prev_hash != prev_hash:
+        return Finding("not_linked", event.seq)
+    if prev_time is not None and event.created_at < prev_time - BACKDATING_TOLERANCE:
+        return Finding("backdated", event.seq)
+    return None
+
+
+def check_chain(
+    events: Iterable[RequestEvent],
+    head: tuple[int, str] | None,
+    row_state: dict,
+    anchor: Anchor | None,
+) -> ChainCheck:
+    """Verify one request's events (in seq order; read once, so a cursor will do): every hash
+    under the portal's keys, each linked to the one before, in time; the head at the last
+    event; the row equal to the last event's state; the chain holding the anchored head."""
+    findings: list[Finding] = []
+    first_bad = None
+    prev_hash, prev_time, expected, count, last = GENESIS_HASH, None, 1, 0, None
+    anchored_hash = None
+    for event in events:
         count += 1
-        if (
-            event.seq != expected_seq
-            or event.prev_hash != prev_hash
-            or event.hash != event.compute_hash()
-        ):
-            return ChainCheck(ok=False, events=_count(request), first_bad_event=event.pk)
-        prev_hash = event.hash
-    head = TimelineHead.objects.filter(request_id=request.pk).values_list("hash", flat=True).first()
-    if count == 0 or prev_hash != head:
-        # Every request is born with an event, and the newest hash is kept beside the request:
-        # a missing tail shows up here even though the remaining chain is intact.
-        return ChainCheck(ok=False, events=count, first_bad_event=None)
-    return ChainCheck(ok=True, events=count, first_bad_event=None)
-
-
-def _count(request: ServiceRequest) -> int:
-    return RequestEvent.objects.filter(request=request).count()
+        if first_bad is None:
+            problem = _event_problem(event, expected, prev_hash, prev_time)
+            if problem is not None:
+                findings.append(problem)
+                first_bad = event.pk
+        if anchor is not None and event.seq == anchor.seq:
+            anchored_hash = event.hash
+        prev_hash, prev_time, expected, last = event.hash, event.created_at, event.seq + 1, event
+    if last is None:
+        findings.append(Finding("no_events"))
+    elif head is None:
+        findings.append(Finding("no_head"))
+    elif head[0] > last.seq:
+        findings.append(Finding("tail_missing", last.seq, head[0]))
+    elif head[0] < last.seq:
+        findings.append(Finding("head_moved_back", last.seq, head[0]))
+    elif not hmac.compare_digest(head[1].encode(), last.hash.encode()):
+        findings.append(Finding("head_changed", last.seq))
+    row = request_state(row_state)
+    recorded = last.state if last is not None and isinstance(last.state, dict) else None
+    state_matches = recorded == row
+    if last is not None and not state_matches:
+        if recorded is None:
+            findings.append(Finding("state_unrecorded", last.seq))
+        else:
+            findings.extend(
+                Finding("state", last.seq, name)
+                for name in STATE_COLUMNS
+                if recorded.get(name) != row[name]
+            )
+    checkpoint = None
+    if anchor is not None:
+        holds = anchor.signed and anchored_hash is not None and anchored_hash == anchor.hash
+        checkpoint = {"at": anchor.at, "ok": holds}
+        if not anchor.signed:
+            findings.append(Finding("checkpoint_signature", None, anchor.at))
+        elif not holds:
+            findings.append(Finding("checkpoint", None, anchor.at))
+    return ChainCheck(
+        ok=not findings,
+        events=count,
+        first_bad_event=first_bad,
+        state_matches=state_matches,
+        checkpoint=checkpoint,
+        findings=tuple(findings),
+    )

@@ -26,6 +26,7 @@ from officials.selectors import enterprises_visible_to
 from requests_app import workflow
 from requests_app.approvers import decidable_by, prefetch_linked_leaders
 from requests_app.attachments import check_uploads, may_attach, store_uploads
+from requests_app.checkpoints import verify_chain
 from requests_app.deadlines import Clocks, dispute_until
 from requests_app.filters import RequestFilter
 from requests_app.forms import FOLLOW_UP_PREFIX, AttachForm, RequestCreateForm, action_form
@@ -39,7 +40,6 @@ from requests_app.models import (
 from requests_app.presenters import clock_badge, event_rows, ledger_rows, status_label
 from requests_app.selectors import get_visible_request, queue_for, requests_visible_to
 from requests_app.serializers import ACTION_INPUTS, RequestCreateInput
-from requests_app.timeline import verify_chain
 
 PAGE_SIZE = 50
 
@@ -362,15 +362,8 @@ def request_verify(request, pk):
         messages.success(
             request, _("The history is intact: %(n)d events verified.") % {"n": result.events}
         )
-    elif result.first_bad_event is not None:
-        seq = RequestEvent.objects.filter(pk=result.first_bad_event).values_list("seq", flat=True)
-        messages.error(
-            request,
-            _("The history was altered: the first bad event is #%(seq)s (id %(id)s).")
-            % {"seq": seq.first(), "id": result.first_bad_event},
-        )
-    else:
-        messages.error(request, _("The history was altered: events are missing at the end."))
+    for found in result.messages:  # each says exactly what was found (timeline.Finding)
+        messages.error(request, found)
     return redirect("requests:detail", pk=service_request.pk)
 
 

@@ -75,6 +75,8 @@ def _test_settings(tmp_path_factory):
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
         CELERY_TASK_ALWAYS_EAGER=True,
+        # Timeline checkpoints of the tests never mix with a real var/checkpoints.
+        CHECKPOINT_DIR=tmp_path_factory.mktemp("checkpoints"),
     ):
         yield
 

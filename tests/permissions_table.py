@@ -241,6 +241,7 @@ ROWS: list[Row] = [
         method="post",
         body=lambda w: {"username": "alice", "password": w.password},
     ),
+    Row("api-token-revoke", unscoped(ALL, 204), method="post"),
     Row("api-root", unscoped(ALL)),
     Row("portal:inbox", unscoped(ALL, api=False)),
     Row("portal:inbox-open", scoped(ALL, 302, api=False), target="notification"),
@@ -306,6 +307,8 @@ ROWS: list[Row] = [
     Row("request-detail", scoped(ALL, state="assigned"), target="request", state="assigned"),
     Row("request-events", scoped(ALL, state="assigned"), target="request", state="assigned"),
     Row("request-verify", scoped(VERIFY, state="assigned"), target="request", state="assigned"),
+    # The signed checkpoints hold every request's head: for those who verify timelines.
+    Row("timeline-checkpoints", unscoped(VERIFY)),
     Row(
         "request-attachments",
         scoped(ATTACH, 201, state="rectifying"),
@@ -422,7 +425,9 @@ DECISION = {"outcome": "cleared", "reasoning": "The enterprise asked to wait."}
 
 
 def _report_body(world) -> dict:
-    return {"kind": "petty_extortion", "text": "A red packet was asked for.", "anonymous": True}
+    # Not anonymous: a logged-in persona asking for anonymity is refused (400, test_anonymity.py);
+    # a logged-out one files anonymously whatever the body says.
+    return {"kind": "petty_extortion", "text": "A red packet was asked for.", "anonymous": False}
 
 
 def _receipt_body(world) -> dict:
@@ -438,6 +443,7 @@ INSPECTION_ROWS: list[Row] = [
         note="inspectors list their region's reports; everyone else: 404",
     ),
     Row("confidential-report-list", public(201), method="post", body=_report_body),
+    Row("confidential-report-challenge", public(200), note="the proof-of-work challenge"),
     Row("confidential-report-detail", REPORT_READER, target="report"),
     Row("confidential-report-status", public(200), target="receipt"),
     Row(
@@ -486,6 +492,14 @@ INSPECTION_ROWS: list[Row] = [
     # pages
     Row("inspector:report-file", public(200)),
     Row("inspector:report-file", public(200), method="post", body=_report_body),
+    Row("inspector:report-anonymous", public(200), note="logged in: why to log out first"),
+    Row(
+        "inspector:report-anonymous",
+        public(400) | {ANONYMOUS: 200},
+        method="post",
+        body=_report_body,
+        note="the anonymous form files for logged-out visitors only",
+    ),
     Row("inspector:report-status", public(200)),
     Row("inspector:report-status", public(200), method="post", body=_receipt_body),
     *[

@@ -22,9 +22,9 @@ from notifications import messages
 from notifications.models import Notification
 from notifications.tasks import send_notification_emails
 from portal.celery import app
+from requests_app.checkpoints import verify_chain
 from requests_app.models import EscalationFiring, RequestEvent
 from requests_app.tasks import run_deadline_sweep
-from requests_app.timeline import verify_chain
 from tests.factories import ServiceRequestFactory
 
 pytestmark = [

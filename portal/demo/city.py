@@ -387,6 +387,9 @@ class Demo:
         return (
             requests_visible_to(liaison)
             .filter(status__in=["submitted", "assigned"])
+            # A duplicate of one filed before it ("此前提交"): the merge is then dated after the
+            # target's own events, as a real one is (the timeline refuses backdated events).
+            .filter(submitted_at__lt=request.submitted_at)
             .exclude(pk=request.pk)
             .order_by("submitted_at")
             .first()

@@ -20,15 +20,13 @@ from notifications.messages import InboxWords
 from notifications.models import Notification
 from officials.models import Department, Enterprise
 from requests_app.models import (
-    GENESIS_HASH,
     Deadline,
     EscalationFiring,
     RequestEvent,
     ServiceRequest,
     TimelineHead,
-    hash_time,
 )
-from requests_app.timeline import canonical_template, event_template
+from requests_app.timeline import NewEvent, append_many, canonical_template
 
 NO_JIT = "SET LOCAL jit = off"
 
@@ -54,7 +52,10 @@ FIRE_BATCH = """
     WITH due AS (
         SELECT p.id AS deadline_id, r.id AS request_id, r.status,
                {cycle} AS cycle, r.{due_at} AS due_at,
-               r.reference, r.department_id, r.handler_id, r.liaison_id, r.enterprise_id
+               r.reference, r.department_id, r.handler_id, r.liaison_id, r.enterprise_id,
+               -- The state the event records (requests_app.models.request_state): times as
+               -- whole microseconds since 1970, exact (extract() gives a numeric).
+               r.assign_due_at, r.answer_due_at, r.rating, r.reopen_count, r.closed_at
         FROM unnest(%(locked)s::bigint[]) AS locked(id),
         LATERAL (
             SELECT * FROM (
@@ -93,44 +94,22 @@ FIRE_BATCH = """
         FROM fired_due
     ),
     chain AS (
-        SELECT s.request_id, s.status, s.data,
-               COALESCE(h.seq, 0) + 1 AS seq, COALESCE(h.hash, %(genesis_hash)s) AS prev_hash,
-               h.request_id IS NOT NULL AS had_head
+        SELECT s.request_id, s.data, h.seq, h.hash
         FROM fired_events AS s LEFT JOIN {head} AS h
             ON h.request_id = s.request_id
             -- The batch's heads by their index, whatever the planner expects of the events:
             -- a misjudged join would read every head.
             AND h.request_id = ANY(ARRAY(SELECT request_id FROM fired_events))
-    ),
-    appended AS (
-        INSERT INTO {event} (request_id, seq, action, actor_id, from_status, to_status, note,
-                             data, created_at, prev_hash, hash)
-        SELECT request_id, seq, %(action)s, NULL, status, status, %(note)s, data::jsonb,
-               %(now)s, prev_hash,
-               encode(sha256(convert_to(
-                   prev_hash || format(%(event_template)s, to_json(status)::text, data,
-                                       request_id, seq),
-                   'UTF8'
-               )), 'hex')
-        FROM chain
-        RETURNING request_id, seq, hash
-    ),
-    moved AS (
-        UPDATE {head} AS h SET seq = a.seq, hash = a.hash
-        FROM appended AS a
-        WHERE h.request_id = a.request_id
-          AND h.request_id = ANY(ARRAY(SELECT request_id FROM chain WHERE had_head))
-    ),
-    born AS (
-        INSERT INTO {head} (request_id, seq, hash)
-        SELECT a.request_id, a.seq, a.hash
-        FROM appended AS a JOIN chain AS c ON c.request_id = a.request_id
-        WHERE NOT c.had_head
     )
-    SELECT request_id, due_at::text, reference, department_id, handler_id, liaison_id,
-           enterprise_id
-    FROM fired_due
-    ORDER BY request_id
+    SELECT f.request_id, f.due_at::text, f.reference, f.department_id, f.handler_id,
+           f.liaison_id, f.enterprise_id,
+           f.status, c.data, c.seq, c.hash,
+           (extract(epoch FROM f.assign_due_at) * 1000000)::bigint,
+           (extract(epoch FROM f.answer_due_at) * 1000000)::bigint,
+           f.rating, f.reopen_count,
+           (extract(epoch FROM f.closed_at) * 1000000)::bigint
+    FROM fired_due AS f JOIN chain AS c ON c.request_id = f.request_id
+    ORDER BY f.request_id
 """
 
 # The values a sweep message is written from, in the order NOTIFY_BATCH passes them to format()
@@ -333,13 +312,12 @@ def fire_query(
     data: dict,
     now: dt.datetime,
 ) -> tuple[str, dict]:
-    """FIRE_BATCH and its parameters, the event's two canonical templates among them (the
-    benchmark explains it).
+    """FIRE_BATCH and its parameters, the events' data template among them (the benchmark
+    explains it).
 
     `data` is the events' data with `timeline.slot("cycle")` and `timeline.slot("due_at")`
-    where the database fills in each request's own; the hash template is the event's canonical
-    form (`timeline.event_template`) with the batch's shared parts encoded here and the rest
-    filled in by format(), in the order the statement's call passes them.
+    where the database fills in each request's own, in canonical form. `action` and `note` are
+    not the statement's: `fire_batch` appends the events.
     """
     statement = _text(FIRE_BATCH, due_column, cycle_column, pending.position)
     return statement, {
@@ -350,38 +328,28 @@ def fire_query(
         "rule_id": rule_id,
         "now": now,
         "data_template": canonical_template(data, {"cycle": "%1$s", "due_at": "%2$s"}),
-        "genesis_hash": GENESIS_HASH,
-        "action": action,
-        "note": note,
-        "event_template": event_template(
-            placeholders={
-                "from_status": "%1$s",
-                "to_status": "%1$s",
-                "data": "%2$s",
-                "request_id": "%3$s",
-                "seq": "%4$s",
-            },
-            constants={
-                "action": action,
-                "note": note,
-                "actor_id": None,  # a system event
-                "created_at": hash_time(now),
-            },
-        ),
     }
 
 
+# What FIRE_BATCH returns of each fired request for its event, after FIRED_FIELDS: its status,
+# the event's data (canonical JSON text), its head (seq, hash; NULL for a request with none)
+# and the rest of its state.
+_STATE_AFTER = ("assign_due_at", "answer_due_at", "rating", "reopen_count", "closed_at")
+
+
 def fire_batch(cursor, **arguments) -> list[dict]:
-    """FIRE_BATCH: re-read, climb, insert the firings, append their events and read what fired,
-    in one statement (arguments: `fire_query`'s).
+    """FIRE_BATCH: re-read, climb, insert the firings and read what fired, in one statement
+    (arguments: `fire_query`'s); then append the fired requests' events (`timeline.append_many`).
 
     Run under the batch's lock, in a statement of its own, so that it sees what committed
     before the lock: a transition since the batch was chosen may have stopped the clock.
-    The rows never travel to Python and back (binding 5,000 datetimes or strings per batch
-    costs more than the statements); the events are hashed by the database from the canonical
-    template; only what the cases and messages need of the requests this sweep fired (the
-    firing key's ON CONFLICT DO NOTHING leaves out those another sweep fired) comes back.
-    Due times come back as text: psycopg's timestamptz loader under Django is pure Python.
+    Only what the cases, messages and events need of the requests this sweep fired (the
+    firing key's ON CONFLICT DO NOTHING leaves out those another sweep fired) comes back; the
+    events' data is built by the database from the canonical template, and their state comes
+    as integers. The events are sealed in Python: the HMAC key must never reach the database
+    (in a statement it would show in pg_stat_activity and the server's logs), and COPY writes
+    them (`core.bulk.insert_rows`). Due times come back as text: psycopg's timestamptz loader
+    under Django is pure Python.
 
     The shape keeps each step to index lookups of the batch's own rows, whatever the planner
     estimates: the due deadlines are re-read request by request (LATERAL, with OFFSET 0 so
@@ -391,10 +359,23 @@ def fire_batch(cursor, **arguments) -> list[dict]:
     the rung, fired now or before (another sweep, or stages reset after the ladder changed).
     """
     cursor.execute(*fire_query(**arguments))
-    return [
-        {"pk": pk, "due": _utc(due_text), **dict(zip(FIRED_FIELDS, values, strict=True))}
-        for pk, due_text, *values in cursor.fetchall()
-    ]
+    fired, events, heads, states = [], [], {}, {}
+    width = len(FIRED_FIELDS)
+    for pk, due_text, *values in cursor.fetchall():
+        fields = dict(zip(FIRED_FIELDS, values[:width], strict=True))
+        status, data, seq, head_hash, *state = values[width:]
+        fired.append({"pk": pk, "due": _utc(due_text), **fields})
+        events.append(NewEvent(pk, arguments["action"], status, arguments["note"], data))
+        if seq is not None:
+            heads[pk] = (seq, head_hash)
+        states[pk] = {
+            "status": status,
+            "department_id": fields["department_id"],
+            "handler_id": fields["handler_id"],
+            **dict(zip(_STATE_AFTER, state, strict=True)),
+        }
+    append_many(events, arguments["now"], heads, states)
+    return fired
 
 
 # The forms of "… ago", in the order of NOTIFY_BATCH's `ago_form` (1 to 6).

@@ -16,9 +16,12 @@
         count.textContent = job.done;
         state.textContent = job.label;
         if (job.status === "done") { link.classList.remove("hidden"); return; }
-        if (job.status !== "failed") { window.setTimeout(poll, 1500); }
+        // A failed job: the page itself says why (the error is rendered by the server).
+        if (job.status === "failed") { window.location.reload(); return; }
+        window.setTimeout(poll, 1500);
       })
       .catch(function () { window.setTimeout(poll, 5000); });
   }
-  if (link.classList.contains("hidden")) { poll(); }
+  // A job already done or failed has nothing to wait for; the page says what happened.
+  if (box.dataset.status !== "done" && box.dataset.status !== "failed") { poll(); }
 })();

@@ -9,13 +9,14 @@ from tests.factories import UserFactory
 
 @pytest.fixture
 def generous_throttles(settings):
-    """Reports are throttled per client, and every test client is 127.0.0.1: lift the limits
-    (the throttle's own test sets a low rate and a client of its own)."""
+    """Reports are throttled globally (inspection/throttling.py) and the counts live in a cache
+    no test rolls back: lift the limits (the throttle's own tests set low rates)."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
             **settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}),
             "confidential_report": "100000/minute",
+            "confidential_report_unstamped": "100000/minute",
             "confidential_status": "100000/minute",
         },
     }

@@ -2,22 +2,15 @@
 (inspectors of the region alone, 404 for everyone else on every path), and anonymity that
 leaves no identity anywhere in the database or the logs."""
 
-import logging
-
 import pytest
-from django.contrib.auth.models import AnonymousUser
-from django.core.cache import cache
-from django.db import connection
 from django.urls import reverse
 
 from compliance.models import (
     AccountabilityCase,
     CaseSource,
     ConfidentialReport,
-    ReportKind,
     ReportStatus,
 )
-from inspection.throttling import PseudonymousScopedThrottle
 from notifications.models import Notification
 from tests.compliance.inspection_helpers import (
     NOT_READERS,
@@ -62,12 +55,13 @@ def test_anyone_may_file_without_logging_in_and_gets_a_receipt(cast, api):
     assert report.status == ReportStatus.RECEIVED
 
 
-def test_a_logged_in_reporter_is_kept_unless_anonymous(cast, api):
-    api(cast.alice).post(URL, body(cast, anonymous=False), format="json")
-    api(cast.alice).post(URL, body(cast, anonymous=True), format="json")
-    named, anonymous = ConfidentialReport.objects.order_by("id")
+def test_a_logged_in_reporter_is_kept_and_may_not_be_anonymous_while_logged_in(cast, api):
+    assert api(cast.alice).post(URL, body(cast, anonymous=False), format="json").status_code == 201
+    refused = api(cast.alice).post(URL, body(cast, anonymous=True), format="json")
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["anonymous"]  # the message says to log out first
+    (named,) = ConfidentialReport.objects.all()
     assert (named.reporter, named.anonymous) == (cast.alice, False)
-    assert (anonymous.reporter, anonymous.anonymous) == (None, True)
 
 
 def test_without_a_login_a_report_is_anonymous_whatever_the_body_says(cast, api):
@@ -148,108 +142,7 @@ def test_an_unknown_receipt_is_a_404(cast, api, receipt):
     assert api(None).get(f"{URL}status/{receipt}/").status_code == 404
 
 
-# --- throttling ----------------------------------------------------------------------------------
-
-
-def test_filing_is_throttled_per_client(cast, api, settings, rf):
-    settings.REST_FRAMEWORK = {
-        **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"confidential_report": "2/hour"},
-    }
-    address = "198.51.100.201"  # a client of this test's own
-    probe = rf.post(URL, REMOTE_ADDR=address)
-    probe.user = AnonymousUser()
-    throttle = PseudonymousScopedThrottle()
-    throttle.scope = "confidential_report"
-    cache.delete(throttle.get_cache_key(probe, None))  # a shared Redis remembers earlier runs
-    client = api(None)
-    codes = [
-        client.post(URL, body(cast), format="json", REMOTE_ADDR=address).status_code
-        for _ in range(3)
-    ]
-    assert codes == [201, 201, 429]
-    assert ConfidentialReport.objects.count() == 2
-    cache.delete(throttle.get_cache_key(probe, None))
-
-
-def test_the_throttles_cache_key_holds_no_ip_address(rf):
-    request = rf.post(URL, REMOTE_ADDR="198.51.100.23")
-    request.user = AnonymousUser()
-    throttle = PseudonymousScopedThrottle()
-    throttle.scope = "confidential_report"
-    key = throttle.get_cache_key(request, None)
-    assert "198.51.100.23" not in key
-    other = rf.post(URL, REMOTE_ADDR="198.51.100.24")
-    other.user = request.user
-    assert throttle.get_cache_key(other, None) != key  # still one counter per client
-    assert throttle.get_cache_key(request, None) == key
-
-
-# --- anonymity: no identity anywhere --------------------------------------------------------------
-
-IP = "203.0.113.77"
-USER_AGENT = "WhistleProbe/9.9 (marker-ua-5f1c)"
-
-
-def _occurrences(markers: list[str]) -> dict[tuple[str, str, str], int]:
-    """How often each marker occurs in each column of every table (all columns, as text)."""
-    found = {}
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            columns = connection.introspection.get_table_description(cursor, table)
-            for column in columns:
-                name = connection.ops.quote_name(column.name)
-                quoted = connection.ops.quote_name(table)
-                for marker in markers:
-                    cursor.execute(
-                        f"SELECT COUNT(*) FROM {quoted} WHERE CAST({name} AS TEXT) LIKE %s",
-                        [f"%{marker}%"],
-                    )
-                    found[(table, column.name, marker)] = cursor.fetchone()[0]
-    return found
-
-
-@pytest.mark.parametrize("logged_in", [False, True])
-def test_an_anonymous_report_leaves_no_identity_in_any_table_or_log(cast, logged_in, caplog):
-    """Every column of every table (axes, sessions, tokens, inbox, admin log included) is
-    searched for the reporter's user name, IP address and user agent before and after."""
-    reporter = UserFactory(username="zed_whistle_marker", enterprises=[cast.acme])
-    markers = [reporter.username, IP, USER_AGENT, "marker-ua-5f1c"]
-    client = page_client(reporter if logged_in else None)
-    before = _occurrences(markers)
-    caplog.set_level(logging.DEBUG)
-    response = client.post(
-        URL,
-        body(cast, anonymous=True),
-        content_type="application/json",
-        REMOTE_ADDR=IP,
-        HTTP_USER_AGENT=USER_AGENT,
-        HTTP_X_FORWARDED_FOR=IP,
-    )
-    page = client.post(
-        reverse("inspector:report-file"),
-        {"kind": "buck_passing", "text": "Sent from desk to desk.", "anonymous": "on"},
-        REMOTE_ADDR=IP,
-        HTTP_USER_AGENT=USER_AGENT,
-    )
-    assert (response.status_code, page.status_code) == (201, 200)
-    assert ConfidentialReport.objects.count() == 2
-    assert not ConfidentialReport.objects.filter(reporter__isnull=False).exists()
-    after = _occurrences(markers)
-    grown = {key: (before[key], count) for key, count in after.items() if count > before[key]}
-    assert not grown, f"identity stored: {grown}"
-    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
-    for marker in markers:
-        assert marker not in logged
-
-
-def test_the_scan_would_see_an_identity_if_one_were_stored(cast):
-    """Positive control for the scan above: a named report's reporter shows up."""
-    reporter = UserFactory(username="zed_named_marker")
-    before = _occurrences([USER_AGENT])
-    ConfidentialReport.objects.create(kind=ReportKind.OTHER, text=USER_AGENT, reporter=reporter)
-    after = _occurrences([USER_AGENT])
-    assert any(after[key] > before[key] for key in after)
+# Throttling and anonymity (no identity in any table, log or cache key): test_anonymity.py.
 
 
 # --- reading: the region's inspectors, and nobody else ------------------------------------------

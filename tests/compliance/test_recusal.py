@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from compliance.models import Declaration
 from compliance.services import record_declaration
+from requests_app.checkpoints import verify_chain
 from requests_app.models import ServiceRequest, Status
-from requests_app.timeline import verify_chain
 from requests_app.workflow import InvalidInput, transition
 from tests.factories import ServiceRequestFactory
 

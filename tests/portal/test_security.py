@@ -22,6 +22,8 @@ PRODUCTION_ENV = {
     "QINQING_PRODUCTION": "true",
     "DJANGO_SECRET_KEY": "a-test-secret-that-is-long-and-random-enough-0123456789-abcdefghij",
     "DATABASE_URL": "sqlite:///:memory:",
+    "QINQING_TIMELINE_KEY": "k1:a-test-timeline-key-that-is-long-enough-0123456789",
+    "QINQING_CHECKPOINT_KEY": "yS5ZgqBxJrR8xXhxPZ6aPbVKyJ2nHnEPVGyjXw2t0pE=",
 }
 
 

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from officials.models import Role
+from requests_app.checkpoints import verify_chain
 from requests_app.models import ServiceRequest
-from requests_app.timeline import verify_chain
 from tests.factories import UserFactory, category
 from tests.requests_app.conftest import admin_client
 

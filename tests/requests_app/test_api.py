@@ -345,7 +345,13 @@ def test_verify_shape(cast, api, request_in, persona):
     service_request = request_in("feedback")
     response = api(cast[persona]).get(f"/api/v1/requests/{service_request.pk}/verify/")
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "events": 4, "first_bad_event": None}
+    assert response.json() == {
+        "ok": True,
+        "events": 4,
+        "first_bad_event": None,
+        "state_matches": True,
+        "checkpoint": None,
+    }
 
 
 @pytest.mark.parametrize("persona", ["alice", "liam", "hank", "leona"])

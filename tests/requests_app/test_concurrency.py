@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, transaction
 
+from requests_app.checkpoints import verify_chain
 from requests_app.models import RequestEvent, ServiceRequest, Status
-from requests_app.timeline import verify_chain
 from requests_app.workflow import (
     InvalidInput,
     InvalidTransition,

@@ -10,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from officials.models import Role
+from requests_app.checkpoints import verify_chain
 from requests_app.models import OPEN_STATUSES, ServiceRequest
 from requests_app.presenters import event_rows
-from requests_app.timeline import verify_chain
 from requests_app.workflow import InvalidInput, InvalidTransition, NotPermitted, correct_request
 from tests.conftest import INSIDERS, STATES, status_of
 from tests.factories import category

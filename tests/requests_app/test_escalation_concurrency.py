@@ -20,9 +20,9 @@ from compliance.models import AccountabilityCase
 from notifications import messages
 from notifications.models import Notification
 from requests_app import escalation
+from requests_app.checkpoints import verify_chain
 from requests_app.escalation import SweepResult, sweep
 from requests_app.models import EscalationFiring, RequestEvent, ServiceRequest
-from requests_app.timeline import verify_chain
 from requests_app.workflow import transition
 from tests.conftest import SHANGHAI, drive
 from tests.factories import ServiceRequestFactory

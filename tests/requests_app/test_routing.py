@@ -16,8 +16,8 @@ from compliance.services import record_declaration
 from notifications.models import Notification
 from officials.models import Role
 from requests_app import routing
+from requests_app.checkpoints import verify_chain
 from requests_app.models import RequestEvent, ServiceRequest, Status
-from requests_app.timeline import verify_chain
 from requests_app.workflow import InvalidInput, transition
 from tests.factories import EnterpriseFactory, ServiceRequestFactory, UserFactory
 

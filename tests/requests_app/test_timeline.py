@@ -6,8 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
+from requests_app.checkpoints import verify_chain
 from requests_app.models import GENESIS_HASH, RequestEvent, TimelineHead, event_hash
-from requests_app.timeline import BatchCanonical, NewEvent, append_event, verify_chain
+from requests_app.sealing import current_key_id
+from requests_app.timeline import BatchCanonical, NewEvent, append_event
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +48,8 @@ def test_an_intact_history_verifies(cast, api, history):
         "ok": True,
         "events": 5,
         "first_bad_event": None,
+        "state_matches": True,
+        "checkpoint": None,
     }
 
 
@@ -62,7 +66,8 @@ def test_events_cannot_be_changed_or_deleted_through_the_model(history):
 
 def test_the_hash_does_not_depend_on_the_time_zone_of_now(cast, request_in):
     service_request = request_in("submitted")
-    moment = dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)
+    # After the submission: an event dated before the one it follows does not verify.
+    moment = (service_request.submitted_at + dt.timedelta(days=1)).astimezone(dt.UTC)
     shanghai = moment.astimezone(dt.timezone(dt.timedelta(hours=8)))
     first = append_event(service_request, action="reminder", actor=None, now=moment)
     stored = RequestEvent.objects.get(pk=first.pk)
@@ -97,6 +102,8 @@ def test_an_update_that_bypasses_the_model_is_found(cast, api, history, field, v
         "ok": False,
         "events": 5,
         "first_bad_event": target.pk,
+        "state_matches": True,
+        "checkpoint": None,
     }
 
 
@@ -144,6 +151,9 @@ def test_deleting_the_last_event_is_found(cast, api, history):
         "ok": False,
         "events": 4,
         "first_bad_event": None,
+        # The deleted review closed the request: the row no longer matches the last event.
+        "state_matches": False,
+        "checkpoint": None,
     }
 
 
@@ -162,6 +172,8 @@ def test_deleting_a_middle_event_is_found(cast, api, history, index):
         "ok": False,
         "events": 4,
         "first_bad_event": events[index + 1].pk,
+        "state_matches": True,
+        "checkpoint": None,
     }
 
 
@@ -251,8 +263,11 @@ def test_the_batch_hash_is_the_models_event_hash(note, data, zone):
     which verify_chain uses, for any note, data and time zone of `now`."""
     now = dt.datetime(2026, 10, 8, 9, 0, 0, 123456, tzinfo=zone)
     event = NewEvent(request_id=42, action="escalated", status="submitted", note=note, data=data)
+    state = {"status": "submitted", "rating": None, "assign_due_at": 1_790_000_000_000_001}
     expected = event_hash(
         "f" * 64,
+        key_id=current_key_id(),
+        state=state,
         request_id=42,
         seq=7,
         action="escalated",
@@ -264,7 +279,7 @@ def test_the_batch_hash_is_the_models_event_hash(note, data, zone):
         created_at=now,
     )
     canonical = BatchCanonical(now)
-    assert canonical.digest("f" * 64, event, 7, canonical.data(event)) == expected
+    assert canonical.digest("f" * 64, event, 7, canonical.data(event), state) == expected
 
 
 DATABASE_HASHED = [
@@ -285,13 +300,14 @@ DATABASE_HASHED = [
 
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
-    reason="needs PostgreSQL (set DATABASE_URL): the database hashes the events",
+    reason="needs PostgreSQL (set DATABASE_URL): the sweep's firing statement builds the events",
 )
 @pytest.mark.parametrize("note, cycle, due", DATABASE_HASHED)
 def test_events_appended_by_the_database_continue_the_chain(request_in, note, cycle, due):
-    """The sweep's events are hashed by PostgreSQL from the same canonical form: event_hash
-    (verify_chain) must agree for any note, cycle and due time, with and without microseconds,
-    and the head must move to the new event. The sweep's own firing statement appends it."""
+    """The sweep's events are built by PostgreSQL (their data, the request's state) and sealed
+    in Python: event_hash (verify_chain) must agree for any note, cycle and due time, with and
+    without microseconds, and the head must move to the new event. The sweep's own firing
+    statement appends it."""
     from django.db import transaction
 
     from requests_app import escalation
@@ -310,7 +326,10 @@ def test_events_appended_by_the_database_continue_the_chain(request_in, note, cy
     Deadline.objects.filter(request=service_request, clock="assign").update(
         due_at=due, running=True, paused=False, stage=0
     )
-    now = dt.datetime(2026, 10, 8, 9, 0, 0, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    # After the submission (an event dated before the one it follows does not verify), with
+    # microseconds, in Shanghai's offset.
+    now = (service_request.submitted_at + dt.timedelta(days=1)).replace(microsecond=123456)
+    now = now.astimezone(dt.timezone(dt.timedelta(hours=8)))
     pending = escalation.pending_in_database(rule, 0, due)
     arguments = escalation.fire_batch_args(rule, pending, [service_request.pk], now)
     with transaction.atomic(), connection.cursor() as cursor:

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from officials.models import Role
 from requests_app import workflow
+from requests_app.checkpoints import verify_chain
 from requests_app.models import OPEN_STATUSES, ExtensionState, RequestEvent, ServiceRequest, Status
 from requests_app.serializers import ACTION_INPUTS
-from requests_app.timeline import verify_chain
 from requests_app.workflow import (
     TRANSITIONS,
     InvalidInput,

@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from compliance.models import AccountabilityCase
 from notifications import messages
 from notifications.models import Notification
+from requests_app.checkpoints import verify_chain
 from requests_app.escalation import sweep
 from requests_app.firing import message_defaults, overdue_by, when_due
 from requests_app.models import (
@@ -38,7 +39,6 @@ from requests_app.models import (
     ServiceRequest,
     Trigger,
 )
-from requests_app.timeline import verify_chain
 from requests_app.working_time import (
     SettledBound,
     add_working_time,

@@ -62,6 +62,11 @@ ELSEWHERE = (
         "calendar_missing",
         "every administrator, once a year",
     ),
+    (
+        "the nightly `verify_timelines` finds a case history that does not verify",
+        "timeline_tampered",
+        "the inspectors of the enterprise's region, once per finding",
+    ),
 )
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
