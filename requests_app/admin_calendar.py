@@ -444,6 +444,17 @@ class CalendarDayAdmin(admin.ModelAdmin):
     def weekday(self, obj) -> str:
         return date_format(obj.date, "l")
 
+    # Days change only through a year's load page (or the API, or a CSV): that path re-bases the
+    # running clocks a change moves; a day edited here alone would leave them wrong.
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
     @admin.display(description=_("kind of day"), ordering="is_working")
     def kind(self, obj) -> str:
         return _("Make-up working day (调休)") if obj.is_working else _("Holiday")

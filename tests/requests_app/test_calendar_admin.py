@@ -5,6 +5,7 @@ The page saves only what its preview showed, and a mistake (a line it cannot rea
 the year) is shown on its box with nothing saved.
 """
 
+import datetime as dt
 import re
 
 import pytest
@@ -304,3 +305,19 @@ def test_loading_after_the_fallback_makes_the_year_official(root):
     assert not year.provisional and year.fallback_confirmed_by == root  # the record stays
     assert calendar.is_official_year(2027)
     assert ServiceRequest.objects.count() == 0
+
+
+def test_single_days_are_read_only_in_the_admin(root):
+    """A day changes only through the load page, which re-bases the clocks it moves."""
+    day = CalendarDay.objects.create(date=dt.date(2041, 10, 1), is_working=False, name="国庆节")
+    client = admin_client(root, "en")
+    assert client.get(reverse("admin:requests_app_calendarday_add")).status_code == 403
+    change = reverse("admin:requests_app_calendarday_change", args=[day.pk])
+    assert (
+        client.post(change, {"date": "2041-10-01", "is_working": "on", "name": "x"}).status_code
+        == 403
+    )
+    delete = reverse("admin:requests_app_calendarday_delete", args=[day.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    day.refresh_from_db()
+    assert (day.is_working, day.name) == (False, "国庆节")
