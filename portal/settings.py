@@ -1,6 +1,8 @@
 """All settings, read from the environment; the defaults give the embedded (SQLite) mode."""
 
 import datetime as dt
+import importlib.util
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -46,8 +48,26 @@ TIMELINE_KEYS = _secret("QINQING_TIMELINE_KEY")
 CHECKPOINT_SIGNING_KEY = _secret("QINQING_CHECKPOINT_KEY")
 if PRODUCTION and not TIMELINE_KEYS:
     raise ImproperlyConfigured("QINQING_TIMELINE_KEY (or _FILE) must be set in production")
-if PRODUCTION and not CHECKPOINT_SIGNING_KEY:
+# CRYPTO "guomi" (国密): events sealed with HMAC-SM3 (key ids "sm3.<name>"), checkpoints hashed
+# with SM3 and signed with SM2 (CHECKPOINT_SM2_KEY: 64 hex digits; SM2 from the gmssl package).
+# Keys of the other suite stay listed so that what they sealed or signed still verifies.
+CRYPTO = env_choice("QINQING_CRYPTO", "standard", {"standard", "guomi"})
+CHECKPOINT_SM2_KEY = _secret("QINQING_CHECKPOINT_SM2_KEY")
+if PRODUCTION and CRYPTO == "standard" and not CHECKPOINT_SIGNING_KEY:
     raise ImproperlyConfigured("QINQING_CHECKPOINT_KEY (or _FILE) must be set in production")
+if PRODUCTION and CRYPTO == "guomi":
+    if importlib.util.find_spec("gmssl") is None:
+        raise ImproperlyConfigured(
+            "QINQING_CRYPTO=guomi needs the gmssl package for SM2: pip install 'qinqing[guomi]'"
+        )
+    if not CHECKPOINT_SM2_KEY:
+        raise ImproperlyConfigured(
+            "QINQING_CRYPTO=guomi needs QINQING_CHECKPOINT_SM2_KEY (or _FILE)"
+        )
+    if not re.search(r"(^|[,\n])\s*sm3\.", TIMELINE_KEYS):
+        raise ImproperlyConfigured(
+            "QINQING_CRYPTO=guomi needs an HMAC-SM3 key in QINQING_TIMELINE_KEY (id 'sm3.<name>')"
+        )
 CHECKPOINT_DIR = Path(env_str("QINQING_CHECKPOINT_DIR", str(VAR_DIR / "checkpoints")))
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 

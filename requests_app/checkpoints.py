@@ -2,7 +2,9 @@
 chain against the latest one.
 
 A checkpoint is a Merkle root over every timeline head (request id, seq, hash), signed with
-Ed25519 (requests_app.sealing). It is written to CHECKPOINT_DIR, not to the database: someone who
+Ed25519 over a SHA-256 tree, or under QINQING_CRYPTO=guomi with SM2 over an SM3 tree
+(requests_app.sealing); each line names its algorithm, so lines of both kinds verify.
+It is written to CHECKPOINT_DIR, not to the database: someone who
 can rewrite the database, even with the timeline key in hand, cannot rewrite what was signed
 before. The folder holds:
 
@@ -54,7 +56,8 @@ HEADS_FOLDER = "heads"
 # request id, seq, hash: fixed width, so that line i starts at byte i * HEAD_LINE_LENGTH.
 _HEAD_LINE = "%012d %010d %s\n"
 HEAD_LINE_LENGTH = 12 + 1 + 10 + 1 + 64 + 1
-ALGORITHM = "ed25519"
+ED25519, SM2_SM3 = "ed25519", "sm2-sm3"
+TREE_HASH = {ED25519: "sha256", SM2_SM3: "sm3"}  # the Merkle tree's hash, by line algorithm
 # The fields of a line the signature covers, in its canonical form.
 SIGNED_FIELDS = ("id", "at", "requests", "root", "heads_sha256", "previous")
 
@@ -62,36 +65,41 @@ SIGNED_FIELDS = ("id", "at", "requests", "root", "heads_sha256", "previous")
 # --- the Merkle tree -----------------------------------------------------------------------------
 
 
-def leaf_hash(request_id: int, seq: int, head_hash: str) -> bytes:
+def current_algorithm() -> str:
+    return SM2_SM3 if sealing.guomi() else ED25519
+
+
+def leaf_hash(request_id: int, seq: int, head_hash: str, hash_name: str = "sha256") -> bytes:
     # 0x00 before a leaf, 0x01 before a node (RFC 6962): a node cannot pass for a leaf.
-    return hashlib.sha256(b"\x00" + f"{request_id}:{seq}:{head_hash}".encode()).digest()
+    return hashlib.new(hash_name, b"\x00" + f"{request_id}:{seq}:{head_hash}".encode()).digest()
 
 
 class MerkleRoot:
     """The RFC 6962 Merkle tree hash of leaves added in order, in memory logarithmic in their
-    number: a stack of the roots of complete subtrees, merged as they fill."""
+    number: a stack of the roots of complete subtrees, merged as they fill. `hash_name` is
+    "sha256" (RFC 6962) or "sm3" (guomi), for nodes and leaves alike."""
 
-    def __init__(self) -> None:
+    def __init__(self, hash_name: str = "sha256") -> None:
+        self.hash_name = hash_name
         self._stack: list[tuple[int, bytes]] = []  # (leaves below, hash)
 
     def add(self, leaf: bytes) -> None:
         size, node = 1, leaf
         while self._stack and self._stack[-1][0] == size:
             _size, left = self._stack.pop()
-            size, node = size * 2, _node(left, node)
+            size, node = size * 2, self._node(left, node)
         self._stack.append((size, node))
 
     def hexdigest(self) -> str:
         if not self._stack:
-            return hashlib.sha256(b"").hexdigest()
+            return hashlib.new(self.hash_name, b"").hexdigest()
         node = self._stack[-1][1]
         for _size, left in reversed(self._stack[:-1]):
-            node = _node(left, node)
+            node = self._node(left, node)
         return node.hex()
 
-
-def _node(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(b"\x01" + left + right).digest()
+    def _node(self, left: bytes, right: bytes) -> bytes:
+        return hashlib.new(self.hash_name, b"\x01" + left + right).digest()
 
 
 # --- writing -------------------------------------------------------------------------------------
@@ -117,7 +125,8 @@ def create(now: dt.datetime | None = None) -> dict:
         lines = log.read().splitlines()
         number = len(lines) + 1
         heads_path = base / HEADS_FOLDER / f"{number:06d}.txt"
-        count, root, heads_digest = _write_heads(heads_path)
+        algorithm = current_algorithm()
+        count, root, heads_digest = _write_heads(heads_path, TREE_HASH[algorithm])
         body = {
             "id": number,
             "at": now.astimezone(dt.UTC).isoformat(timespec="seconds"),
@@ -126,10 +135,10 @@ def create(now: dt.datetime | None = None) -> dict:
             "heads_sha256": heads_digest,
             "previous": hashlib.sha256(lines[-1]).hexdigest() if lines else "",
         }
-        signature = sealing.signing_key().sign(_signed_bytes(body))
+        signature = _sign(algorithm, _signed_bytes(body))
         record = {
             **body,
-            "algorithm": ALGORITHM,
+            "algorithm": algorithm,
             "public_key": sealing.public_key_text(),
             "signature": base64.b64encode(signature).decode(),
         }
@@ -140,8 +149,16 @@ def create(now: dt.datetime | None = None) -> dict:
     return record
 
 
-def _write_heads(path: Path) -> tuple[int, str, str]:
-    tree, digest, count = MerkleRoot(), hashlib.sha256(), 0
+def _sign(algorithm: str, message: bytes) -> bytes:
+    if algorithm == SM2_SM3:
+        return sealing.sm2_sign(sealing.sm2_key(), message)
+    return sealing.signing_key().sign(message)
+
+
+def _write_heads(path: Path, hash_name: str) -> tuple[int, str, str]:
+    # The heads file's own digest stays SHA-256 (the `heads_sha256` field of the API); the
+    # signature covers it and the Merkle root alike.
+    tree, digest, count = MerkleRoot(hash_name), hashlib.sha256(), 0
     partial = path.with_suffix(".partial")
     with transaction.atomic(), open(partial, "w", encoding="ascii") as out:
         heads = (
@@ -153,7 +170,7 @@ def _write_heads(path: Path) -> tuple[int, str, str]:
             line = _HEAD_LINE % (request_id, seq, head_hash)
             out.write(line)
             digest.update(line.encode())
-            tree.add(leaf_hash(request_id, seq, head_hash))
+            tree.add(leaf_hash(request_id, seq, head_hash, hash_name))
             count += 1
         out.flush()
         os.fsync(out.fileno())
@@ -195,12 +212,17 @@ def latest() -> dict | None:
 
 
 def signature_ok(entry: dict) -> bool:
-    """The line's signature verifies with the portal's own public key (not the one the line
-    carries: whoever rewrote the line could put their own key there)."""
+    """The line's signature verifies with the portal's own public key of the line's algorithm
+    (not the key the line carries: whoever rewrote the line could put their own key there)."""
     try:
         signature = base64.b64decode(entry["signature"], validate=True)
+        if entry.get("algorithm", ED25519) == SM2_SM3:
+            public = sealing.sm2_key().public_hex
+            return sealing.sm2_verify(public, signature, _signed_bytes(entry))
+        if entry.get("algorithm", ED25519) != ED25519:
+            return False
         sealing.signing_key().public_key().verify(signature, _signed_bytes(entry))
-    except (InvalidSignature, KeyError, ValueError):
+    except (InvalidSignature, KeyError, TypeError, ValueError):
         return False
     return True
 
@@ -285,11 +307,12 @@ def checkpoint_problems(entry: dict | None) -> list[str]:
     path = _heads_path(entry)
     if not path.exists():
         return [*problems, f"checkpoint {entry['id']}: its heads file {path.name} is missing"]
-    tree, digest = MerkleRoot(), hashlib.sha256()
+    hash_name = TREE_HASH.get(entry.get("algorithm", ED25519), "sha256")
+    tree, digest = MerkleRoot(hash_name), hashlib.sha256()
     with open(path, "rb") as heads:
         for line in heads:
             digest.update(line)
-            tree.add(leaf_hash(*_parse_head(line)))
+            tree.add(leaf_hash(*_parse_head(line), hash_name))
     if digest.hexdigest() != entry.get("heads_sha256") or tree.hexdigest() != entry.get("root"):
         problems.append(f"checkpoint {entry['id']}: its heads file differs from what was signed")
     return problems

@@ -3,7 +3,6 @@ the chain, the request's row against its last event, and the chain against the l
 checkpoint (requests_app.checkpoints)."""
 
 import datetime as dt
-import hashlib
 import hmac
 import inspect
 from collections.abc import Iterable
@@ -211,7 +210,7 @@ class BatchCanonical:
     def __init__(self, now: dt.datetime):
         self._strings: dict[str, str] = {}
         self.key_id = sealing.current_key_id()
-        self._mac = hmac.new(sealing.keyring()[self.key_id], digestmod=hashlib.sha256)
+        self._mac = sealing.mac(self.key_id)  # HMAC-SHA256 or HMAC-SM3, by key id
         # A system event: no actor; the batch's time.
         shared = {"actor_id": None, "created_at": hash_time(now)}
         self._template = event_template(

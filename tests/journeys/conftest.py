@@ -229,10 +229,17 @@ _CLEARED: set[tuple[str, str, str]] = set()
 
 
 @pytest.fixture(params=VARIANTS)
-def journey(request, browser, live_server, time_machine) -> Iterator[Journey]:
+def journey(request, browser, live_server, time_machine, settings) -> Iterator[Journey]:
     """A fresh browser context in one language and width, at 09:00 on a working Monday."""
     language, width = request.param
     time_machine.move_to(MONDAY, tick=False)
+    # Time stands still here, so every journey's logins (all from this machine) would fall in
+    # one window of the per-client login rate; the rate is tested in test_client_addresses.py.
+    rates = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {})
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "login": "100000/minute"},
+    }
     context = browser.new_context(
         viewport=VIEWPORTS[width],
         locale=BROWSER_LOCALES[language],
