@@ -22,9 +22,11 @@ The cast (one city, two districts, three enterprises' worth of people):
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.test.utils import override_settings
 from rest_framework.test import APIClient
 
@@ -78,6 +80,25 @@ def _test_settings(tmp_path_factory):
         # Timeline checkpoints of the tests never mix with a real var/checkpoints.
         CHECKPOINT_DIR=tmp_path_factory.mktemp("checkpoints"),
     ):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _a_redis_database_per_worker(request):
+    """With REDIS_URL, each xdist worker caches in a Redis database of its own (1, 2, …).
+
+    A test that empties the cache (FLUSHDB: the throttle and anonymity tests) would otherwise
+    wipe the counters a test of the other worker is counting at that moment.
+    """
+    worker = getattr(request.config, "workerinput", {}).get("workerid", "")
+    cache = settings.CACHES["default"]
+    location = cache.get("LOCATION") or ""
+    if not worker.startswith("gw") or not location.startswith("redis"):
+        yield
+        return
+    parts = urlsplit(location)
+    own = urlunsplit(parts._replace(path=f"/{1 + int(worker[2:])}"))
+    with override_settings(CACHES={"default": {**cache, "LOCATION": own}}):
         yield
 
 
