@@ -46,6 +46,24 @@ class AutoSchema(openapi.AutoSchema):
             response.setdefault("content", ERROR_BODY)
         return responses
 
+    def _get_filter_parameters(self):
+        # A filter sent empty (`?status=`, as an HTML form sends it) is no filter: django-filter,
+        # DRF's search and ordering all skip it. Say so, or an empty value reads as invalid.
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            if parameter.get("in") == "query":
+                parameter["allowEmptyValue"] = True
+        return parameters
+
+    def _get_pagination_parameters(self):
+        # A page size that is no whole number from 1 to the maximum gives the default page size
+        # (tests/requests_app/test_api.py), so any value is accepted: say so, with the hint.
+        parameters = super()._get_pagination_parameters()
+        for parameter in parameters:
+            if parameter.get("name") == "page_size":
+                parameter["schema"] = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+        return parameters
+
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         # DRF drops `allow_blank` from read-only model fields, so a choice the model allows to
         # be blank (a visit's reason, a decision's measure) would be typed as an enum without

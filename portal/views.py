@@ -56,7 +56,7 @@ class ObtainTokenView(ObtainAuthToken):
     throttle_classes = (ClientThrottle,)
     throttle_scope = "login"  # REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 
-    @extend_schema(responses={200: tokens.TokenAnswer})
+    @extend_schema(auth=[], responses={200: tokens.TokenAnswer})  # open to all: it is the login
     def post(self, request, *args, **kwargs):
         try:
             serializer = self.get_serializer(data=request.data)

@@ -10,12 +10,17 @@ from rest_framework.views import APIView
 
 from reports import exports
 from reports.exports import CONTENT_TYPES
+from reports.figures import MAX_YEAR, MIN_YEAR
 from reports.forms import ApiReportQuery
 from reports.selectors import (
     narrow_to_department,
     quarterly_report,
     report_scope,
 )
+
+
+def _integer(minimum: int, maximum: int) -> dict:
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
 
 
 class QuarterlyReportView(APIView):
@@ -28,9 +33,10 @@ class QuarterlyReportView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("year", OpenApiTypes.INT, required=True),
+            # The bounds ApiReportQuery enforces: anything outside them is a 400.
+            OpenApiParameter("year", _integer(MIN_YEAR, MAX_YEAR), required=True),
             OpenApiParameter("quarter", OpenApiTypes.INT, required=True, enum=[1, 2, 3, 4]),
-            OpenApiParameter("department", OpenApiTypes.INT),
+            OpenApiParameter("department", _integer(1, 2**63 - 1)),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv", "xlsx"]),
         ],
         responses={

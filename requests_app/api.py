@@ -161,7 +161,9 @@ def _make_action(name: str):
 
     run.__name__ = name
     run.__doc__ = f"{workflow.TRANSITIONS[name].label} ({name})."
-    documented = extend_schema(
+    # extend_schema after action: action() replaces the function's kwargs, where the schema is kept.
+    routed = action(detail=True, methods=["post"], url_path=name)(run)
+    return extend_schema(
         request=input_class,
         responses={
             200: ServiceRequestSerializer,
@@ -171,8 +173,7 @@ def _make_action(name: str):
             409: OpenApiResponse(description="Not allowed in the current state"),
         },
         operation_id=f"requests_{name}",
-    )(run)
-    return action(detail=True, methods=["post"], url_path=name)(documented)
+    )(routed)
 
 
 for _name in workflow.ACTIONS:

@@ -25,6 +25,22 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """true or false (or nothing): another value is a 400, where Django's field reads it as
+    nothing and the filter would silently drop out."""
+
+    def to_python(self, value):
+        result = super().to_python(value)
+        if result is None and value not in self.empty_values:
+            message = forms.ChoiceField.default_error_messages["invalid_choice"]
+            raise forms.ValidationError(message, code="invalid_choice", params={"value": value})
+        return result
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
 def _local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
@@ -36,7 +52,7 @@ class RequestFilter(django_filters.FilterSet):
     )
     enterprise = IdFilter(field_name="enterprise_id")
     department = IdFilter(field_name="department_id")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    overdue = StrictBooleanFilter(method="filter_overdue")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     submitted_after = django_filters.DateFilter(method="filter_after")
     submitted_before = django_filters.DateFilter(method="filter_before")
