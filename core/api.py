@@ -4,7 +4,7 @@ import json
 
 from django.utils.translation import gettext as _
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -77,3 +77,11 @@ class Pagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_number(self, request, paginator):
+        # DRF reads only the last `page`: `?page=junk&page=` would be page 1. Every value given
+        # must name a page (an empty one means the first).
+        for value in request.query_params.getlist(self.page_query_param):
+            if value and not value.isdigit() and value not in self.last_page_strings:
+                raise NotFound(_("Invalid page."))
+        return super().get_page_number(request, paginator)

@@ -527,7 +527,9 @@ def test_page_size_is_capped_at_200_and_defaults_to_20(cast, api):
     assert capped["next"] is not None
 
 
-@pytest.mark.parametrize("query", ["page=99", "page=abc", "page=0", "page=-1"])
+@pytest.mark.parametrize(
+    "query", ["page=99", "page=abc", "page=0", "page=-1", "page=abc&page=", "page=1&page=x"]
+)
 def test_a_page_that_does_not_exist_is_404(cast, api, query):
     RawServiceRequestFactory.create_batch(3, enterprise=cast.acme)
     assert api(cast.alice).get("/api/v1/requests/?" + query).status_code == 404
