@@ -2,7 +2,12 @@
 
 from django.db.models import Prefetch
 from django.utils import translation
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -32,6 +37,7 @@ from compliance.serializers import (
     VisitFilingSerializer,
 )
 from core.api import Pagination
+from core.serializers import StrictCharField
 
 
 def callers_language(user) -> str | None:
@@ -100,16 +106,23 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-def _documented(viewset, input_class, output_class):
-    viewset.create = extend_schema(
-        request=input_class,
-        responses={
-            201: output_class,
-            400: OpenApiResponse(description="Invalid input; nothing stored"),
-            403: OpenApiResponse(description="Not an official who keeps records"),
-        },
-    )(viewset.create)
-    return viewset
+def _documented(viewset):
+    """The create operation, documented with the viewset's own input and output.
+
+    `extend_schema_view` gives each viewset its own copy of the inherited `create`: decorating
+    `viewset.create` itself would mark the one shared function, and every kind of record would
+    be documented with the last kind's input.
+    """
+    return extend_schema_view(
+        create=extend_schema(
+            request=viewset.input_class,
+            responses={
+                201: viewset.serializer_class,
+                400: OpenApiResponse(description="Invalid input; nothing stored"),
+                403: OpenApiResponse(description="Not an official who keeps records"),
+            },
+        )
+    )(viewset)
 
 
 class InteractionViewSet(RecordViewSet):
@@ -167,17 +180,12 @@ class DeclarationViewSet(RecordViewSet):
     keep = services.record_declaration
 
 
-for _viewset, _input, _output in [
-    (InteractionViewSet, InteractionInput, InteractionSerializer),
-    (GiftViewSet, GiftInput, GiftSerializer),
-    (AssetUseViewSet, AssetUseInput, AssetUseSerializer),
-    (DeclarationViewSet, DeclarationInput, DeclarationSerializer),
-]:
-    _documented(_viewset, _input, _output)
+for _viewset in (InteractionViewSet, GiftViewSet, AssetUseViewSet, DeclarationViewSet):
+    _documented(_viewset)
 
 
 REFUSAL = inline_serializer(
-    "VisitRefusal", {"code": serializers.CharField(), "detail": serializers.CharField()}
+    "VisitRefusal", {"code": StrictCharField(), "detail": StrictCharField()}
 )
 
 

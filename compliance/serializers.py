@@ -29,6 +29,7 @@ from compliance.models import (
     VisitFiling,
     VisitPurpose,
 )
+from core.serializers import ModelSerializer, Serializer, StrictBooleanField, StrictCharField
 from officials.models import Enterprise
 from officials.serializers import RefSerializer
 
@@ -44,20 +45,20 @@ def _is_english(language: str | None) -> bool:
 # --- the lists -----------------------------------------------------------------------------------
 
 
-class AliasSerializer(serializers.Serializer):
+class AliasSerializer(Serializer):
     """Where the item stands in a locality's named list ("八个不准" no. 3)."""
 
-    name = serializers.CharField()
-    locality = serializers.CharField()
+    name = StrictCharField()
+    locality = StrictCharField()
     position = serializers.IntegerField()
 
 
-class RuleSerializer(serializers.Serializer):
+class RuleSerializer(Serializer):
     """An active item with its newest wording; `category` and `text` in the reader's language."""
 
-    code = serializers.CharField()
-    list = serializers.CharField()
-    party = serializers.CharField()
+    code = StrictCharField()
+    list = StrictCharField()
+    party = StrictCharField()
     category = serializers.SerializerMethodField()
     text = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField()
@@ -107,10 +108,10 @@ class RuleSerializer(serializers.Serializer):
 # --- findings ------------------------------------------------------------------------------------
 
 
-class FindingSerializer(serializers.ModelSerializer):
+class FindingSerializer(ModelSerializer):
     """A finding as the API shows it: `message` in the active (the caller's) language."""
 
-    rule = serializers.CharField(source="rule_code")
+    rule = StrictCharField(source="rule_code")
     list = serializers.SerializerMethodField()
     message = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField()
@@ -132,7 +133,7 @@ class FindingSerializer(serializers.ModelSerializer):
         return obj.rule_version.number if obj.rule_version_id else None
 
 
-class _RecordSerializer(serializers.ModelSerializer):
+class _RecordSerializer(ModelSerializer):
     enterprise = RefSerializer(read_only=True)
     official = RefSerializer(read_only=True)
     findings = serializers.SerializerMethodField()
@@ -205,7 +206,7 @@ class DeclarationSerializer(_RecordSerializer):
         read_only_fields = fields
 
 
-class VisitFilingSerializer(serializers.ModelSerializer):
+class VisitFilingSerializer(ModelSerializer):
     enterprise = RefSerializer(read_only=True)
     official = RefSerializer(read_only=True)
     department = RefSerializer(read_only=True, allow_null=True)
@@ -263,17 +264,15 @@ def _money(**kwargs):
 
 
 def _text(max_length=TEXT_MAX):
-    return serializers.CharField(
-        max_length=max_length, required=False, allow_blank=True, default=""
-    )
+    return StrictCharField(max_length=max_length, required=False, allow_blank=True, default="")
 
 
-class InteractionInput(serializers.Serializer):
+class InteractionInput(Serializer):
     enterprise = EnterpriseField()
     kind = serializers.ChoiceField(choices=InteractionKind.choices)
     occurred_at = serializers.DateTimeField()
     description = _text()
-    public = serializers.BooleanField(required=False, default=False)
+    public = StrictBooleanField(required=False, default=False)
     approval_ref = _text(100)
     payer = serializers.ChoiceField(
         choices=Payer.choices, required=False, allow_blank=True, default=""
@@ -282,20 +281,20 @@ class InteractionInput(serializers.Serializer):
     headcount = serializers.IntegerField(
         min_value=1, max_value=10000, required=False, allow_null=True, default=None
     )
-    alcohol = serializers.BooleanField(required=False, default=False)
+    alcohol = StrictBooleanField(required=False, default=False)
     venue_type = _text(50)
 
     def validate_occurred_at(self, value):
         return _not_future(value, _("An interaction is logged after it happens."))
 
 
-class GiftInput(serializers.Serializer):
+class GiftInput(Serializer):
     enterprise = EnterpriseField()
     direction = serializers.ChoiceField(choices=GiftDirection.choices)
     kind = serializers.ChoiceField(choices=GiftKind.choices)
     value_cny = _money()
     received_at = serializers.DateTimeField()
-    refused = serializers.BooleanField(required=False, default=False)
+    refused = StrictBooleanField(required=False, default=False)
     registered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     surrendered_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
@@ -318,7 +317,7 @@ class GiftInput(serializers.Serializer):
         return attrs
 
 
-class GiftOutcomeInput(serializers.Serializer):
+class GiftOutcomeInput(Serializer):
     """When a gift already recorded was registered or surrendered (either or both, once each);
     whether it may still be set, and not before the gift was received, is the service's call."""
 
@@ -337,13 +336,13 @@ class GiftOutcomeInput(serializers.Serializer):
         return attrs
 
 
-class AssetUseInput(serializers.Serializer):
+class AssetUseInput(Serializer):
     enterprise = EnterpriseField()
     asset = serializers.ChoiceField(choices=AssetKind.choices)
-    dedicated = serializers.BooleanField(required=False, default=False)
+    dedicated = StrictBooleanField(required=False, default=False)
     start = serializers.DateField()
     end = serializers.DateField(required=False, allow_null=True, default=None)
-    returned = serializers.BooleanField(required=False, default=False)
+    returned = StrictBooleanField(required=False, default=False)
     interaction = serializers.PrimaryKeyRelatedField(
         queryset=Interaction.objects.all(), required=False, allow_null=True, default=None
     )
@@ -359,20 +358,20 @@ class AssetUseInput(serializers.Serializer):
         return attrs
 
 
-class DeclarationInput(serializers.Serializer):
+class DeclarationInput(Serializer):
     enterprise = EnterpriseField()
     relation = serializers.ChoiceField(choices=Relation.choices)
-    remunerated = serializers.BooleanField(required=False, default=False)
-    approved = serializers.BooleanField(required=False, default=False)
+    remunerated = StrictBooleanField(required=False, default=False)
+    approved = StrictBooleanField(required=False, default=False)
     note = _text()
 
 
-class VisitFilingInput(serializers.Serializer):
+class VisitFilingInput(Serializer):
     enterprise = EnterpriseField()
     planned_start = serializers.DateTimeField()
     planned_end = serializers.DateTimeField()
     purpose = serializers.ChoiceField(choices=VisitPurpose.choices)
-    urgent = serializers.BooleanField(required=False, default=False)
+    urgent = StrictBooleanField(required=False, default=False)
     reason = serializers.ChoiceField(
         choices=ExemptReason.choices, required=False, allow_blank=True, default=""
     )

@@ -14,6 +14,7 @@ from compliance.models import (
     ReportKind,
     ReportStatus,
 )
+from core.serializers import ModelSerializer, Serializer, StrictBooleanField, StrictCharField
 from inspection.services import DISTINCTIONS, decision_errors
 from officials.models import Department, Enterprise, Role, User
 from officials.serializers import RefSerializer
@@ -29,34 +30,34 @@ class _IdField(serializers.PrimaryKeyRelatedField):
     """An id of any row of the model: reports may name any enterprise or department."""
 
 
-class ReportInput(serializers.Serializer):
+class ReportInput(Serializer):
     kind = serializers.ChoiceField(choices=ReportKind.choices)
-    text = serializers.CharField(max_length=TEXT_MAX)
+    text = StrictCharField(max_length=TEXT_MAX)
     enterprise = _IdField(queryset=Enterprise.objects.all(), required=False, allow_null=True)
-    official_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    official_name = StrictCharField(max_length=100, required=False, allow_blank=True)
     department = _IdField(queryset=Department.objects.all(), required=False, allow_null=True)
-    anonymous = serializers.BooleanField()
+    anonymous = StrictBooleanField()
     # Proof of work (inspection/throttling.py): optional; without it the strict global rate
     # applies. Checked by the throttle, not stored.
-    stamp = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    stamp = StrictCharField(max_length=100, required=False, allow_blank=True)
 
 
-class ChallengeSerializer(serializers.Serializer):
-    challenge = serializers.CharField()
+class ChallengeSerializer(Serializer):
+    challenge = StrictCharField()
     bits = serializers.IntegerField()
     expires_in = serializers.IntegerField()
 
 
-class ReceiptSerializer(serializers.Serializer):
-    receipt = serializers.CharField()
+class ReceiptSerializer(Serializer):
+    receipt = StrictCharField()
 
 
-class ReportStatusSerializer(serializers.Serializer):
-    status = serializers.CharField()
+class ReportStatusSerializer(Serializer):
+    status = StrictCharField()
     updated_at = serializers.DateTimeField()
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(ModelSerializer):
     """A report as its region's inspectors read it. The reporter is shown by name only when the
     report is not anonymous (and an anonymous report has none stored)."""
 
@@ -88,7 +89,7 @@ class ReportSerializer(serializers.ModelSerializer):
         return [case.pk for case in obj.cases.all()]
 
 
-class ReportMoveInput(serializers.Serializer):
+class ReportMoveInput(Serializer):
     status = serializers.ChoiceField(choices=ReportStatus.choices)
 
 
@@ -98,7 +99,7 @@ class _OfficialField(serializers.PrimaryKeyRelatedField):
         return User.objects.filter(role__in=[Role.LIAISON, Role.HANDLER, Role.LEADER])
 
 
-class OpenCaseInput(serializers.Serializer):
+class OpenCaseInput(Serializer):
     official = _OfficialField(required=False, allow_null=True)
     department = _IdField(queryset=Department.objects.all(), required=False, allow_null=True)
 
@@ -106,7 +107,7 @@ class OpenCaseInput(serializers.Serializer):
 # --- cases ---------------------------------------------------------------------------------------
 
 
-class NoteSerializer(serializers.ModelSerializer):
+class NoteSerializer(ModelSerializer):
     author = RefSerializer(read_only=True)
 
     class Meta:
@@ -115,7 +116,7 @@ class NoteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class DecisionSerializer(serializers.ModelSerializer):
+class DecisionSerializer(ModelSerializer):
     decided_by = RefSerializer(read_only=True)
 
     class Meta:
@@ -133,12 +134,12 @@ class DecisionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RequestRefSerializer(serializers.Serializer):
+class RequestRefSerializer(Serializer):
     id = serializers.IntegerField()
-    reference = serializers.CharField()
+    reference = StrictCharField()
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(ModelSerializer):
     request = RequestRefSerializer(read_only=True, allow_null=True)
     department = RefSerializer(read_only=True, allow_null=True)
     official = RefSerializer(read_only=True, allow_null=True)
@@ -176,21 +177,17 @@ class CaseDetailSerializer(CaseSerializer):
         read_only_fields = fields
 
 
-class NoteInput(serializers.Serializer):
-    text = serializers.CharField(max_length=TEXT_MAX)
+class NoteInput(Serializer):
+    text = StrictCharField(max_length=TEXT_MAX)
 
 
-class DecisionInput(serializers.Serializer):
+class DecisionInput(Serializer):
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     measure = serializers.ChoiceField(choices=Measure.choices, required=False, allow_blank=True)
-    reasoning = serializers.CharField(max_length=TEXT_MAX)
-    distinction_reform = serializers.CharField(
-        max_length=TEXT_MAX, required=False, allow_blank=True
-    )
-    distinction_trial = serializers.CharField(max_length=TEXT_MAX, required=False, allow_blank=True)
-    distinction_development = serializers.CharField(
-        max_length=TEXT_MAX, required=False, allow_blank=True
-    )
+    reasoning = StrictCharField(max_length=TEXT_MAX)
+    distinction_reform = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True)
+    distinction_trial = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True)
+    distinction_development = StrictCharField(max_length=TEXT_MAX, required=False, allow_blank=True)
 
     def validate(self, attrs):
         errors = decision_errors(

@@ -5,20 +5,21 @@ from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import ListAPIView
 
+from core.serializers import Serializer, StrictBooleanField, StrictCharField
 from requests_app import checkpoints
 
 
-class CheckpointSerializer(serializers.Serializer):
+class CheckpointSerializer(Serializer):
     id = serializers.IntegerField()
     at = serializers.DateTimeField()
     requests = serializers.IntegerField()
-    root = serializers.CharField()
-    signature = serializers.CharField()
-    heads_sha256 = serializers.CharField()
-    previous = serializers.CharField(allow_blank=True)
-    algorithm = serializers.CharField()
-    public_key = serializers.CharField()
-    signature_ok = serializers.BooleanField()
+    root = StrictCharField()
+    signature = StrictCharField()
+    heads_sha256 = StrictCharField()
+    previous = StrictCharField(allow_blank=True)
+    algorithm = StrictCharField()
+    public_key = StrictCharField()
+    signature_ok = StrictBooleanField()
 
 
 class CheckpointListView(ListAPIView):

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer, Serializer, StrictCharField
 from officials.credit_code import normalize, validate_credit_code
 from officials.models import (
     Category,
@@ -20,7 +21,7 @@ from officials.models import (
 from officials.selectors import REGION_NOT_IN_TREE, is_region
 
 
-class RefSerializer(serializers.Serializer):
+class RefSerializer(Serializer):
     """`{"id", "name"}`: how the API points at an enterprise, department or person."""
 
     id = serializers.IntegerField(read_only=True)
@@ -30,19 +31,19 @@ class RefSerializer(serializers.Serializer):
         return obj.display_name if isinstance(obj, User) else obj.name
 
 
-class CategorySerializer(serializers.ModelSerializer):
-    name = serializers.CharField(read_only=True)
+class CategorySerializer(ModelSerializer):
+    name = StrictCharField(read_only=True)
 
     class Meta:
         model = Category
         fields = ["code", "name"]
 
 
-class DepartmentSerializer(serializers.ModelSerializer):
+class DepartmentSerializer(ModelSerializer):
     parent = serializers.PrimaryKeyRelatedField(
         queryset=Department.objects.all(), required=False, allow_null=True
     )
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    region = StrictCharField(max_length=100, required=False, allow_blank=True)
     categories = serializers.SlugRelatedField(
         slug_field="code", queryset=Category.objects.all(), many=True, required=False
     )
@@ -52,10 +53,10 @@ class DepartmentSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "parent", "region", "categories"]
 
 
-class EnterpriseSerializer(serializers.ModelSerializer):
-    credit_code = serializers.CharField(max_length=64)
+class EnterpriseSerializer(ModelSerializer):
+    credit_code = StrictCharField(max_length=64)
     # One of the regions of the department tree (`region_choices`), never free text.
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    region = StrictCharField(max_length=100, required=False, allow_blank=True)
     quiet_days = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=7), required=False, max_length=7
     )
@@ -83,14 +84,12 @@ class EnterpriseSerializer(serializers.ModelSerializer):
         return sorted(set(value))
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(ModelSerializer):
     """Provisioning a user; for an entrepreneur `enterprises` are the ones they act for,
     for a liaison or leader the ones they are linked to."""
 
-    password = serializers.CharField(
-        write_only=True, max_length=128, style={"input_type": "password"}
-    )
-    name = serializers.CharField(max_length=100)
+    password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
+    name = StrictCharField(max_length=100)
     role = serializers.ChoiceField(choices=Role.choices)
     department = serializers.PrimaryKeyRelatedField(
         queryset=Department.objects.all(), required=False, allow_null=True

@@ -30,6 +30,15 @@ ERRORS = {
 }
 
 
+def doc_excludes() -> list:
+    """drf-spectacular's own list, and the portal's base serializers (core/serializers.py)."""
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    from core import serializers as base
+
+    return [*get_lib_doc_excludes(), base.StrictInput, base.Serializer, base.ModelSerializer]
+
+
 class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, with API.md's error answers documented on every operation.
 
@@ -45,6 +54,16 @@ class AutoSchema(openapi.AutoSchema):
             response = responses.setdefault(code, {"description": str(description)})
             response.setdefault("content", ERROR_BODY)
         return responses
+
+    def map_parsers(self):
+        # The API reads JSON, and form bodies too (as a browser or curl sends them); the schema
+        # documents JSON, and multipart only where a file is sent. A form body cannot carry
+        # null, a number or a boolean ("null", "0" and "false" are text), so offering forms for
+        # a JSON-shaped body would promise inputs that no form can spell.
+        media_types = super().map_parsers()
+        if "application/json" in media_types:
+            return ["application/json"]
+        return [media for media in media_types if media == "multipart/form-data"] or media_types
 
     def _get_filter_parameters(self):
         # A filter sent empty (`?status=`, as an HTML form sends it) is no filter: django-filter,
@@ -71,7 +90,22 @@ class AutoSchema(openapi.AutoSchema):
         if _blank_choice_read_only(field):
             field = copy.copy(field)
             field.allow_blank = True
-        return super()._map_serializer_field(field, direction, bypass_extensions)
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and _plain_text(field) and "pattern" not in schema:
+            schema["pattern"] = _text_pattern(field)
+        return schema
+
+
+def _plain_text(field) -> bool:
+    return isinstance(field, serializers.CharField) and not field.read_only
+
+
+def _text_pattern(field) -> str:
+    """What the API takes as text, said as a pattern: no NUL (PostgreSQL cannot store it), and,
+    where a field may not be blank, something besides the whitespace it trims."""
+    if field.allow_blank or not field.trim_whitespace:
+        return "^[^\\x00]*$"
+    return "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
 
 
 def _blank_choice_read_only(field) -> bool:

@@ -7,13 +7,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.serializers import Serializer, StrictCharField
 from core.tokens import expires_at, issue
 
 __all__ = ["RevokeTokenView", "TokenAnswer", "expires_at", "issue"]
 
 
-class TokenAnswer(serializers.Serializer):
-    token = serializers.CharField()
+class TokenAnswer(Serializer):
+    token = StrictCharField()
     expires_at = serializers.DateTimeField()
 
 

@@ -11,11 +11,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from drf_spectacular.utils import extend_schema
+from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from core.api import FormParser, JSONParser, MultiPartParser
+from core.api import JSONParser
+from core.serializers import StrictCharField, StrictInput
 from core.throttles import ClientThrottle, client_allowed
 from notifications import inbox as inboxes
 from portal import tokens
@@ -47,11 +50,26 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+class TokenInput(StrictInput, AuthTokenSerializer):
+    """A user name and password, each as text."""
+
+    # As text only, and with no NUL: the user lookup would fail in PostgreSQL.
+
+    username = StrictCharField(label=_("Username"), write_only=True)
+    password = StrictCharField(
+        label=_("Password"),
+        style={"input_type": "password"},
+        trim_whitespace=False,
+        write_only=True,
+    )
+
+
 class ObtainTokenView(ObtainAuthToken):
     """`POST {"username", "password"}` → `{"token", "expires_at"}`; wrong credentials → 400
     (API.md). The token expires after API_TOKEN_TTL (core/tokens.py)."""
 
     parser_classes = (FormParser, MultiPartParser, JSONParser)
+    serializer_class = TokenInput
     # Per client (the day's pseudonym, core/clients.py), counted with the login page's tries.
     throttle_classes = (ClientThrottle,)
     throttle_scope = "login"  # REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]

@@ -7,11 +7,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compliance.selectors import eligible_handlers
-from core.api import FormParser, JSONParser, MultiPartParser, Pagination
+from core.api import JSONParser, Pagination
 from core.errors import UploadTooLarge
 from officials.models import User
 from officials.permissions import is_admin, is_official
@@ -81,8 +82,10 @@ class ServiceRequestViewSet(
         created = workflow.submit_request(by=request.user, **data.validated_data)
         return self._respond(created, status.HTTP_201_CREATED)
 
+    # The list's filters are no filters of one request's history (nor of the request it is
+    # read from): with filter_backends empty, they are neither applied nor documented.
     @extend_schema(responses=RequestEventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def events(self, request, pk=None):
         service_request = self.get_object()
         events = service_request.events.select_related("actor").order_by("seq")
@@ -93,7 +96,7 @@ class ServiceRequestViewSet(
         return paginator.get_paginated_response(RequestEventSerializer(shown, many=True).data)
 
     @extend_schema(responses=VerifySerializer)
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def verify(self, request, pk=None):
         service_request = self.get_object()
         if not request.user.has_perm("requests.verify_chain"):

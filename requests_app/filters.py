@@ -29,6 +29,9 @@ class StrictBooleanField(forms.NullBooleanField):
     """true or false (or nothing): another value is a 400, where Django's field reads it as
     nothing and the filter would silently drop out."""
 
+    # NullBooleanSelect reads any unknown value as nothing before the field sees it.
+    widget = forms.TextInput
+
     def to_python(self, value):
         result = super().to_python(value)
         if result is None and value not in self.empty_values:

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.serializers import ModelSerializer, Serializer, StrictBooleanField, StrictCharField
 from officials.models import Category, Department, Role, User
 from officials.selectors import enterprises_visible_to
 from officials.serializers import RefSerializer
@@ -20,7 +21,7 @@ from requests_app.workflow import allowed_actions
 TEXT_MAX = 10000
 
 
-class AttachmentSerializer(serializers.ModelSerializer):
+class AttachmentSerializer(ModelSerializer):
     url = serializers.SerializerMethodField()
 
     class Meta:
@@ -33,7 +34,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
         return reverse("requests:attachment", args=[obj.request_id, obj.pk])
 
 
-class ServiceRequestSerializer(serializers.ModelSerializer):
+class ServiceRequestSerializer(ModelSerializer):
     enterprise = RefSerializer(read_only=True)
     category = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department = RefSerializer(read_only=True, allow_null=True)
@@ -84,7 +85,7 @@ class ServiceRequestSerializer(serializers.ModelSerializer):
         return allowed_actions(obj, request.user) if request else []
 
 
-class RequestEventSerializer(serializers.ModelSerializer):
+class RequestEventSerializer(ModelSerializer):
     actor = RefSerializer(read_only=True, allow_null=True)
 
     class Meta:
@@ -105,30 +106,30 @@ class RequestEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EligibleHandlerSerializer(serializers.Serializer):
+class EligibleHandlerSerializer(Serializer):
     """A handler who may take a request: no declared tie to its enterprise."""
 
     id = serializers.IntegerField()
-    name = serializers.CharField(source="display_name")
+    name = StrictCharField(source="display_name")
     department = RefSerializer(allow_null=True)
 
 
-class EligibleHandlersQuery(serializers.Serializer):
+class EligibleHandlersQuery(Serializer):
     department = serializers.PrimaryKeyRelatedField(
         queryset=Department.objects.all(), required=False
     )
 
 
-class CheckpointCheckSerializer(serializers.Serializer):
+class CheckpointCheckSerializer(Serializer):
     at = serializers.DateTimeField()
-    ok = serializers.BooleanField()
+    ok = StrictBooleanField()
 
 
-class VerifySerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
+class VerifySerializer(Serializer):
+    ok = StrictBooleanField()
     events = serializers.IntegerField()
     first_bad_event = serializers.IntegerField(allow_null=True)
-    state_matches = serializers.BooleanField()
+    state_matches = StrictBooleanField()
     checkpoint = CheckpointCheckSerializer(allow_null=True)
 
 
@@ -141,11 +142,11 @@ class _ScopedEnterpriseField(serializers.PrimaryKeyRelatedField):
         return enterprises_visible_to(self.context["request"].user)
 
 
-class RequestCreateInput(serializers.Serializer):
+class RequestCreateInput(Serializer):
     enterprise = _ScopedEnterpriseField(required=False)
     category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.all())
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(max_length=TEXT_MAX)
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=TEXT_MAX)
     source = serializers.ChoiceField(choices=Source.choices, required=False)
 
     def validate(self, attrs):
@@ -165,21 +166,19 @@ class RequestCreateInput(serializers.Serializer):
         return attrs
 
 
-class AttachmentInput(serializers.Serializer):
+class AttachmentInput(Serializer):
     file = serializers.FileField(allow_empty_file=False, max_length=255)
 
 
 def _text(max_length=2000, **kwargs):
-    return serializers.CharField(max_length=max_length, **kwargs)
+    return StrictCharField(max_length=max_length, **kwargs)
 
 
 def _optional_text(max_length=2000):
-    return serializers.CharField(
-        max_length=max_length, required=False, allow_blank=True, default=""
-    )
+    return StrictCharField(max_length=max_length, required=False, allow_blank=True, default="")
 
 
-class AssignInput(serializers.Serializer):
+class AssignInput(Serializer):
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
     handler = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(role=Role.HANDLER), required=False, allow_null=True
@@ -187,7 +186,7 @@ class AssignInput(serializers.Serializer):
     note = _optional_text()
 
 
-class RejectInput(serializers.Serializer):
+class RejectInput(Serializer):
     reason = _text()
 
 
@@ -199,33 +198,33 @@ class _VisibleRequestField(serializers.PrimaryKeyRelatedField):
         return requests_visible_to(self.context["request"].user)
 
 
-class MergeInput(serializers.Serializer):
+class MergeInput(Serializer):
     into = _VisibleRequestField()
     note = _optional_text()
 
 
-class EmptyInput(serializers.Serializer):
+class EmptyInput(Serializer):
     pass
 
 
-class TransferInput(serializers.Serializer):
+class TransferInput(Serializer):
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
     reason = _text()
 
 
-class RequestInfoInput(serializers.Serializer):
+class RequestInfoInput(Serializer):
     question = _text(TEXT_MAX)
 
 
-class ProvideInfoInput(serializers.Serializer):
+class ProvideInfoInput(Serializer):
     answer = _text(TEXT_MAX)
 
 
-class FeedbackInput(serializers.Serializer):
+class FeedbackInput(Serializer):
     message = _text(TEXT_MAX)
 
 
-class ExtendInput(serializers.Serializer):
+class ExtendInput(Serializer):
     until = serializers.DateTimeField()
     plan = _text(TEXT_MAX)
 
@@ -235,11 +234,11 @@ class ExtendInput(serializers.Serializer):
         return value
 
 
-class ApproveExtensionInput(serializers.Serializer):
+class ApproveExtensionInput(Serializer):
     note = _optional_text()
 
 
-class RefuseExtensionInput(serializers.Serializer):
+class RefuseExtensionInput(Serializer):
     reason = _text()
 
 
@@ -247,7 +246,7 @@ def _aware(value):
     return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
-class FollowUpInput(serializers.Serializer):
+class FollowUpInput(Serializer):
     """The follow-up call (回访) a liaison's review records; the workflow judges the rest (not
     in the future, who must send it)."""
 
@@ -260,23 +259,23 @@ class FollowUpInput(serializers.Serializer):
         return _aware(value)
 
 
-class ReviewInput(serializers.Serializer):
+class ReviewInput(Serializer):
     # The call first, as the liaison's form asks it: what was said comes before the verdict.
     follow_up = FollowUpInput(required=False)
-    accepted = serializers.BooleanField()
+    accepted = StrictBooleanField()
     rating = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     comment = _optional_text(TEXT_MAX)
 
 
-class DisputeInput(serializers.Serializer):
+class DisputeInput(Serializer):
     reason = _text(TEXT_MAX)
 
 
-class WithdrawInput(serializers.Serializer):
+class WithdrawInput(Serializer):
     reason = _optional_text()
 
 
-class CommentInput(serializers.Serializer):
+class CommentInput(Serializer):
     text = _text(TEXT_MAX)
 
 
@@ -302,15 +301,15 @@ ACTION_INPUTS: dict[str, type[serializers.Serializer]] = {
 # --- the working-day calendar -------------------------------------------------------------------
 
 
-class CalendarDaySerializer(serializers.Serializer):
+class CalendarDaySerializer(Serializer):
     date = serializers.DateField()
-    working = serializers.BooleanField()
-    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    working = StrictBooleanField()
+    name = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
 
 
-class CalendarYearSerializer(serializers.Serializer):
+class CalendarYearSerializer(Serializer):
     year = serializers.IntegerField()
-    official = serializers.BooleanField()
+    official = StrictBooleanField()
     days = CalendarDaySerializer(many=True)
 
 
@@ -318,11 +317,11 @@ class CalendarLoadedSerializer(CalendarYearSerializer):
     rebased = serializers.IntegerField()
 
 
-class CalendarInput(serializers.Serializer):
+class CalendarInput(Serializer):
     """A year's exceptions: the days themselves, or the State Council's notice as pasted."""
 
     days = CalendarDaySerializer(many=True, required=False)
-    notice = serializers.CharField(required=False, trim_whitespace=False, max_length=TEXT_MAX)
+    notice = StrictCharField(required=False, trim_whitespace=False, max_length=TEXT_MAX)
 
     def validate(self, attrs):
         if ("days" in attrs) == ("notice" in attrs):
