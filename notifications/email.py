@@ -15,8 +15,9 @@ def language_of(user) -> str:
     return user.language or settings.LANGUAGE_CODE
 
 
-def send_email(notification: Notification) -> None:
-    """Render and send one e-mail in the recipient's language; raises if the mail server fails."""
+def send_email(notification: Notification, connection=None) -> None:
+    """Render and send one e-mail in the recipient's language; raises if the mail server fails.
+    `connection`: an open connection to the mail server, to send a set over one."""
     user = notification.recipient
     with translation.override(language_of(user)):
         context = {
@@ -29,7 +30,7 @@ def send_email(notification: Notification) -> None:
         text = render_to_string("email/notification.txt", context)
         html = render_to_string("email/notification.html", context)
     mail = EmailMultiAlternatives(
-        notification.subject, text, settings.DEFAULT_FROM_EMAIL, [user.email]
+        notification.subject, text, settings.DEFAULT_FROM_EMAIL, [user.email], connection=connection
     )
     mail.attach_alternative(html, "text/html")
     mail.send()

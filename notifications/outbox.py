@@ -6,10 +6,11 @@ Two stamps on the inbox row (notifications/models.py):
   transaction (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's IMMEDIATE transactions already
   serialise writers), so an overlapping sweep skips them until the claim is older than the
   sweep's interval and the message is presumed lost with its broker.
-- `email_claimed_at`: a worker's claim. `claim_for_sending` stamps one row with a conditional
-  UPDATE that only one task can win; the row is sent only by the winner. A worker killed while
-  sending leaves its claim behind; once older than NOTIFICATIONS_EMAIL_CLAIM_SECONDS another
-  task may take it over.
+- `email_claimed_at`: a worker's claim. `claim_set` stamps a set of rows in one transaction
+  (locked with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two tasks never claim the same row;
+  `claim_for_sending` is the same for one row); a row is sent only by the task that claimed it.
+  A worker killed while sending leaves its claims behind; once older than
+  NOTIFICATIONS_EMAIL_CLAIM_SECONDS another task may take them over.
 
 The one e-mail a worker is killed *after* the mail server accepted it and *before* its row is
 marked can go out twice: no mail server takes part in a database transaction. Every other
@@ -70,6 +71,20 @@ def release_unqueued(ids: list[int], queued_at: dt.datetime) -> None:
     Notification.objects.filter(pk__in=ids, email_queued_at=queued_at).update(email_queued_at=None)
 
 
+def claim_set(pks: list[int], now: dt.datetime) -> list[int]:
+    """Claim, in one transaction, those of these rows that are unsent and not held by a live
+    claim; return their ids. The attempts are not checked (see `claim_for_sending`)."""
+    with transaction.atomic():
+        rows = Notification.objects.filter(
+            _unsent(), _claim_lapsed("email_claimed_at", now - claim_timeout()), pk__in=pks
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        claimed = list(rows.values_list("pk", flat=True))
+        Notification.objects.filter(pk__in=claimed).update(email_claimed_at=now)
+    return claimed
+
+
 def claim_for_sending(pk: int, now: dt.datetime) -> bool:
     """Claim one row for this task; False when it is sent or held by a live claim.
 
@@ -87,6 +102,13 @@ def claim_for_sending(pk: int, now: dt.datetime) -> bool:
 def mark_sent(pk: int, now: dt.datetime) -> None:
     Notification.objects.filter(pk=pk).update(
         emailed_at=now, email_attempts=F("email_attempts") + 1
+    )
+
+
+def release_set(pks: list[int]) -> None:
+    """The mail server could not be reached: count an attempt for each and free the rows."""
+    Notification.objects.filter(pk__in=pks).update(
+        email_attempts=F("email_attempts") + 1, email_claimed_at=None
     )
 
 
