@@ -115,6 +115,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # With a replica only: a user who just acted reads from the primary (core/replica.py).
+    "core.replica.PinToPrimaryMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -139,12 +141,42 @@ TEMPLATES = [
 ]
 
 # Database: SQLite in the embedded mode, anything dj-database-url understands otherwise.
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'qinqing.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+# Production keeps each process's connection for a minute instead of opening one per request;
+# Django checks a kept connection before reusing it (CONN_HEALTH_CHECKS), and Celery's Django
+# fixup closes broken or expired ones around every task. gunicorn's sync workers hold one
+# connection each (two with a replica). The demo and the tests open one per request.
+DATABASE_CONN_MAX_AGE = env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0, minimum=0)
+
+
+def _database(url: str) -> dict:
+    return dj_database_url.parse(
+        url, conn_max_age=DATABASE_CONN_MAX_AGE, conn_health_checks=DATABASE_CONN_MAX_AGE > 0
     )
+
+
+DATABASES = {
+    "default": _database(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'qinqing.sqlite3'}"))
 }
+# Reports, dashboards, exports and the inspector's search may read from a PostgreSQL streaming
+# replica (core/replica.py says when). Its test database is the primary's, streamed: the test
+# run mirrors it rather than create a database on a read-only standby, and tests/test_replica.py
+# points the alias at the real standby.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "").strip()
+# A user who acted reads from the primary this long: a streaming replica is usually milliseconds
+# behind, seconds under a big sweep; their next pages must show what they just did.
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 10, minimum=0)
+# How long a task waits for the replica to catch up before it reads from the primary instead.
+DATABASE_REPLICA_WAIT_SECONDS = env_int("DATABASE_REPLICA_WAIT_SECONDS", 5, minimum=0)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
+    if {DATABASES["default"]["ENGINE"], DATABASES["replica"]["ENGINE"]} != {
+        "django.db.backends.postgresql"
+    }:
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica"
+        )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Web and the embedded worker write to one file: take the write lock when a transaction
@@ -234,6 +266,9 @@ CONTENT_SECURITY_POLICY = {
 }
 # Seconds since the last deadline sweep after which /health/ calls the sweep stale (beat: 60 s).
 HEALTH_SWEEP_MAX_AGE = env_int("HEALTH_SWEEP_MAX_AGE", 300, minimum=60)
+# How many Celery tasks share a sweep on PostgreSQL, each for its part of the requests (by id):
+# one per worker process that should take part (requests_app/escalation.py, Partition).
+SWEEP_WORKERS = env_int("SWEEP_WORKERS", 1, minimum=1)
 
 # Login throttling (django-axes): the same lock-out for the page and the API token.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
@@ -370,6 +405,9 @@ REPORTS_EXPORT_SYNC_ROWS = env_int("REPORTS_EXPORT_SYNC_ROWS", 5000, minimum=0)
 # A running export whose worker wrote no rows for this long is failed and its page says so
 # (reports.stalled.fail_stalled, checked every minute by beat). A worker writes every 2000 rows.
 REPORTS_EXPORT_STALL_MINUTES = env_int("REPORTS_EXPORT_STALL_MINUTES", 10, minimum=1)
+# How long the dashboard keeps the current quarter's figures before a view computes them again
+# (reports.snapshots); beat refreshes the whole portal's on the same interval.
+REPORTS_FIGURES_SECONDS = env_int("REPORTS_FIGURES_SECONDS", 300, minimum=1)
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's file-system transport, so the embedded
 # demo runs a worker and beat with no services installed. Exactly one beat runs per deployment.

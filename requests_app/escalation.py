@@ -58,6 +58,12 @@ from requests_app.working_time import subtract_working_time, working_horizon
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
+# A share of the requests, by id: (parts, part) is every request whose id % parts == part. A
+# sweep across several Celery workers gives each worker one part (`sweep_in_parts`); each part
+# climbs the whole ladder, rung by rung, for its own requests, so a request's rungs still fire
+# in order and no part waits for another.
+Partition = tuple[int, int]
+WHOLE: Partition = (1, 0)
 # Batches in flight at once in a large sweep on PostgreSQL: one per core of the target machine.
 SIDE_BY_SIDE = 2
 
@@ -163,7 +169,14 @@ def pending_deadlines(rule: EscalationRule, position: int, now: dt.datetime, clo
     return _pending(rule, position, rung.due_by, rung.held)
 
 
-def _pending(rule: EscalationRule, position: int, due_by: dt.datetime, held: Held = ()):
+def _pending(
+    rule: EscalationRule,
+    position: int,
+    due_by: dt.datetime,
+    held: Held = (),
+    *,
+    partition: Partition = WHOLE,
+):
     """Running clocks due by `due_by` that have not climbed past the rule's rung, except those
     due in a `held` range (the ORM; PostgreSQL's statements select the same by
     `pending_in_database`).
@@ -184,6 +197,9 @@ def _pending(rule: EscalationRule, position: int, due_by: dt.datetime, held: Hel
         deadlines = deadlines.filter(paused=False)
     for after, until in held:  # due times an unsettled year placed: they wait
         deadlines = deadlines.exclude(due_at__gt=after, due_at__lte=until)
+    parts, part = partition
+    if parts > 1:
+        deadlines = deadlines.alias(part=F("request_id") % parts).filter(part=part)
     return deadlines
 
 
@@ -191,7 +207,14 @@ def _skips_paused(rule: EscalationRule) -> bool:
     return rule.trigger == Trigger.FRACTION  # no reminders while the enterprise answers
 
 
-def pending_in_database(rule: EscalationRule, position: int, due_by: dt.datetime, held: Held = ()):
+def pending_in_database(
+    rule: EscalationRule,
+    position: int,
+    due_by: dt.datetime,
+    held: Held = (),
+    *,
+    partition: Partition = WHOLE,
+):
     """The same selection for PostgreSQL's statements (`postgres.Pending`)."""
     return postgres.Pending(
         clock=rule.clock,
@@ -199,6 +222,7 @@ def pending_in_database(rule: EscalationRule, position: int, due_by: dt.datetime
         due_by=due_by,
         skip_paused=_skips_paused(rule),
         held=held,
+        partition=partition,
     )
 
 
@@ -238,8 +262,9 @@ class SweepResult:
         self.notifications += other.notifications
 
 
-def sweep(now: dt.datetime | None = None) -> SweepResult:
-    """Fire every rule that is due as of `now`, exactly once per request, rule and cycle."""
+def sweep(now: dt.datetime | None = None, *, partition: Partition = WHOLE) -> SweepResult:
+    """Fire every rule that is due as of `now`, exactly once per request, rule and cycle
+    (for the requests of `partition` only, when a sweep is shared among workers)."""
     started = time.perf_counter()
     result = SweepResult(now=now or timezone.now())
     clocks = Clocks.current()
@@ -247,12 +272,12 @@ def sweep(now: dt.datetime | None = None) -> SweepResult:
         rule, position, due_by, held = rung.rule, rung.position, rung.due_by, rung.held
         if due_by is None:
             continue  # waits for a year's calendar
-        batches = batch_bounds(_pending(rule, position, due_by, held))
+        batches = batch_bounds(_pending(rule, position, due_by, held, partition=partition))
         if len(batches) > 1 and _may_run_batches_side_by_side():
-            _fire_side_by_side(rule, position, batches, due_by, result, held)
+            _fire_side_by_side(rule, position, batches, due_by, result, held, partition)
             continue
         for bounds in batches:
-            fire(rule, position, bounds, due_by, result, held)
+            fire(rule, position, bounds, due_by, result, held, partition=partition)
     result.seconds = time.perf_counter() - started
     record_sweep()  # for /health/: the age of the last sweep
     return result
@@ -273,7 +298,9 @@ def in_database() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _fire_side_by_side(rule, position, batches: list["Bounds"], due_by, result, held) -> None:
+def _fire_side_by_side(
+    rule, position, batches: list["Bounds"], due_by, result, held, partition
+) -> None:
     """A large sweep: `SIDE_BY_SIDE` batches at a time, each in a thread with its own connection.
 
     Each batch is mostly the database's work (its statements, the constraint checks at commit);
@@ -283,17 +310,19 @@ def _fire_side_by_side(rule, position, batches: list["Bounds"], due_by, result, 
     """
     with ThreadPoolExecutor(max_workers=SIDE_BY_SIDE, thread_name_prefix="sweep") as pool:
         running = [
-            pool.submit(_fire_on_own_connection, rule, position, bounds, due_by, result.now, held)
+            pool.submit(
+                _fire_on_own_connection, rule, position, bounds, due_by, result.now, held, partition
+            )
             for bounds in batches
         ]
         for task in running:
             result.add(task.result())
 
 
-def _fire_on_own_connection(rule, position, bounds, due_by, now, held) -> SweepResult:
+def _fire_on_own_connection(rule, position, bounds, due_by, now, held, partition) -> SweepResult:
     part = SweepResult(now=now)
     try:
-        fire(rule, position, bounds, due_by, part, held)
+        fire(rule, position, bounds, due_by, part, held, partition=partition)
         return part
     finally:
         connection.close()  # this thread's own connection
@@ -394,6 +423,8 @@ def fire(
     due_by,
     result: SweepResult,
     held: Held = (),
+    *,
+    partition: Partition = WHOLE,
 ) -> None:
     """Fire `rule` in one transaction for the requests of one batch (`bounds`) of its pending
     deadlines (due by `due_by`, not due in a `held` range), where it is still due and unfired."""
@@ -405,9 +436,9 @@ def fire(
         # the clock. Only what this sweep inserted is announced: a firing another sweep made is
         # theirs.
         if in_database():
-            rows = _fire_in_database(rule, position, bounds, due_by, result.now, held)
+            rows = _fire_in_database(rule, position, bounds, due_by, result.now, held, partition)
         else:
-            rows = _fire_portably(rule, position, bounds, due_by, result.now, held)
+            rows = _fire_portably(rule, position, bounds, due_by, result.now, held, partition)
         if rows:
             context = firing.Context.load(rows, rule.recipients)
             if rule.action == EscalationAction.ACCOUNTABILITY:
@@ -417,9 +448,9 @@ def fire(
             result.fired[firing.EVENT_ACTIONS[rule.action]] += len(rows)
 
 
-def _fire_in_database(rule, position, bounds: Bounds, due_by, now, held) -> list[dict]:
+def _fire_in_database(rule, position, bounds: Bounds, due_by, now, held, partition) -> list[dict]:
     """PostgreSQL: lock the batch, then fire it in one statement (`requests_app.sweep.postgres`)."""
-    pending = pending_in_database(rule, position, due_by, held)
+    pending = pending_in_database(rule, position, due_by, held, partition=partition)
     start, end = bounds
     with connection.cursor() as cursor:
         locked = postgres.lock_batch(cursor, pending=pending, start=start, end=end)
@@ -444,9 +475,9 @@ def fire_batch_args(rule, pending: postgres.Pending, locked: list[int], now) -> 
     }
 
 
-def _fire_portably(rule, position, bounds: Bounds, due_by, now, held) -> list[dict]:
+def _fire_portably(rule, position, bounds: Bounds, due_by, now, held, partition) -> list[dict]:
     """Other databases: the same steps as separate statements, the events hashed in Python."""
-    pending = _pending(rule, position, due_by, held)
+    pending = _pending(rule, position, due_by, held, partition=partition)
     locked = _lock(batch_of(pending, bounds))
     if not locked:
         return []

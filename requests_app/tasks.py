@@ -1,11 +1,15 @@
 """Celery tasks of the request loop: thin wrappers that hold no business logic."""
 
-from celery import shared_task
+import datetime as dt
+
+from celery import group, shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from notifications.messages import requeue_unsent
 from requests_app import checkpoints
 from requests_app.calendar import warn_of_unsettled_year
-from requests_app.escalation import sweep
+from requests_app.escalation import in_database, sweep
 
 
 @shared_task(
@@ -16,10 +20,32 @@ from requests_app.escalation import sweep
     acks_late=True,
 )
 def run_deadline_sweep() -> str:
-    """The beat's minute tick: fire what is due, and re-send e-mails that never went out."""
+    """The beat's minute tick: fire what is due, and re-send e-mails that never went out.
+
+    With SWEEP_WORKERS > 1 on PostgreSQL, the sweep is handed out as a group of tasks, one per
+    part of the requests, for as many workers to fire at once (SQLite has one writer).
+    """
+    parts = settings.SWEEP_WORKERS
+    if parts > 1 and in_database():
+        now = timezone.now()
+        group(sweep_part.s(now.isoformat(), parts, part) for part in range(parts)).apply_async()
+        requeue_unsent(now)
+        return f"Sweep at {now.isoformat()}: handed to {parts} tasks."
     result = sweep()
     requeue_unsent(result.now)
     return result.summary()
+
+
+@shared_task(
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    acks_late=True,
+)
+def sweep_part(now: str, parts: int, part: int) -> str:
+    """One part of a shared sweep: the requests whose id % parts == part, as of `now`."""
+    return sweep(dt.datetime.fromisoformat(now), partition=(parts, part)).summary()
 
 
 @shared_task(acks_late=True)

@@ -78,6 +78,15 @@ def wait_until(condition, what: str):
     raise AssertionError(f"the worker did not {what} within {WAIT_SECONDS} s")
 
 
+def _parts_done(log: Path) -> str:
+    """The worker's log once two parts of a shared sweep have succeeded, else ""."""
+    text = log.read_text()
+    done = [
+        line for line in text.splitlines() if "tasks.sweep_part[" in line and "succeeded" in line
+    ]
+    return text if len(done) == 2 else ""
+
+
 @pytest.fixture
 def broker():
     """A connection to the dedicated Redis database, with the queue declared and purged."""
@@ -103,6 +112,8 @@ def worker(broker, tmp_path, settings):
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "QINQING_VAR_DIR": str(tmp_path / "var"),
+        # The minute tick hands the sweep out as two parts through the broker (SWEEP_WORKERS).
+        "SWEEP_WORKERS": "2",
     }
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
@@ -178,6 +189,9 @@ def test_the_worker_runs_the_sweep_and_sends_the_emails_through_redis(cast, brok
         "fire the four rules for the three requests",
     )
     assert {firing.request_id for firing in firings} == {r.pk for r in overdue}
+    # Both parts of the shared sweep ran, as tasks of their own through Redis.
+    log = wait_until(lambda: _parts_done(mail_dir.parent / "worker.log"), "finish both parts")
+    assert "handed to 2 tasks" in log
     for request in overdue:
         actions = RequestEvent.objects.filter(request=request).values_list("action", flat=True)
         assert sorted(actions) == sorted(

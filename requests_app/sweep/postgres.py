@@ -40,6 +40,7 @@ LOCK_BATCH = """
           AND d.stage IN ({stages})
           AND NOT (d.paused AND %(skip_paused)s)
           AND NOT d.due_at <@ ANY(%(held)s::tstzrange[])
+          AND d.request_id %% %(parts)s = %(part)s
           AND (d.stage, d.due_at, d.request_id)
               >= (%(start_stage)s, %(start_due_at)s, %(start_request)s)
           AND (%(end_stage)s IS NULL OR (d.stage, d.due_at, d.request_id)
@@ -247,14 +248,20 @@ class Pending:
     due_by: dt.datetime
     skip_paused: bool
     held: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
+    # (parts, part): only requests whose id % parts == part (escalation.Partition); (1, 0), the
+    # whole, folds to `id % 1 = 0`, true for every row.
+    partition: tuple[int, int] = (1, 0)
 
     @property
     def params(self) -> dict:
+        parts, part = self.partition
         return {
             "clock": self.clock,
             "due_by": self.due_by,
             "skip_paused": self.skip_paused,
             "held": range_array(self.held),
+            "parts": parts,
+            "part": part,
         }
 
 
