@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 
-from requests_app.checkpoints import verify_chain
+from requests_app.checkpoints import anchors_of
 from requests_app.filters import _local_midnight
-from requests_app.presenters import event_rows, status_label
+from requests_app.models import RequestEvent, TimelineHead
+from requests_app.presenters import EventRow, rows_of_events, status_label
+from requests_app.search import matching
 from requests_app.selectors import requests_visible_to
+from requests_app.timeline import check_chain
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,7 @@ class Criteria:
     text: str = ""
 
 
-def _history(service_request, now) -> History:
-    check = verify_chain(service_request)
+def _history(service_request, rows: list[EventRow], check, now) -> History:
     return History(
         request_id=service_request.pk,
         reference=service_request.reference,
@@ -100,7 +102,7 @@ def _history(service_request, now) -> History:
                 hash=row.event.hash,
                 details=row.details,
             )
-            for row in event_rows(service_request)
+            for row in rows
         ],
         chain=ChainCheck(
             ok=check.ok,
@@ -111,8 +113,50 @@ def _history(service_request, now) -> History:
     )
 
 
+def of_requests(requests: list) -> list[History]:
+    """The histories of a page of requests (loaded `with_related`) in a constant number of
+    queries, however long the page: the heads, the events with their actors, the names the
+    events mention. Each chain is checked as `checkpoints.verify_chain` checks it (the same
+    `check_chain`, against the row as the page read it), from the events the page shows.
+    """
+    if not requests:
+        return []
+    ids = [service_request.pk for service_request in requests]
+    heads = {
+        pk: (seq, head_hash)
+        for pk, seq, head_hash in TimelineHead.objects.filter(request_id__in=ids).values_list(
+            "request_id", "seq", "hash"
+        )
+    }
+    events = (
+        RequestEvent.objects.filter(request_id__in=ids)
+        .select_related("actor")
+        .order_by("request_id", "seq", "id")
+    )
+    rows_by_request: dict[int, list[EventRow]] = {pk: [] for pk in ids}
+    for row in rows_of_events(list(events)):
+        rows_by_request[row.event.request_id].append(row)
+    anchors = anchors_of(ids)
+    now = timezone.now()
+    return [
+        _history(
+            service_request,
+            rows_by_request[service_request.pk],
+            check_chain(
+                (row.event for row in rows_by_request[service_request.pk]),
+                heads.get(service_request.pk),
+                service_request,
+                anchors.get(service_request.pk),
+            ),
+            now,
+        )
+        for service_request in requests
+    ]
+
+
 class _Results:
-    """Histories built only for the page the paginator slices out."""
+    """Histories built only for the slice taken; `queryset`: the requests they are of (a page
+    can count them up to a cap, then build the histories of its rows with `of_requests`)."""
 
     def __init__(self, queryset):
         self.queryset = queryset
@@ -121,14 +165,13 @@ class _Results:
         return self.queryset.count()
 
     def __getitem__(self, page: slice) -> list[History]:
-        now = timezone.now()
-        return [_history(row, now) for row in self.queryset[page]]
+        return of_requests(list(self.queryset[page]))
 
 
 def history(user, request_id: int) -> History | None:
     """The request's history if `user` may see the request, else None."""
     found = requests_visible_to(user).with_related().filter(pk=request_id).first()
-    return _history(found, timezone.now()) if found else None
+    return of_requests([found])[0] if found else None
 
 
 def search(user, criteria: Criteria) -> _Results:
@@ -162,10 +205,5 @@ def search(user, criteria: Criteria) -> _Results:
             if criteria.reopened
             else queryset.filter(reopen_count=0)
         )
-    if criteria.text:
-        queryset = queryset.filter(
-            Q(title__icontains=criteria.text)
-            | Q(description__icontains=criteria.text)
-            | Q(reference__icontains=criteria.text)
-        )
+    queryset = matching(queryset, criteria.text)
     return _Results(queryset.order_by("-submitted_at", "-id"))

@@ -15,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance.models import AccessLog, AccountabilityCase, CaseStatus, Severity
+from core.pagination import CappedPaginator
+from core.replica import reads_from_replica
 from inspection import access, confidential, histories, selectors, services, throttling
 from inspection.errors import Conflict, InspectionError, InvalidInput
 from inspection.forms import (
@@ -321,6 +323,7 @@ def report_act(request, pk, action):
 
 @login_required
 @require_GET
+@reads_from_replica
 def search(request):
     _console(request)
     user = request.user
@@ -332,7 +335,10 @@ def search(request):
     page, results = None, []
     if form.is_bound and form.is_valid():
         found = histories.search(user, form.criteria())
-        page = Paginator(found, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        # Counted up to a cap ("1,000+"): a common word matches most of the table. The page's
+        # histories are then built in a few queries, whatever its size.
+        page = CappedPaginator(found.queryset, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        page.object_list = histories.of_requests(list(page.object_list))
         cases: dict[int, list] = {}
         ids = [history.request_id for history in page]
         for case in selectors.cases_visible_to(user).filter(request_id__in=ids):

@@ -4,21 +4,27 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from core import pagination
 from notifications.models import Notification
 
 
 def notifications_of(user) -> QuerySet:
-    """A user's own notifications, newest first: nobody reads another person's inbox."""
+    """A user's own notifications, newest first: nobody reads another person's inbox.
+
+    The order is the index notification_inbox_order's, the id breaking ties: a page reads its
+    rows off the index, however long the inbox."""
     if not user.is_authenticated or not user.is_active:
         return Notification.objects.none()
     return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
 
 
 def unread_count(user) -> int:
-    """One COUNT over the (recipient, read_at) index."""
+    """One COUNT over the (recipient, read_at) index, of at most COUNT_CAP + 1 rows: every page
+    shows it, so it stops there (more than COUNT_CAP reads "1,000+", core/pagination.py)."""
     if not user.is_authenticated:
         return 0
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    return unread.order_by()[: pagination.COUNT_CAP + 1].count()
 
 
 def get_own_notification(user, pk) -> Notification:

@@ -75,7 +75,12 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         indexes = [
+            # Unread counts and "mark all read".
             models.Index(fields=["recipient", "read_at"], name="notification_inbox"),
+            # The inbox page in the order it shows, the id breaking ties (migration 0006).
+            models.Index(
+                fields=["recipient", "-created_at", "-id"], name="notification_inbox_order"
+            ),
             models.Index(
                 fields=["created_at"],
                 name="notification_email_pending",

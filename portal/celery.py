@@ -69,6 +69,20 @@ app.conf.beat_schedule = {
         "task": "reports.tasks.award_last_quarter_flags",
         "schedule": crontab(minute=30, hour=0, day_of_month=1, month_of_year="1,4,7,10"),
     },
+    # The whole portal's dashboard figures: the current quarter computed again a little before
+    # its cached copy expires (REPORTS_FIGURES_SECONDS, 300 by default), so no reader waits for
+    # it; the last finished quarter's snapshots recomputed nightly at 04:00 in Shanghai, so late
+    # ratings and reopens settle into them (reports/snapshots.py).
+    "reports-keep-current-quarter": {
+        "task": "reports.tasks.keep_current_quarter",
+        "schedule": 240.0,
+        "options": {"expires": 230},
+    },
+    "reports-recompute-last-quarter": {
+        "task": "reports.tasks.recompute_last_quarter",
+        "schedule": crontab(minute=0, hour=20),
+        "options": {"expires": 3600},
+    },
     # From 1 November, the admins are told (once each) while next year's working-day calendar is
     # not loaded; daily at 09:00 in Shanghai (beat runs in UTC). Telling is idempotent.
     "calendar-next-year-warning": {

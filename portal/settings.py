@@ -175,6 +175,10 @@ if DATABASE_REPLICA_URL:
         raise ImproperlyConfigured(
             "DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and the replica"
         )
+    # A replica that is down is noticed in seconds, and its reads go to the primary. It serves
+    # report passes only, whose plans the JIT compiler slows down by seconds (reports.figures).
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    DATABASES["replica"]["OPTIONS"].setdefault("options", "-c jit=off")
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["core.replica.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -4,7 +4,6 @@ from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -17,7 +16,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from core import pagination
 from core.api import JSONParser
+from core.pagination import CappedCount, CappedPaginator
 from core.serializers import StrictCharField, StrictInput
 from core.throttles import ClientThrottle, client_allowed
 from notifications import inbox as inboxes
@@ -98,8 +99,11 @@ class ObtainTokenView(ObtainAuthToken):
 def inbox(request):
     """The user's own notifications, newest first; unread ones stand out."""
     notifications = inboxes.notifications_of(request.user)
-    page = Paginator(notifications, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "portal/inbox.html", {"page": page})
+    page = CappedPaginator(notifications, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The unread count stops one past the cap (notifications.inbox.unread_count).
+    cap = pagination.COUNT_CAP
+    context = {"page": page, "count_cap": cap, "capped_label": CappedCount(cap, capped=True).label}
+    return render(request, "portal/inbox.html", context)
 
 
 @login_required

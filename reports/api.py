@@ -8,6 +8,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.replica import reads_from_replica
 from reports import exports
 from reports.exports import CONTENT_TYPES
 from reports.figures import MAX_YEAR, MIN_YEAR
@@ -45,6 +46,7 @@ class QuarterlyReportView(APIView):
             (200, CONTENT_TYPES["xlsx"]): OpenApiTypes.BINARY,
         },
     )
+    @reads_from_replica
     def get(self, request):
         if not request.user.has_perm("reports.view"):
             raise PermissionDenied

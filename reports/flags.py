@@ -53,16 +53,20 @@ def weighted_score(components: dict[str, float | None], weights: dict[str, float
     return round(sum(weights[k] * v for k, v in present.items()) / total, 4)
 
 
-def department_scores(period: Period, *, now=None) -> list[Score]:
-    """Scores of every department that received requests in the period (city-wide)."""
+def department_scores(period: Period, *, now=None, rows=None) -> list[Score]:
+    """Scores of every department that received requests in the period (city-wide).
+
+    `rows`: the city's counts by department_id, when the caller's pass has them already.
+    """
     now = now or timezone.now()
     settings = ReportSettings.current()
-    received = figures.received_in(figures.requests_table(), period).exclude(
-        department_id__isnull=True
-    )
-    aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
-    with figures.analytic_queries():
-        rows = list(received.order_by().values("department_id").annotate(**aggregates))
+    if rows is None:
+        received = figures.received_in(figures.requests_table(), period).exclude(
+            department_id__isnull=True
+        )
+        aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
+        with figures.analytic_queries():
+            rows = list(received.order_by().values("department_id").annotate(**aggregates))
     violations = dict(
         Finding.objects.filter(
             severity=Severity.VIOLATION,
@@ -106,8 +110,10 @@ def award(scores: list[Score], peer_group_min: int) -> dict[int, tuple[str, Scor
     return awarded
 
 
-def flags_for(period: Period, department: Department | None = None, *, now=None) -> dict:
-    """The flags of a quarter: the awarded ones if awarded, else computed now (provisional)."""
+def flags_for(period: Period, department: Department | None = None, *, now=None, rows=None) -> dict:
+    """The flags of a quarter: the awarded ones if awarded, else computed now (provisional).
+
+    `rows`: as for department_scores."""
     stored = list(
         FlagAward.objects.filter(year=period.year, quarter=period.quarter).select_related(
             "department"
@@ -118,7 +124,7 @@ def flags_for(period: Period, department: Department | None = None, *, now=None)
         provisional = False
     else:
         settings = ReportSettings.current()
-        awarded = award(department_scores(period, now=now), settings.peer_group_min)
+        awarded = award(department_scores(period, now=now, rows=rows), settings.peer_group_min)
         names = dict(Department.objects.filter(pk__in=awarded).values_list("pk", "name"))
         entries = [(c, pk, names[pk], s.score) for pk, (c, s) in awarded.items()]
         provisional = True

@@ -202,3 +202,40 @@ class ExportJob(models.Model):
         if self.status == ExportStatus.DONE:
             return 1.0
         return min(1.0, self.done / self.total) if self.total else 0.0
+
+
+class ScopeKind(models.TextChoices):
+    PORTAL = "portal", _("The whole portal")
+    REGION = "region", _("A jurisdiction")
+    DEPARTMENT = "department", _("A department")
+
+
+class QuarterSnapshot(models.Model):
+    """A finished quarter's figures for one scope, as computed at `computed_at` (reports.snapshots).
+
+    The scope is who counts (the whole portal; the jurisdiction of department `scope_id`, as an
+    inspector of it sees it; department `scope_id`, as its handlers see it), optionally narrowed
+    to the requests of department `narrowed_to` (0: not narrowed). A scope made of one official's
+    linked enterprises is never stored: links change, and the cache keeps it briefly instead.
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    quarter = models.PositiveSmallIntegerField(_("quarter"))
+    scope_kind = models.CharField(_("scope"), max_length=12, choices=ScopeKind.choices)
+    scope_id = models.PositiveBigIntegerField(_("scope id"), default=0)
+    narrowed_to = models.PositiveBigIntegerField(_("narrowed to department"), default=0)
+    figures = models.JSONField(_("figures"))
+    computed_at = models.DateTimeField(_("computed"))
+
+    class Meta:
+        verbose_name = _("quarter snapshot")
+        verbose_name_plural = _("quarter snapshots")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "quarter", "scope_kind", "scope_id", "narrowed_to"],
+                name="unique_snapshot_per_quarter_and_scope",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year}-Q{self.quarter} {self.scope_kind} {self.scope_id}/{self.narrowed_to}"

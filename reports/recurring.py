@@ -66,8 +66,12 @@ def _phrase_counts(received: QuerySet) -> tuple[Counter, dict[str, list[dict]]]:
     return counts, examples
 
 
-def growing_categories(requests: QuerySet, period: Period) -> list[dict]:
-    """Categories with more requests this quarter than the quarter before."""
+def growing_categories(requests: QuerySet, period: Period, counts=None) -> list[dict]:
+    """Categories with more requests this quarter than the quarter before.
+
+    `counts`: (this quarter's, the quarter before's) received by category code, when the
+    caller's pass has them already.
+    """
 
     def by_category(p: Period) -> dict[str, int]:
         rows = (
@@ -78,7 +82,7 @@ def growing_categories(requests: QuerySet, period: Period) -> list[dict]:
         )
         return {row["category__code"]: row["n"] for row in rows}
 
-    now, before = by_category(period), by_category(period.previous())
+    now, before = counts or (by_category(period), by_category(period.previous()))
     growing = [
         {
             "kind": "category",
@@ -113,9 +117,9 @@ def recurring_phrases(requests: QuerySet, period: Period) -> list[dict]:
     ]
 
 
-def recurring_problems(requests: QuerySet, period: Period) -> list[dict]:
+def recurring_problems(requests: QuerySet, period: Period, category_counts=None) -> list[dict]:
     """Growing categories first, then recurring phrases, each with example requests."""
-    categories = growing_categories(requests, period)
+    categories = growing_categories(requests, period, category_counts)
     for item in categories:
         item["examples"] = list(
             figures.received_in(requests, period)

@@ -125,14 +125,15 @@ def headline(
     return result
 
 
-def _cube(received: QuerySet, period: Period, now, settings: ReportSettings) -> list[dict]:
+def cube_query(received: QuerySet, period: Period, now, settings: ReportSettings) -> QuerySet:
     """Every count by (department, category, region, month): one pass over the quarter.
 
-    The counts add up, so the totals and each breakdown are sums of these few thousand rows at
-    most, rather than one scan of the requests per breakdown.
+    The counts add up, so the totals, each breakdown, the months of the trend and the flags'
+    department scores are sums of these few thousand rows at most, rather than one scan of the
+    requests each.
     """
     aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
-    return list(
+    return (
         received.order_by()
         .annotate(month=TruncMonth("submitted_at", tzinfo=local_zone()))
         .values(*GROUPINGS.values(), "month")
@@ -179,22 +180,65 @@ def working_clock(period: Period):
     return figures.WorkingClock(calendar, period.start.date() - dt.timedelta(days=1))
 
 
+# The headline figures of a quarter: what `previous` holds, and what a card shows.
+HEADLINE_KEYS = (
+    "period",
+    *figures.COUNT_NAMES,
+    *figures.RATES,
+    *(f"{kind}_hours_{name}" for name in figures.TIMES for kind in ("median", "p90")),
+    "accountability_cases",
+    "accountability_cases_decided",
+    "findings",
+)
+
+
+def headline_of(quarter: dict) -> dict:
+    """The headline figures of a quarter's figures (no breakdowns)."""
+    return {key: quarter[key] for key in HEADLINE_KEYS}
+
+
+def category_counts(quarter: dict) -> dict:
+    """Received by category code, from a quarter's figures (what recurring problems compare)."""
+    return {row["category"]: row["received"] for row in quarter["by_category"]}
+
+
 def quarterly_report(scope: Scope, period: Period, *, now=None, with_previous=True) -> dict:
-    """Everything the API, the dashboard and the exports show for one quarter and scope."""
+    """Everything the API, the dashboard and the exports show for one quarter and scope.
+
+    Computed now, from the requests: two passes per quarter (the counts, the working-time
+    spans), for this quarter and the one before. reports.snapshots keeps what this computes.
+    """
+    now = now or timezone.now()
     with figures.analytic_queries():
-        return _quarterly_report(scope, period, now=now, with_previous=with_previous)
+        previous = quarter_figures(scope, period.previous(), now=now, details=False)
+        report = quarter_figures(
+            scope, period, now=now, previous_categories=category_counts(previous)
+        )
+    if with_previous:
+        report["previous"] = headline_of(previous)
+    return report
 
 
-def _quarterly_report(scope: Scope, period: Period, *, now, with_previous: bool) -> dict:
+def quarter_figures(
+    scope: Scope, period: Period, *, now, previous_categories=None, details=True
+) -> dict:
+    """One quarter's figures for one scope: headline, breakdowns, months, and with `details`
+    the recurring problems and flags. No `previous`: that is the quarter before's own figures.
+
+    The counts come from one pass over the quarter's requests, grouped by department, category,
+    region and month (every count adds up, so totals and breakdowns are sums of its rows); the
+    working-time spans from one more, of the same requests. Both run with an analytic plan.
+    `previous_categories`: the quarter before's received by category, if the caller has them.
+    """
     from reports import flags, recurring
 
-    now = now or timezone.now()
     settings = ReportSettings.current()
     clock = working_clock(period.previous())
     received = figures.received_in(scope.requests, period)
-    cube = _cube(received, period, now, settings)
-    # One read of the spans serves the totals and every breakdown.
-    spans = span_figures(received, list(GROUPINGS.values()), clock, closed_before=period.end)
+    with figures.analytic_queries(), figures.analytic_plan():
+        cube = list(cube_query(received, period, now, settings))
+        # One read of the spans serves the totals and every breakdown.
+        spans = span_figures(received, list(GROUPINGS.values()), clock, closed_before=period.end)
     totals = _roll_up(cube, None).get(None, dict.fromkeys(figures.COUNT_NAMES, 0))
     report = headline(
         scope, period, now=now, settings=settings, clock=clock, counts=totals, spans=spans
@@ -208,17 +252,33 @@ def _quarterly_report(scope: Scope, period: Period, *, now, with_previous: bool)
             }
             for key, row in _roll_up(cube, column).items()
         ]
+    by_department = [
+        {"department_id": row["key"], **row} for row in report["by_department"] if row["key"]
+    ]
     _label_groups(report)
     report["by_month"] = [
         {"month": figures.month_label(month), "received": row["received"], "closed": row["closed"]}
         for month, row in sorted(_roll_up(cube, "month").items())
     ]
-    report["recurring"] = recurring.recurring_problems(scope.requests, period)
-    report["flags"] = flags.flags_for(period, scope.department, now=now)
-    if with_previous:
-        report["previous"] = headline(
-            scope, period.previous(), now=now, settings=settings, clock=clock
-        )
+    if not details:
+        return report
+    if previous_categories is None:
+        # The quarter before by category: a small grouped read when its figures are not at hand.
+        previous_categories = {
+            row["category__code"]: row["n"]
+            for row in figures.received_in(scope.requests, period.previous())
+            .order_by()
+            .values("category__code")
+            .annotate(n=Count("pk"))
+        }
+    report["recurring"] = recurring.recurring_problems(
+        scope.requests, period, (category_counts(report), previous_categories)
+    )
+    # The flags score the whole city's departments: a city-wide pass has their counts already.
+    whole_city = scope.city_wide and scope.department is None
+    report["flags"] = flags.flags_for(
+        period, scope.department, now=now, rows=by_department if whole_city else None
+    )
     return report
 
 

@@ -11,7 +11,7 @@ runs in Python over the timestamps. Both follow the definitions in reports/figur
 
 import datetime as dt
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -54,7 +54,8 @@ def _in_postgres(rows: QuerySet, keys: list[str], table: DayTable, closed_before
     # Local time as plain arithmetic on epoch seconds, with the offset the zone keeps over
     # these days (the table says so); a time-zone conversion per value costs seconds here.
     local = {
-        name: f"floor(extract(epoch FROM b.{name}))::bigint + {table.utc_offset:d} AS e_{name}"
+        # date_part is float8 arithmetic; extract() is numeric, twice as slow over a quarter.
+        name: f"floor(date_part('epoch', b.{name}))::bigint + {table.utc_offset:d} AS e_{name}"
         for name in ("submitted", "assigned", "answered", "closed")
     }
     origin = (table.first - EPOCH).days
@@ -103,7 +104,8 @@ def _in_postgres(rows: QuerySet, keys: list[str], table: DayTable, closed_before
     arguments = [before, working, closed_before, *params]
     width = max(1, len(key_names))
     result = {}
-    with connection.cursor() as cursor:
+    # On the database the router gives the queryset: the replica, in replica-safe code.
+    with connections[rows.db].cursor() as cursor:
         cursor.execute(sql, arguments)
         for row in cursor.fetchall():
             flags, values = row[:width], row[width : width + len(key_names)]

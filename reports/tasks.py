@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from core.replica import reads_from_replica
 from reports import exports, flags, stalled
 from reports.figures import Period
 
@@ -10,7 +11,10 @@ from reports.figures import Period
 def run_export(job_id: int) -> None:
     """Write an export job's file; a failure is recorded on the job for its page to show."""
     try:
-        exports.run_job(job_id)
+        # The computing pass may read from the replica once it holds the job's commit; the
+        # job's progress and file are written to the primary (core/replica.py).
+        with reads_from_replica(caught_up=True):
+            exports.run_job(job_id)
     except Exception as error:
         exports.fail_job(job_id, f"{type(error).__name__}: {error}")
         raise
@@ -35,3 +39,26 @@ def award_last_quarter_flags() -> int:
 
     period = Period.containing(timezone.now()).previous()
     return len(flags.award_flags(period))
+
+
+@shared_task
+def keep_current_quarter() -> None:
+    """Compute the whole portal's figures of the current quarter and cache them (snapshots)."""
+    from django.utils import timezone
+
+    from reports import snapshots
+
+    snapshots.refresh_portal(Period.containing(timezone.now()))
+
+
+@shared_task
+def recompute_last_quarter() -> int:
+    """Recompute the last finished quarter's snapshots: the portal's now, the others on view."""
+    from django.utils import timezone
+
+    from reports import snapshots
+
+    period = Period.containing(timezone.now()).previous()
+    forgotten = snapshots.forget_finished(period)
+    snapshots.refresh_portal(period)
+    return forgotten

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
+from core.replica import reads_from_replica
 from officials.models import Role
 from reports import charts, exports, figures, jobs
 from reports.exports import CONTENT_TYPES
@@ -35,9 +36,9 @@ from reports.selectors import (
     departments_in_scope,
     figure_queryset,
     narrow_to_department,
-    quarterly_report,
     report_scope,
 )
+from reports.snapshots import dashboard_report
 
 PAGE_SIZE = 50
 
@@ -177,16 +178,9 @@ def dashboard_charts(report: dict, period: Period, trend: list[dict], department
     }
 
 
-def _trend(scope, period: Period, now) -> list[dict]:
-    rows = []
-    for quarter in (period.previous(), period):
-        for row in figures.month_trend(figures.received_in(scope.requests, quarter), quarter, now):
-            rows.append({**row, "period": quarter})
-    return rows
-
-
 @login_required
 @require_GET
+@reads_from_replica
 def dashboard(request):
     _require_reader(request.user)
     query = ReportQuery(_query_with_defaults(request.GET))
@@ -195,8 +189,9 @@ def dashboard(request):
     scope = report_scope(request.user)
     department_id = query.cleaned_data["department"]
     narrowed = narrow_to_department(scope, department_id)
-    period, now = query.period, timezone.now()
-    report = quarterly_report(narrowed, period, now=now)
+    period = query.period
+    # Kept figures (reports.snapshots): a finished quarter's snapshot, the current one cached.
+    report = dashboard_report(narrowed, period)
     by_department = [
         {
             **row,
@@ -215,7 +210,9 @@ def dashboard(request):
         "department": narrowed.department,
         "departments": departments_in_scope(scope).order_by("path")[:500],
         "cards": headline_cards(report, period, department_id),
-        "charts": dashboard_charts(report, period, _trend(narrowed, period, now), department_id),
+        "charts": dashboard_charts(report, period, report["trend"], department_id),
+        "finished": period.end <= report["computed_at"],
+        "refresh_minutes": max(1, settings.REPORTS_FIGURES_SECONDS // 60),
         "by_department": by_department,
         "years": range(period.year - 4, period.year + 2),
         "export_query": urlencode(
@@ -231,6 +228,7 @@ def dashboard(request):
 
 @login_required
 @require_GET
+@reads_from_replica
 def figure_requests(request):
     """The list a figure counts; `format=csv|xlsx` downloads it (large lists via a job)."""
     _require_reader(request.user)
@@ -291,6 +289,7 @@ def _export_requests(request, queryset, context, fmt: str):
 
 @login_required
 @require_GET
+@reads_from_replica
 def report_download(request, fmt: str):
     """The quarterly report as CSV, XLSX, or PDF laid out for printing."""
     _require_reader(request.user)
@@ -299,7 +298,8 @@ def report_download(request, fmt: str):
         return _bad_request(request, query.errors)
     scope = narrow_to_department(report_scope(request.user), query.cleaned_data["department"])
     period = query.period
-    report = quarterly_report(scope, period)
+    # The figures of the dashboard the reader was looking at, not a second computation.
+    report = dashboard_report(scope, period)
     name = f"quarterly-{period.label}.{fmt}"
     if fmt == "pdf":
         label = scope.department.name if scope.department else _scope_label(request.user)

@@ -24,7 +24,7 @@ import itertools
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
@@ -243,24 +243,45 @@ def _parse_head(line: bytes) -> tuple[int, int, str]:
 def anchor_of(request_id: int, entry: dict | None = None) -> Anchor | None:
     """The request's head in the latest checkpoint (binary search in its heads file), or None
     when no checkpoint covers the request yet."""
+    return anchors_of([request_id], entry).get(request_id)
+
+
+def anchors_of(request_ids: Iterable[int], entry: dict | None = None) -> dict[int, Anchor]:
+    """`anchor_of` for many requests (a page of search results): the latest line is read and
+    its signature checked once, the heads file opened once. Requests no checkpoint covers
+    are left out."""
     entry = entry if entry is not None else latest()
     if entry is None:
-        return None
+        return {}
     path = _heads_path(entry)
     if not path.exists():
-        return None
+        return {}
+    anchors: dict[int, Anchor] = {}
+    signed = None
     with open(path, "rb") as heads:
-        low, high = 0, path.stat().st_size // HEAD_LINE_LENGTH
-        while low < high:
-            middle = (low + high) // 2
-            heads.seek(middle * HEAD_LINE_LENGTH)
-            found, seq, head_hash = _parse_head(heads.read(HEAD_LINE_LENGTH))
-            if found == request_id:
-                return Anchor(at_of(entry), seq, head_hash, signature_ok(entry))
-            if found < request_id:
-                low = middle + 1
-            else:
-                high = middle
+        lines = path.stat().st_size // HEAD_LINE_LENGTH
+        for request_id in request_ids:
+            found = _find_head(heads, lines, request_id)
+            if found is not None:
+                if signed is None:
+                    signed = signature_ok(entry)
+                anchors[request_id] = Anchor(at_of(entry), found[0], found[1], signed)
+    return anchors
+
+
+def _find_head(heads, lines: int, request_id: int) -> tuple[int, str] | None:
+    """The (seq, hash) the sorted heads file lists for the request: a binary search."""
+    low, high = 0, lines
+    while low < high:
+        middle = (low + high) // 2
+        heads.seek(middle * HEAD_LINE_LENGTH)
+        found, seq, head_hash = _parse_head(heads.read(HEAD_LINE_LENGTH))
+        if found == request_id:
+            return seq, head_hash
+        if found < request_id:
+            low = middle + 1
+        else:
+            high = middle
     return None
 
 

@@ -4,12 +4,13 @@ import datetime as dt
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
 from officials.models import Category
 from requests_app.models import ServiceRequest, Status, overdue_q
+from requests_app.search import matching
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
@@ -44,6 +45,30 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """The API's orderings, each ending with the id in the direction of the last field.
+
+    Rows that tie on the field (requests due at the same minute) then keep one order from page
+    to page, so none repeats or goes missing. A time left empty (NULL) counts as later than any:
+    last ascending, first descending, on every database; the descending list is the ascending
+    one reversed, so one index per field, read forwards or backwards, serves both
+    (`req_submitted_id`, `req_answer_due_id`).
+    """
+
+    def filter(self, qs, value):
+        fields = [self.get_ordering_value(param) for param in value or [] if param]
+        if not fields:
+            return qs
+        descending = fields[-1].startswith("-")
+        return qs.order_by(*map(_nulls_later, fields), "-id" if descending else "id")
+
+
+def _nulls_later(field: str):
+    if field.startswith("-"):
+        return F(field[1:]).desc(nulls_first=True)
+    return F(field).asc(nulls_last=True)
+
+
 def _local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
@@ -59,7 +84,7 @@ class RequestFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     submitted_after = django_filters.DateFilter(method="filter_after")
     submitted_before = django_filters.DateFilter(method="filter_before")
-    ordering = django_filters.OrderingFilter(fields=["submitted_at", "answer_due_at"])
+    ordering = StableOrderingFilter(fields=["submitted_at", "answer_due_at"])
 
     class Meta:
         model = ServiceRequest
@@ -73,14 +98,7 @@ class RequestFilter(django_filters.FilterSet):
         return queryset.exclude(pk__in=overdue.values("pk"))
 
     def filter_search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(title__icontains=value)
-            | Q(description__icontains=value)
-            | Q(reference__icontains=value)
-        )
+        return matching(queryset, value)
 
     def filter_after(self, queryset, name, value):
         return queryset.filter(submitted_at__gte=_local_midnight(value))

@@ -222,6 +222,12 @@ def _category_names(events: list[RequestEvent]) -> dict[str, str]:
 def event_rows(service_request, viewer=None) -> list[EventRow]:
     """The timeline's rows; with a `viewer`, as they may read it (`routing.as_seen_by`)."""
     events = list(service_request.events.select_related("actor").order_by("seq"))
+    return rows_of_events(events, viewer)
+
+
+def rows_of_events(events: list[RequestEvent], viewer=None) -> list[EventRow]:
+    """`event_rows` of events already loaded (actors selected), of one request or of a whole
+    page of them: the names they mention cost two queries at most, whatever their number."""
     if viewer is not None:
         events = [as_seen_by(event, viewer) for event in events]
     ids = {e.data.get(k) for e in events for k in ("department", "to_department") if e.data}

@@ -7,7 +7,6 @@ serializers, calls the workflow and renders. Missing and not-yours are both 404.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import InvalidInput, InvalidTransition, NotPermitted
 from core.forms import flatten_errors
+from core.pagination import CappedPaginator
 from officials.models import Category, Role
 from officials.selectors import enterprises_visible_to
 from requests_app import workflow
@@ -78,7 +78,7 @@ def request_list(request):
     user = request.user
     base = _list_queryset(user, request.GET.get("status", ""))
     filterset = RequestFilter(request.GET or None, queryset=base)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now, clocks = timezone.now(), Clocks.current()
     filters = _filter_choices(user)
     context = {
@@ -114,7 +114,7 @@ def extension_list(request):
         raise PermissionDenied
     mine = request.GET.get("show") != "all"
     pending = _pending_extensions(user, mine=mine)
-    page = Paginator(pending, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(pending, PAGE_SIZE).get_page(request.GET.get("page"))
     prefetch_linked_leaders(page, user)
     rows = [(row, "approve_extension" in workflow.allowed_actions(row, user)) for row in page]
     context = {"page": page, "rows": rows, "mine": mine}
@@ -147,7 +147,7 @@ def ledger(request):
         raise PermissionDenied
     struck_off = request.GET.get("show") == "closed"
     queryset = _ledger_queryset(request.user, struck_off)
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "rows": ledger_rows(page, timezone.now(), Clocks.current()),

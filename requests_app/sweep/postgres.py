@@ -40,7 +40,7 @@ LOCK_BATCH = """
           AND d.stage IN ({stages})
           AND NOT (d.paused AND %(skip_paused)s)
           AND NOT d.due_at <@ ANY(%(held)s::tstzrange[])
-          AND d.request_id %% %(parts)s = %(part)s
+          AND mod(d.request_id, %(parts)s) = %(part)s
           AND (d.stage, d.due_at, d.request_id)
               >= (%(start_stage)s, %(start_due_at)s, %(start_request)s)
           AND (%(end_stage)s IS NULL OR (d.stage, d.due_at, d.request_id)
@@ -249,19 +249,16 @@ class Pending:
     skip_paused: bool
     held: tuple[tuple[dt.datetime, dt.datetime], ...] = ()
     # (parts, part): only requests whose id % parts == part (escalation.Partition); (1, 0), the
-    # whole, folds to `id % 1 = 0`, true for every row.
+    # whole, folds to `mod(id, 1) = 0`, true for every row. Only the lock selects by it.
     partition: tuple[int, int] = (1, 0)
 
     @property
     def params(self) -> dict:
-        parts, part = self.partition
         return {
             "clock": self.clock,
             "due_by": self.due_by,
             "skip_paused": self.skip_paused,
             "held": range_array(self.held),
-            "parts": parts,
-            "part": part,
         }
 
 
@@ -281,8 +278,11 @@ def lock_query(*, pending: Pending, start: tuple, end: tuple | None) -> tuple[st
     (stage, due_at, request_id), `end` None for the last batch (the benchmark explains it)."""
     end_stage, end_due_at, end_request = end if end is not None else (None, None, None)
     start_stage, start_due_at, start_request = start
+    parts, part = pending.partition
     return _text(LOCK_BATCH, position=pending.position), {
         **pending.params,
+        "parts": parts,
+        "part": part,
         "start_stage": start_stage,
         "start_due_at": start_due_at,
         "start_request": start_request,

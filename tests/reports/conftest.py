@@ -181,3 +181,14 @@ def bureaus(db):
                     rating=5 if closed else None,
                 )
     return departments
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_figures():
+    """The dashboard keeps figures in the cache (reports.snapshots), which no test rolls back:
+    each test starts without the figures of another test's data."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -1,0 +1,171 @@
+"""Keeping a quarter's figures: a finished quarter as a stored snapshot, the current one cached.
+
+Computing a quarter reads all its requests (reports.selectors.quarter_figures); a dashboard is
+read far more often than its figures change. So:
+
+- a **finished** quarter (its end has passed) is computed once per scope and stored as a
+  `QuarterSnapshot`: its figures as of `computed_at`. Late events (a rating, a reopen) still
+  change such a quarter a little; the nightly task recomputes the last finished quarter's
+  snapshots, so they settle, and nothing older is recomputed unless its rows are deleted;
+- the **current** quarter (and any scope made of one official's links, which change) is kept in
+  the cache for `REPORTS_FIGURES_SECONDS` and computed again by the first view after that.
+
+Every key names the scope it counts, so a kept result is only ever read for that same scope: a
+department's reader never gets the portal's figures, whatever is in the cache.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from officials.models import Role
+from reports import figures
+from reports.figures import Period
+from reports.models import FlagAward, QuarterSnapshot, ScopeKind
+from reports.selectors import Scope, category_counts, headline_of, quarter_figures
+
+USER_SCOPE = "user"  # one official's linked enterprises: cached only, never stored
+CACHE_VERSION = 1  # bump when the figures' shape changes: old entries are then never read
+
+
+@dataclass(frozen=True)
+class ScopeKey:
+    """Which requests a scope counts, as a name: (kind, id, the department it is narrowed to)."""
+
+    kind: str
+    id: int
+    narrowed_to: int
+
+    @property
+    def stored(self) -> bool:
+        return self.kind != USER_SCOPE
+
+    def cache_key(self, period: Period) -> str:
+        return (
+            f"reports:quarter:{CACHE_VERSION}:{period.label}:"
+            f"{self.kind}:{self.id}:{self.narrowed_to}"
+        )
+
+    def fields(self, period: Period) -> dict:
+        return {
+            "year": period.year,
+            "quarter": period.quarter,
+            "scope_kind": self.kind,
+            "scope_id": self.id,
+            "narrowed_to": self.narrowed_to,
+        }
+
+
+def scope_key(scope: Scope) -> ScopeKey:
+    """The name of the requests a Scope counts (reports.selectors.report_scope builds it).
+
+    Two readers share a key only when report_scope gives them the same requests, cases and
+    findings: the city-wide readers; a department's handlers; the inspectors of one department's
+    jurisdiction. Everyone else (leaders, liaisons: their own links) gets a key of their own.
+    """
+    narrowed = scope.department.pk if scope.department is not None else 0
+    user = scope.user
+    if scope.city_wide:
+        return ScopeKey(ScopeKind.PORTAL, 0, narrowed)
+    if user.department_id is not None and user.role == Role.HANDLER:
+        return ScopeKey(ScopeKind.DEPARTMENT, user.department_id, narrowed)
+    if user.department_id is not None and user.role == Role.INSPECTOR:
+        return ScopeKey(ScopeKind.REGION, user.department_id, narrowed)
+    return ScopeKey(USER_SCOPE, user.pk, narrowed)
+
+
+def dashboard_report(scope: Scope, period: Period, *, now=None) -> dict:
+    """The quarterly report of the dashboard and its downloads, from kept figures.
+
+    The same dict as selectors.quarterly_report, plus `computed_at` (when this quarter's figures
+    were computed) and `trend` (received and closed by month, the quarter before and this one).
+    """
+    now = now or timezone.now()
+    previous = kept_quarter(scope, period.previous(), now=now)
+    report = kept_quarter(scope, period, now=now, previous_categories=category_counts(previous))
+    report["previous"] = headline_of(previous)
+    report["trend"] = [
+        {**row, "period": quarter}
+        for quarter, months in ((period.previous(), previous), (period, report))
+        for row in months["by_month"]
+    ]
+    return report
+
+
+def kept_quarter(scope: Scope, period: Period, *, now, previous_categories=None) -> dict:
+    """One quarter's figures for the scope: stored, cached, or computed now and kept."""
+    key = scope_key(scope)
+    if key.stored and period.end <= now:
+        return _snapshot(scope, key, period, now, previous_categories)
+    kept = cache.get(key.cache_key(period))
+    if kept is None:
+        kept = _compute(scope, period, now, previous_categories)
+        cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
+    return kept
+
+
+def _snapshot(scope, key: ScopeKey, period: Period, now, previous_categories) -> dict:
+    row = QuarterSnapshot.objects.filter(**key.fields(period)).first()
+    if row is None:
+        kept = _compute(scope, period, now, previous_categories)
+        try:
+            with transaction.atomic():
+                QuarterSnapshot.objects.create(
+                    **key.fields(period), figures=_stored(kept), computed_at=kept["computed_at"]
+                )
+        except IntegrityError:
+            pass  # another view stored the same quarter a moment ago: either will do
+        return kept
+    kept = {**row.figures, "computed_at": row.computed_at}
+    if kept["flags"]["provisional"] and _flags_awarded(period):
+        # The flags were awarded after the snapshot: show the awarded ones (a cheap read).
+        from reports import flags
+
+        kept["flags"] = flags.flags_for(period, scope.department)
+    return kept
+
+
+def _flags_awarded(period: Period) -> bool:
+    return FlagAward.objects.filter(year=period.year, quarter=period.quarter).exists()
+
+
+def _compute(scope: Scope, period: Period, now, previous_categories) -> dict:
+    with figures.analytic_queries():
+        kept = quarter_figures(scope, period, now=now, previous_categories=previous_categories)
+    kept["computed_at"] = now
+    return kept
+
+
+def _stored(kept: dict) -> dict:
+    return {name: value for name, value in kept.items() if name != "computed_at"}
+
+
+def forget_finished(period: Period) -> int:
+    """Drop a finished quarter's snapshots: the next view of each scope computes it afresh."""
+    deleted, _kinds = QuarterSnapshot.objects.filter(
+        year=period.year, quarter=period.quarter
+    ).delete()
+    return deleted
+
+
+def refresh_portal(period: Period, *, now=None) -> dict:
+    """Compute the whole portal's figures of a quarter now and keep them (the beat tasks)."""
+    from officials.models import User
+    from reports.selectors import report_scope
+
+    now = now or timezone.now()
+    # An administrator's scope is the whole portal: the one definition of who counts what.
+    scope = report_scope(User(role=Role.ADMIN, is_active=True))
+    key = scope_key(scope)
+    kept = _compute(scope, period, now, None)
+    if period.end <= now:
+        QuarterSnapshot.objects.update_or_create(
+            **key.fields(period),
+            defaults={"figures": _stored(kept), "computed_at": kept["computed_at"]},
+        )
+    else:
+        cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
+    return kept

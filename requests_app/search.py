@@ -1,0 +1,110 @@
+"""The one text search of requests: title, description and reference, Chinese included. The
+API's `search` filter, the officials' queue and the inspector's console all call `matching`.
+
+What a search finds is defined by icontains: the text, case folded, appears in the title, the
+description or the reference. On PostgreSQL an index finds the candidates first; on SQLite
+(the embedded demo) icontains alone does the work.
+
+Why character bigrams and not pg_trgm (issue 14; benchmarks/search_benchmark.py measures it):
+
+- Chinese is not written in words, and the searches people make are mostly two characters
+  (社保, 审批, 用地). pg_trgm cannot serve a two-character LIKE: it extracts no trigram from
+  `%社保%`, so PostgreSQL reads the whole index or the whole table.
+- pg_trgm keeps only the characters the database's LC_CTYPE calls alphanumeric: in a database
+  created with the C locale it drops every Chinese character, silently. A bigram index does
+  not depend on the locale.
+- A segmenter (jieba) needs a dictionary, misses what it segments differently from the query,
+  and cannot find part of a word or a reference.
+
+So the index (migration 0014) is a GIN index over a generated column, `search_bigrams`:
+`request_search_bigrams(title, description, reference)`, the set of every two consecutive
+characters of the three fields, upper-cased as Django's icontains folds them, each field ended
+by a newline. A search of two or more characters asks for all of its bigrams (an AND of
+lexemes); one character asks for the bigrams it starts (a prefix query), which the newline
+guarantees for a field's last character. Up to two characters the index's answer is exact;
+for longer texts the bigrams say where the text may be, and icontains, on those candidates
+only, says where it is. PostgreSQL computes the column on every write, whoever writes (the
+workflow, the admin, bulk SQL); Django does not know it, so no page reads it but a search.
+A column rather than an expression index: when many requests match, PostgreSQL reads the
+newest in order and checks each, and an expression index would compute the bigrams again for
+every row it checks (at 1M requests, a page of 社保 took 81 ms that way, 25 ms from the
+column; the column costs the table about 0.4 KB a request).
+
+A text that most requests hold (企业) matches most of the table whatever the index: its first
+page is quick (the newest rows match), its exact count is not; pages count up to a cap.
+"""
+
+from django.db import connections
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
+from django.db.models.fields import TextField
+
+# What migration 0014 creates: the generated column of bigrams, and the function that turns a
+# search text into a query of them.
+COLUMN = "search_bigrams"
+QUERY_FUNCTION = "search_bigram_query"
+# Up to this length the bigrams are the answer, not only the candidates: a field holds a
+# two-character text exactly when it holds that bigram, and a character exactly when it starts
+# one (every field ends with a newline, and a stripped text of two characters holds none). So
+# icontains, which reads every candidate's description again, is needed only for longer texts.
+EXACT_LENGTH = 2
+
+
+class BigramsMatch(Func):
+    """`search_bigrams @@ search_bigram_query(text)` (PostgreSQL only). The column is the
+    database's alone (migration 0014): it is named here through the table's alias in the
+    query, as the request's id is, so that a search inside a subquery names the right row."""
+
+    output_field = BooleanField()
+    arity = 2
+
+    def __init__(self, text: str):
+        super().__init__(F("pk"), Value(text, output_field=TextField()))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        row, text = self.get_source_expressions()
+        query_sql, params = compiler.compile(text)
+        column = f"{connection.ops.quote_name(row.alias)}.{connection.ops.quote_name(COLUMN)}"
+        return f"{column} @@ {QUERY_FUNCTION}({query_sql})", params
+
+
+class _HeldIn(Func):
+    """`strpos(upper(title \n description \n reference), upper(text)) > 0`: icontains over the
+    three fields at once, for a text without a newline (PostgreSQL only). The planner guesses
+    a LIKE '%…%' matches almost nothing, fewer the longer the text, and then joins and sorts
+    thousands of candidates as if they were five; of this it makes no such guess."""
+
+    output_field = BooleanField()
+    arity = 4
+
+    def __init__(self, text: str):
+        fields = [F("title"), F("description"), F("reference")]
+        super().__init__(*fields, Value(text, output_field=TextField()))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        (title, description, reference, text), params = zip(
+            *(compiler.compile(expression) for expression in self.get_source_expressions()),
+            strict=True,
+        )
+        held = f"upper({title} || chr(10) || {description} || chr(10) || coalesce({reference}, ''))"
+        return f"strpos({held}, upper({text})) > 0", [p for part in params for p in part]
+
+
+def contains(text: str) -> Q:
+    """What a search finds: the text in the title, the description or the reference."""
+    return Q(title__icontains=text) | Q(description__icontains=text) | Q(reference__icontains=text)
+
+
+def matching(queryset: QuerySet, text: str) -> QuerySet:
+    """The requests of `queryset` whose title, description or reference contains `text`
+    (case-insensitive; surrounding blanks ignored; blank text narrows nothing). It only
+    narrows: the caller's scope stays."""
+    text = text.strip()
+    if not text:
+        return queryset
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset.filter(contains(text))
+    if len(text) <= EXACT_LENGTH:
+        return queryset.filter(BigramsMatch(text))
+    if "\n" in text:  # could match across two fields in `_HeldIn`
+        return queryset.filter(BigramsMatch(text), contains(text))
+    return queryset.filter(BigramsMatch(text), _HeldIn(text))
