@@ -16,25 +16,11 @@ from requests_app.models import (
     event_message,
     request_state,
 )
+from requests_app.timeline import EVENT_COLUMNS
 
 BATCH = 20_000
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
-_COLUMNS = (
-    "request_id",
-    "seq",
-    "action",
-    "actor_id",
-    "from_status",
-    "to_status",
-    "note",
-    "data",
-    "created_at",
-    "prev_hash",
-    "hash",
-    "key_id",
-    "state",
-)
 _READ = (
     "id",
     *STATE_COLUMNS,
@@ -71,7 +57,7 @@ def seal_timelines(leader_id: int) -> None:
                 chain = _sealed(row, _steps(row, leader_id), key_id, keyed)
                 events.extend(chain)
                 heads.append((row["id"], chain[-1][1], chain[-1][10]))
-            insert_rows(RequestEvent, _COLUMNS, events)
+            insert_rows(RequestEvent, EVENT_COLUMNS, events)
             insert_rows(TimelineHead, ("request_id", "seq", "hash"), heads)
 
 

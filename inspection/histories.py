@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from requests_app.checkpoints import anchors_of
 from requests_app.filters import _local_midnight
-from requests_app.models import RequestEvent, TimelineHead
+from requests_app.models import RequestEvent
 from requests_app.presenters import EventRow, rows_of_events, status_label
 from requests_app.search import matching
 from requests_app.selectors import requests_visible_to
-from requests_app.timeline import check_chain
+from requests_app.timeline import check_chain, heads_of
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,7 @@ def of_requests(requests: list) -> list[History]:
     if not requests:
         return []
     ids = [service_request.pk for service_request in requests]
-    heads = {
-        pk: (seq, head_hash)
-        for pk, seq, head_hash in TimelineHead.objects.filter(request_id__in=ids).values_list(
-            "request_id", "seq", "hash"
-        )
-    }
+    heads = heads_of(ids)
     events = (
         RequestEvent.objects.filter(request_id__in=ids)
         .select_related("actor")

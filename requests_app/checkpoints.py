@@ -47,7 +47,7 @@ from requests_app.models import (
     ServiceRequest,
     TimelineHead,
 )
-from requests_app.timeline import Anchor, ChainCheck, check_chain
+from requests_app.timeline import Anchor, ChainCheck, check_chain, heads_of
 
 logger = logging.getLogger(__name__)
 
@@ -371,12 +371,7 @@ def verify_all(batch_size: int = 500) -> tuple[list[Failure], list[int], list[st
         if not rows:
             break
         ids = [row["pk"] for row in rows]
-        heads = {
-            pk: (seq, head_hash)
-            for pk, seq, head_hash in TimelineHead.objects.filter(request_id__in=ids).values_list(
-                "request_id", "seq", "hash"
-            )
-        }
+        heads = heads_of(ids)
         events = (
             RequestEvent.objects.filter(request_id__in=ids)
             .order_by("request_id", "seq", "id")

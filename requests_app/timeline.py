@@ -80,7 +80,8 @@ class NewEvent:
     data: dict | str = field(default_factory=dict)  # str: already in canonical form (the sweep)
 
 
-_EVENT_COLUMNS = (
+# The columns an appended event is written with (the benchmarks write the same).
+EVENT_COLUMNS = (
     "request_id",
     "seq",
     "action",
@@ -152,7 +153,7 @@ def append_many(
             )
         )
         moved.append((event.request_id, seq, digest, event.request_id in heads))
-    insert_rows(RequestEvent, _EVENT_COLUMNS, rows)
+    insert_rows(RequestEvent, EVENT_COLUMNS, rows)
     _move_heads(moved)
 
 
@@ -449,3 +450,11 @@ def check_chain(
         checkpoint=checkpoint,
         findings=tuple(findings),
     )
+
+
+def heads_of(request_ids) -> dict[int, tuple[int, str]]:
+    """Each of these requests' timeline head, (seq, hash), in one query."""
+    rows = TimelineHead.objects.filter(request_id__in=request_ids)
+    return {
+        pk: (seq, head_hash) for pk, seq, head_hash in rows.values_list("request_id", "seq", "hash")
+    }
