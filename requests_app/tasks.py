@@ -11,14 +11,17 @@ from requests_app import checkpoints
 from requests_app.calendar import warn_of_unsettled_year
 from requests_app.escalation import in_database, sweep
 
+# A sweep (or a part of one) that fails is tried again, backing off: it is safe to run twice.
+SWEEP_RETRIES = {
+    "autoretry_for": (Exception,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+    "acks_late": True,
+}
 
-@shared_task(
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-    acks_late=True,
-)
+
+@shared_task(**SWEEP_RETRIES)
 def run_deadline_sweep() -> str:
     """The beat's minute tick: fire what is due, and re-send e-mails that never went out.
 
@@ -36,13 +39,7 @@ def run_deadline_sweep() -> str:
     return result.summary()
 
 
-@shared_task(
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-    acks_late=True,
-)
+@shared_task(**SWEEP_RETRIES)
 def sweep_part(now: str, parts: int, part: int) -> str:
     """One part of a shared sweep: the requests whose id % parts == part, as of `now`."""
     return sweep(dt.datetime.fromisoformat(now), partition=(parts, part)).summary()

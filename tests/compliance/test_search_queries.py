@@ -8,34 +8,26 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
 
 from core import pagination
 from inspection import histories, views
 from inspection.histories import Criteria
 from requests_app import checkpoints
 from requests_app.checkpoints import verify_chain
-from requests_app.models import RequestEvent, ServiceRequest, TimelineHead
+from requests_app.models import ServiceRequest
 from tests.compliance.inspection_helpers import breach_case, page_client
 from tests.factories import ServiceRequestFactory
 
+# The tamper matrix's direct changes, and its own checkpoint folder and English words per test.
+from tests.requests_app.test_tamper import (  # noqa: F401 (an autouse fixture)
+    EVENTS,
+    HEADS,
+    REQUESTS,
+    _own_checkpoints,
+    raw,
+)
+
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_throttles")]
-
-EVENTS = connection.ops.quote_name(RequestEvent._meta.db_table)
-HEADS = connection.ops.quote_name(TimelineHead._meta.db_table)
-REQUESTS = connection.ops.quote_name(ServiceRequest._meta.db_table)
-
-
-@pytest.fixture(autouse=True)
-def _own_checkpoints(settings, tmp_path):
-    settings.CHECKPOINT_DIR = tmp_path / "checkpoints"
-    with translation.override("en"):
-        yield
-
-
-def raw(sql: str, params=()) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 @pytest.fixture
