@@ -110,7 +110,7 @@ def oversees(official: User, enterprise: Enterprise) -> bool:
     if regions is None:
         # Without a department only inspectors, leaders and admins cover the whole portal.
         return official.role in (Role.INSPECTOR, Role.LEADER, Role.ADMIN)
-    return regions.filter(region=enterprise.region).exists() if enterprise.region else False
+    return bool(enterprise.region) and enterprise.region in regions
 
 
 def conflicts(enterprise_id: int, official_ids) -> dict[int, int]:

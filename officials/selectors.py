@@ -59,15 +59,20 @@ def departments_covering(region: str) -> QuerySet:
     )
 
 
-def jurisdiction_regions(user: User) -> QuerySet | None:
-    """Regions the user's department covers (`department_regions`).
+def jurisdiction_regions(user: User) -> list[str] | None:
+    """Regions the user's department covers (`department_regions`), as a list of names.
 
     None means no department: an inspector, leader or admin then covers the whole portal
     (API.md); a liaison or handler covers no region at all.
+
+    A list, read with one small query over the departments, not a subquery: PostgreSQL
+    estimates `region IN (subquery)` at one row, and at 1M requests planned a region's reports
+    as a thousand index probes, one per enterprise (4–6 s), where the literal regions give a
+    hash join over one scan.
     """
     if user.department_id is None:
         return None
-    return department_regions(user.department)
+    return sorted(set(department_regions(user.department).values_list("region", flat=True)))
 
 
 # What a region that is not one of the tree's is told, in the API and on every form.

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
@@ -405,6 +406,16 @@ def analytic_plan():
         # Not on an error: the transaction is rolled back then, and its settings with it.
         with target.cursor() as cursor:
             cursor.execute("SET LOCAL enable_indexscan = on")
+
+
+def kept_is_fresh(computed_at: dt.datetime, now: dt.datetime) -> bool:
+    """Whether figures computed at `computed_at` may still be shown at `now`.
+
+    Judged by the portal's clock, from the time the figures were computed: a cache's own expiry
+    runs on its server's clock (Redis's), which may differ from the portal's.
+    """
+    age = now - computed_at
+    return dt.timedelta(0) <= age < dt.timedelta(seconds=settings.REPORTS_FIGURES_SECONDS)
 
 
 def requests_table() -> QuerySet:

@@ -11,6 +11,8 @@ under the same parent that received requests in the quarter; a group of fewer th
 
 from dataclasses import dataclass
 
+from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -53,20 +55,19 @@ def weighted_score(components: dict[str, float | None], weights: dict[str, float
     return round(sum(weights[k] * v for k, v in present.items()) / total, 4)
 
 
-def department_scores(period: Period, *, now=None, rows=None) -> list[Score]:
+def department_scores(period: Period, *, now=None, rows=None, kept=True) -> list[Score]:
     """Scores of every department that received requests in the period (city-wide).
 
     `rows`: the city's counts by department_id, when the caller's pass has them already.
+    `kept`: the counts may come from the cache (a dashboard's provisional flags); awarding
+    counts afresh.
     """
     now = now or timezone.now()
     settings = ReportSettings.current()
-    if rows is None:
-        received = figures.received_in(figures.requests_table(), period).exclude(
-            department_id__isnull=True
-        )
-        aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
-        with figures.analytic_queries():
-            rows = list(received.order_by().values("department_id").annotate(**aggregates))
+    if rows is not None:
+        rows = _keep_city_rows(period, now, rows)
+    else:
+        rows = _city_rows(period, now, settings, kept=kept)
     violations = dict(
         Finding.objects.filter(
             severity=Severity.VIOLATION,
@@ -90,6 +91,34 @@ def department_scores(period: Period, *, now=None, rows=None) -> list[Score]:
         if value is not None:
             scores.append(Score(department_id, parents.get(department_id), value))
     return scores
+
+
+# The city's counts by department, kept as the dashboards keep their figures: every narrower
+# dashboard's provisional flags score the whole city, and would otherwise count it every view.
+CITY_ROWS_VERSION = 1
+
+
+def _city_rows_key(period: Period) -> str:
+    return f"reports:city-departments:{CITY_ROWS_VERSION}:{period.label}"
+
+
+def _keep_city_rows(period: Period, now, rows: list[dict]) -> list[dict]:
+    kept = {"rows": rows, "computed_at": now}
+    cache.set(_city_rows_key(period), kept, django_settings.REPORTS_FIGURES_SECONDS)
+    return rows
+
+
+def _city_rows(period: Period, now, settings: ReportSettings, *, kept: bool) -> list[dict]:
+    held = cache.get(_city_rows_key(period)) if kept else None
+    if held is not None and figures.kept_is_fresh(held["computed_at"], now):
+        return held["rows"]
+    received = figures.received_in(figures.requests_table(), period).exclude(
+        department_id__isnull=True
+    )
+    aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
+    with figures.analytic_queries(), figures.analytic_plan():
+        rows = list(received.order_by().values("department_id").annotate(**aggregates))
+    return _keep_city_rows(period, now, rows)
 
 
 def award(scores: list[Score], peer_group_min: int) -> dict[int, tuple[str, Score]]:
@@ -145,7 +174,7 @@ def award_flags(period: Period, *, by=None, now=None) -> list[FlagAward]:
     """
     now = now or timezone.now()
     settings = ReportSettings.current()
-    awarded = award(department_scores(period, now=now), settings.peer_group_min)
+    awarded = award(department_scores(period, now=now, kept=False), settings.peer_group_min)
     kept_cases = dict(
         FlagAward.objects.filter(
             year=period.year, quarter=period.quarter, case__isnull=False

@@ -6,6 +6,7 @@ their region, a handler's their department, an admin's the city.
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
@@ -69,23 +70,39 @@ def report_scope(user: User) -> Scope:
     return Scope(user, visible, city_wide=whole)
 
 
-def departments_in_scope(scope: Scope) -> QuerySet:
-    """Departments a user may narrow a report to: their subtree, or any their requests went to."""
+def departments_in_scope(scope: Scope, counted: Iterable[int] = ()) -> QuerySet:
+    """Departments a user may narrow a report to: every one city-wide; else their subtree and
+    `counted`, the departments the report at hand counts requests of.
+
+    Not "every department any of their requests ever went to": that reads the whole scope
+    (1.8 s for an inspector's region at 1M requests) to fill a drop-down.
+    """
     if scope.city_wide:
         return Department.objects.all()
-    user = scope.user
-    allowed = Q(pk__in=scope.requests.values("department_id"))
-    if user.department is not None and user.role != Role.HANDLER:
-        allowed |= Q(path__startswith=user.department.path)
+    allowed = Q(pk__in=list(counted))
+    if scope.user.department is not None and scope.user.role != Role.HANDLER:
+        allowed |= Q(path__startswith=scope.user.department.path)
     return Department.objects.filter(allowed)
+
+
+def _may_narrow_to(scope: Scope, department: Department) -> bool:
+    """Whether the scope covers the department: city-wide, its subtree, or a request of the
+    scope went there (an index probe that stops at the first such request)."""
+    user = scope.user
+    if scope.city_wide:
+        return True
+    subtree = user.department is not None and user.role != Role.HANDLER
+    if subtree and department.path.startswith(user.department.path):
+        return True
+    return scope.requests.filter(department_id=department.pk).exists()
 
 
 def narrow_to_department(scope: Scope, department_id: int | None) -> Scope:
     """The scope for one department's requests; 404 when it is missing or not in scope."""
     if department_id is None:
         return scope
-    department = departments_in_scope(scope).filter(pk=department_id).first()
-    if department is None:
+    department = Department.objects.filter(pk=department_id).first()
+    if department is None or not _may_narrow_to(scope, department):
         raise Http404
     return Scope(
         scope.user,

@@ -14,7 +14,6 @@ Every key names the scope it counts, so a kept result is only ever read for that
 department's reader never gets the portal's figures, whatever is in the cache.
 """
 
-import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -102,17 +101,10 @@ def kept_quarter(scope: Scope, period: Period, *, now, previous_categories=None)
     if key.stored and period.end <= now:
         return _snapshot(scope, key, period, now, previous_categories)
     kept = cache.get(key.cache_key(period))
-    if kept is None or _stale(kept, now):
+    if kept is None or not figures.kept_is_fresh(kept["computed_at"], now):
         kept = _compute(scope, period, now, previous_categories)
         cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
     return kept
-
-
-def _stale(kept: dict, now) -> bool:
-    # Judged by the portal's clock, from the time the figures were computed: the cache's own
-    # expiry runs on its server's clock (Redis's), which may differ from the portal's.
-    age = now - kept["computed_at"]
-    return not dt.timedelta(0) <= age < dt.timedelta(seconds=settings.REPORTS_FIGURES_SECONDS)
 
 
 def _snapshot(scope, key: ScopeKey, period: Period, now, previous_categories) -> dict:

@@ -7,7 +7,6 @@ Thin: parse the query (a bad one is a 400), resolve the scope (a department outs
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import (
     FileResponse,
@@ -24,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
+from core.pagination import CappedPaginator
 from core.replica import reads_from_replica
 from officials.models import Role
 from reports import charts, exports, figures, jobs
@@ -208,7 +208,9 @@ def dashboard(request):
         "period": period,
         "query": query.cleaned_data,
         "department": narrowed.department,
-        "departments": departments_in_scope(scope).order_by("path")[:500],
+        "departments": departments_in_scope(
+            scope, [row["department"]["id"] for row in report["by_department"]]
+        ).order_by("path")[:500],
         "cards": headline_cards(report, period, department_id),
         "charts": dashboard_charts(report, period, report["trend"], department_id),
         "finished": period.end <= report["computed_at"],
@@ -241,9 +243,8 @@ def figure_requests(request):
         if fmt not in FORMATS:
             return _bad_request(request, {"format": [_("Choose csv or xlsx.")]})
         return _export_requests(request, queryset, context, fmt)
-    page = Paginator(queryset.with_related().order_by("-submitted_at", "-id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    ordered = queryset.with_related().order_by("-submitted_at", "-id")
+    page = CappedPaginator(ordered, PAGE_SIZE).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     context.update(

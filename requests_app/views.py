@@ -61,10 +61,14 @@ def _list_queryset(user, status: str):
     return queue_for(user)
 
 
-def _filter_choices(user) -> dict:
-    enterprises = list(
-        enterprises_visible_to(user).order_by("name").values_list("pk", "name")[:200]
-    )
+def _filter_choices(user, chosen_enterprise: str) -> dict:
+    # Whether each is the chosen one is decided here, once: up to 200 options a page.
+    enterprises = [
+        (pk, name, str(pk) == chosen_enterprise)
+        for pk, name in enterprises_visible_to(user)
+        .order_by("name")
+        .values_list("pk", "name")[:200]
+    ]
     return {
         "statuses": Status.choices,
         "categories": list(Category.objects.all()),
@@ -80,7 +84,7 @@ def request_list(request):
     filterset = RequestFilter(request.GET or None, queryset=base)
     page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now, clocks = timezone.now(), Clocks.current()
-    filters = _filter_choices(user)
+    filters = _filter_choices(user, request.GET.get("enterprise", ""))
     context = {
         "title": LIST_TITLES.get(user.role, LIST_TITLES[Role.ADMIN]),
         "page": page,

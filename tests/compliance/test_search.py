@@ -100,6 +100,8 @@ def test_the_search_page_shows_timelines_verification_and_cases(cast, people, hi
     assert histories_of["plain"].reference not in html
     assert "events verified" in html
     assert reverse("inspector:case", args=[case.pk]) in html
+    # Each hit links to its request as well as its cases.
+    assert reverse("requests:detail", args=[histories_of["reopened"].pk]) in html
 
 
 def test_bad_search_input_is_a_400(people):
@@ -159,3 +161,47 @@ def test_the_official_list_finds_by_name(cast, people):
     html = page_client(people["gina"]).get(reverse("inspector:officials"), {"q": "han"})
     assert reverse("inspector:official", args=[cast.hank.pk]) in html.content.decode()
     assert reverse("inspector:official", args=[cast.liam.pk]) not in html.content.decode()
+
+
+def test_the_enterprise_and_official_are_typed_not_picked_from_every_row(
+    cast, people, histories_of
+):
+    """A credit code, a part of the name, or the id a link carries finds the one enterprise;
+    no drop-down lists every enterprise or official of the scope."""
+    client = page_client(people["gina"])
+    url = reverse("inspector:search")
+    acme = {"plain", "reopened", "assigned"}
+    for typed in (cast.acme.credit_code.lower(), "acme valv", str(cast.acme.pk)):
+        response = client.get(url, {"enterprise": typed, "go": "1"})
+        assert response.status_code == 200, typed
+        shown = {h.request_id for h, _cases in response.context["results"]}
+        assert shown == ids(histories_of, *acme), typed
+    html = client.get(url).content.decode()
+    assert "<option" not in html.split('name="enterprise"')[1].split("</div>")[0]
+    assert "---------" not in html
+    response = client.get(url, {"official": cast.hank.username.upper(), "go": "1"})
+    assert response.status_code == 200
+    assert response.context["form"].cleaned_data["official"] == cast.hank
+
+
+@pytest.mark.parametrize("typed", ["globex", "Nothing like this"])
+def test_an_enterprise_outside_the_scope_or_unknown_is_no_match(cast, people, histories_of, typed):
+    """Globex is in Minhou, outside Gulou's inspector's region: the same answer as a name that
+    does not exist, and nothing is searched."""
+    response = page_client(people["gina"]).get(
+        reverse("inspector:search"), {"enterprise": typed, "go": "1"}
+    )
+    assert response.status_code == 400
+    assert "Nothing you may see matches" in response.content.decode()
+    assert response.context["results"] == []
+
+
+def test_a_name_part_that_fits_two_enterprises_asks_for_more(cast, people, histories_of):
+    from tests.factories import EnterpriseFactory
+
+    EnterpriseFactory(name="Acme Valves East", region="gulou")
+    response = page_client(people["gina"]).get(
+        reverse("inspector:search"), {"enterprise": "acme", "go": "1"}
+    )
+    assert response.status_code == 400
+    assert "More than one matches" in response.content.decode()

@@ -42,7 +42,7 @@ def tree(cast):
 
 
 def regions_of(user) -> set[str]:
-    return set(jurisdiction_regions(user).values_list("region", flat=True))
+    return set(jurisdiction_regions(user))
 
 
 # --- the tree ------------------------------------------------------------------------------------
