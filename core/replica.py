@@ -195,6 +195,51 @@ def wait_for_replica(timeout: float) -> bool:
         time.sleep(_POLL_SECONDS)  # streaming replay is a matter of milliseconds
 
 
+def _replay_position() -> tuple:
+    """(in recovery, bytes not replayed, age of the last replayed transaction in seconds)."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()")
+        (target,) = cursor.fetchone()
+    with connections[REPLICA].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_is_in_recovery(),"
+            " pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn()),"
+            " EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp())",
+            [target],
+        )
+        return cursor.fetchone()
+
+
+def replica_lag() -> dict | None:
+    """How far the replica is behind the primary, for /health/ and monitoring; None without one.
+
+    `behind_bytes`: WAL the primary has written that the replica has not replayed yet, measured
+    against the primary's position now. `behind_seconds`: how old the last replayed transaction
+    is, counted only while bytes are missing (an idle primary writes nothing, and the replay
+    timestamp then ages without the replica being behind). `stale` past
+    HEALTH_REPLICA_MAX_LAG seconds: reads then still work, from the primary when they must be
+    caught up, and from a replica that shows older figures otherwise.
+    """
+    if not replica_configured():
+        return None
+    if connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        return {"ok": True, "behind_bytes": 0, "behind_seconds": 0.0, "stale": False}
+    try:
+        recovering, missing, age = _replay_position()
+    except DatabaseError as error:
+        return {"ok": False, "error": type(error).__name__}
+    if not recovering:  # one server for both, or a promoted standby: nothing to replay
+        missing, age = 0, 0
+    behind = max(0, int(missing or 0))
+    seconds = round(float(age or 0), 1) if behind else 0.0
+    return {
+        "ok": True,
+        "behind_bytes": behind,
+        "behind_seconds": seconds,
+        "stale": seconds > settings.HEALTH_REPLICA_MAX_LAG,
+    }
+
+
 # --- a user who just acted stays on the primary --------------------------------------------------
 
 

@@ -4,6 +4,9 @@
 sweep's age (read from the database, so every process agrees) is reported for monitoring and
 judged stale past `HEALTH_SWEEP_MAX_AGE` seconds; `calendar.next_year_official` is false while
 next year has no official working-day calendar, for monitoring to remind an admin to load it.
+`replica` (null without one) says how far a streaming replica is behind, in bytes and seconds, and
+is stale past `HEALTH_REPLICA_MAX_LAG` seconds; it never makes the portal unhealthy, since reads
+fall back to the primary.
 `python -m portal.health [--http URL] [--sweep]` runs the same checks for a container health check.
 """
 
@@ -71,6 +74,12 @@ def _check_calendar(now: dt.datetime) -> dict:
     return {"next_year_official": official}
 
 
+def _check_replica() -> dict | None:
+    from core.replica import replica_lag  # after django.setup(), as above
+
+    return replica_lag()
+
+
 def report(now: dt.datetime | None = None) -> dict:
     """Every check; `ok` is false when a service the portal cannot work without is down."""
     now = now or timezone.now()
@@ -83,6 +92,8 @@ def report(now: dt.datetime | None = None) -> dict:
         "redis": redis_,
         "sweep": _check_sweep(now),
         "calendar": _check_calendar(now),
+        # Not part of `ok`: with the replica down or behind, reads fall back to the primary.
+        "replica": _check_replica(),
     }
 
 

@@ -270,6 +270,8 @@ CONTENT_SECURITY_POLICY = {
 }
 # Seconds since the last deadline sweep after which /health/ calls the sweep stale (beat: 60 s).
 HEALTH_SWEEP_MAX_AGE = env_int("HEALTH_SWEEP_MAX_AGE", 300, minimum=60)
+# A streaming replica this many seconds behind is reported stale by /health/.
+HEALTH_REPLICA_MAX_LAG = env_int("HEALTH_REPLICA_MAX_LAG", 30, minimum=1)
 # How many Celery tasks share a sweep on PostgreSQL, each for its part of the requests (by id):
 # one per worker process that should take part (requests_app/escalation.py, Partition).
 SWEEP_WORKERS = env_int("SWEEP_WORKERS", 1, minimum=1)

@@ -84,7 +84,10 @@ def dashboard_report(scope: Scope, period: Period, *, now=None) -> dict:
     were computed) and `trend` (received and closed by month, the quarter before and this one).
     """
     now = now or timezone.now()
-    previous = kept_quarter(scope, period.previous(), now=now)
+    # The quarter before only lends its headline, months and categories. A stored scope keeps
+    # it whole (its snapshot is also what a view of that quarter shows); one official's scope,
+    # kept for minutes only, skips its recurring problems and flags, the costliest parts.
+    previous = kept_quarter(scope, period.previous(), now=now, details=scope_key(scope).stored)
     report = kept_quarter(scope, period, now=now, previous_categories=category_counts(previous))
     report["previous"] = headline_of(previous)
     report["trend"] = [
@@ -95,15 +98,22 @@ def dashboard_report(scope: Scope, period: Period, *, now=None) -> dict:
     return report
 
 
-def kept_quarter(scope: Scope, period: Period, *, now, previous_categories=None) -> dict:
-    """One quarter's figures for the scope: stored, cached, or computed now and kept."""
+def kept_quarter(
+    scope: Scope, period: Period, *, now, previous_categories=None, details=True
+) -> dict:
+    """One quarter's figures for the scope: stored, cached, or computed now and kept.
+
+    Without `details` (no recurring problems, no flags) it is kept apart from the whole
+    figures, so that a view of that quarter never gets the shorter version.
+    """
     key = scope_key(scope)
     if key.stored and period.end <= now:
         return _snapshot(scope, key, period, now, previous_categories)
-    kept = cache.get(key.cache_key(period))
+    cache_key = key.cache_key(period) + ("" if details else ":headline")
+    kept = cache.get(cache_key)
     if kept is None or not figures.kept_is_fresh(kept["computed_at"], now):
-        kept = _compute(scope, period, now, previous_categories)
-        cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
+        kept = _compute(scope, period, now, previous_categories, details=details)
+        cache.set(cache_key, kept, settings.REPORTS_FIGURES_SECONDS)
     return kept
 
 
@@ -132,9 +142,11 @@ def _flags_awarded(period: Period) -> bool:
     return FlagAward.objects.filter(year=period.year, quarter=period.quarter).exists()
 
 
-def _compute(scope: Scope, period: Period, now, previous_categories) -> dict:
+def _compute(scope: Scope, period: Period, now, previous_categories, *, details=True) -> dict:
     with figures.analytic_queries():
-        kept = quarter_figures(scope, period, now=now, previous_categories=previous_categories)
+        kept = quarter_figures(
+            scope, period, now=now, previous_categories=previous_categories, details=details
+        )
     kept["computed_at"] = now
     return kept
 
@@ -149,6 +161,13 @@ def forget_finished(period: Period) -> int:
         year=period.year, quarter=period.quarter
     ).delete()
     return deleted
+
+
+def recompute_finished(period: Period) -> tuple[int, dict]:
+    """Compute a finished quarter again: the portal's figures now, every other scope's on its
+    next view. (snapshots dropped, the portal's figures)"""
+    dropped = forget_finished(period)
+    return dropped, refresh_portal(period)
 
 
 def refresh_portal(period: Period, *, now=None) -> dict:

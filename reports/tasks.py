@@ -59,6 +59,5 @@ def recompute_last_quarter() -> int:
     from reports import snapshots
 
     period = Period.containing(timezone.now()).previous()
-    forgotten = snapshots.forget_finished(period)
-    snapshots.refresh_portal(period)
+    forgotten, _figures = snapshots.recompute_finished(period)
     return forgotten

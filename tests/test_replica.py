@@ -406,3 +406,40 @@ def test_an_export_reads_the_replica_and_writes_to_the_primary(standby, cast):
     assert (job.status, job.done) == (ExportStatus.DONE, 2)
     assert ServiceRequest._meta.db_table in _tables(on_replica.captured_queries)
     assert not any(query["sql"].startswith("UPDATE") for query in on_replica.captured_queries)
+
+
+def test_health_says_null_for_the_replica_without_one(client, monkeypatch, db):
+    monkeypatch.setattr(replica, "replica_configured", lambda: False)
+    assert client.get("/health/").json()["replica"] is None
+
+
+def test_health_reports_a_replica_that_does_not_answer_without_failing(client, monkeypatch, db):
+    """Reads fall back to the primary, so the portal stays healthy; monitoring sees why."""
+    from django.db import OperationalError
+
+    def refused():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(replica, "replica_configured", lambda: True)
+    monkeypatch.setattr(connections["default"], "vendor", "postgresql")
+    monkeypatch.setattr(replica, "_replay_position", refused)
+    body = replica.replica_lag()
+    assert body == {"ok": False, "error": "OperationalError"}
+
+
+@needs_replica
+@on_the_replica
+def test_health_reports_the_replicas_lag(standby, cast, settings):
+    _file_requests(cast, 2)
+    _caught_up()
+    lag = _client(cast.ada).get("/health/").json()["replica"]
+    assert lag["ok"] is True
+    assert lag["behind_bytes"] == 0
+    assert lag["stale"] is False
+    # Behind by what the primary writes until the standby replays it: never negative, and a
+    # threshold of one second says stale only when seconds are missing.
+    settings.HEALTH_REPLICA_MAX_LAG = 1
+    _file_requests(cast, 1)
+    lag = replica.replica_lag()
+    assert lag["behind_bytes"] >= 0
+    assert lag["stale"] is (lag["behind_seconds"] > 1)

@@ -295,3 +295,41 @@ def test_the_page_says_when_its_figures_were_computed(cast, statutory, moment, w
     # In the reader's time zone (Shanghai), not UTC: 12:00 there is 04:00 UTC.
     assert "noon" in text or "12:00" in text
     assert page.context["report"]["computed_at"] == at(moment)
+
+
+def test_a_liaisons_previous_quarter_is_kept_short_and_viewed_whole(cast, statutory):
+    """For one official's scope the quarter before is kept for the comparison only (no
+    recurring problems, no flags); a view of that quarter itself computes them, and never
+    reads the short version."""
+    _fill(12, 2)
+    RawServiceRequestFactory(enterprise=cast.acme, submitted_at=at("2026-09-03 10:00"))
+    RawServiceRequestFactory(enterprise=cast.acme, submitted_at=at("2026-10-03 10:00"))
+    scope = report_scope(cast.liam)
+    with time_machine.travel(at("2026-10-15 12:00"), tick=False):
+        current = snapshots.dashboard_report(scope, Period(2026, 4))
+        assert current["previous"]["received"] == 1
+        short = cache.get(snapshots.scope_key(scope).cache_key(Q3) + ":headline")
+        assert short is not None and "recurring" not in short and "flags" not in short
+        whole = snapshots.dashboard_report(scope, Q3)
+    assert whole["received"] == 1
+    assert "recurring" in whole and "flags" in whole
+
+
+def test_the_command_recomputes_a_finished_quarter(cast, statutory):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    _fill(12, 2)
+    with time_machine.travel(at(AFTER_Q3), tick=False):
+        snapshots.dashboard_report(report_scope(cast.ada), Q3)
+        RawServiceRequestFactory(submitted_at=at("2026-09-30 10:00"))
+        out = StringIO()
+        call_command("recompute_snapshots", "--year", "2026", "--quarter", "3", stdout=out)
+        assert "2026-Q3: 1 snapshot(s) dropped" in out.getvalue()
+        assert snapshots.dashboard_report(report_scope(cast.ada), Q3)["received"] == 13
+        # The current quarter is not stored: nothing to recompute.
+        with pytest.raises(CommandError, match="has not ended"):
+            call_command("recompute_snapshots", "--year", "2026", "--quarter", "4")
+        with pytest.raises(CommandError, match="both"):
+            call_command("recompute_snapshots", "--year", "2026")
