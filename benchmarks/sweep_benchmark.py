@@ -4,6 +4,7 @@ Usage, on a throw-away database that the script empties and fills (create it fir
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/qinqing_bench
     python benchmarks/sweep_benchmark.py
+    python benchmarks/sweep_benchmark.py --requests 10000000 --due 1000000 --queue  # issue 14
 
 It prints the fill time, the EXPLAIN plan of each rule's candidate query, the time and peak
 memory of a sweep that fires 100,000 escalations, and of a sweep with nothing due. Targets
@@ -36,6 +37,7 @@ def fill(total: int, due: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
+    from benchmarks.filling import indexes_deferred
     from officials.credit_code import check_character
     from officials.models import Category, Department, Enterprise, EnterpriseLink, Role, User
     from requests_app.models import EscalationRule
@@ -74,7 +76,8 @@ def fill(total: int, due: int) -> None:
     first_department = departments[0].pk
     every = total // due
     now = timezone.now()
-    with connection.cursor() as cursor:
+    bulk = ["requests_app_servicerequest", "requests_app_requestevent"]
+    with indexes_deferred(bulk, print), connection.cursor() as cursor:
         # Every `every`-th request waits to be assigned and its assign clock breached a day
         # ago; a tenth of the rest are being worked on with time left; the others are closed.
         cursor.execute(
@@ -146,7 +149,10 @@ def fill(total: int, due: int) -> None:
             """,
             {"rule": reminder.pk, "now": now},
         )
-        cursor.execute("ANALYZE")
+    # After the indexes are built again: the planner's statistics of the expression indexes
+    # (the queue's next due time) are gathered with them.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
 
 def undo_last_run() -> None:
@@ -221,6 +227,44 @@ def explain() -> None:
             print(f"\n-- {rule.name} ({label})\n    {plan}")
 
 
+QUEUE_ROLES = ("liaison", "leader", "h{first}", "inspector", "admin")
+
+
+def measure_queue(repeat: int = 10) -> None:
+    """The queue page (`/requests/`, 50 rows) of each role, in-process: p50 and p95 in ms."""
+    import logging
+    import statistics
+
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    from officials.models import Department, Role, User
+
+    logging.getLogger("axes").setLevel(logging.WARNING)  # a line per login otherwise
+    User.objects.get_or_create(username="admin", defaults={"role": Role.ADMIN})
+    first = Department.objects.exclude(parent=None).order_by("pk").first().pk
+    from django.db import connection
+
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        for name in QUEUE_ROLES:
+            username = name.format(first=first)
+            client = Client()
+            client.force_login(User.objects.get(username=username))
+            client.get("/requests/")  # warm
+            times, queries = [], 0
+            for _ in range(repeat):
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    status = client.get("/requests/").status_code
+                    times.append((time.perf_counter() - started) * 1000)
+                queries = len(captured)
+            times.sort()
+            print(
+                f"queue /requests/ as {username:10} p50 {statistics.median(times):7.1f} ms, "
+                f"p95 {times[-1]:7.1f} ms, {queries} queries, HTTP {status}"
+            )
+
+
 def run_sweep() -> None:
     """One sweep in this (fresh) process; prints JSON with its figures and peak memory.
 
@@ -267,6 +311,9 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=100_000)
     parser.add_argument("--sweep-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
+        "--queue", action="store_true", help="also measure the queue page of each role"
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the filled data; undo the last run's firings instead",
@@ -290,6 +337,9 @@ def main() -> None:
             f"in {time.perf_counter() - started:.1f} s."
         )
     explain()
+    if args.queue:
+        print(f"\nLoad average before the queue: {os.getloadavg()[0]:.1f}")
+        measure_queue()
     busy = sweep_in_subprocess()
     print(
         f"\nSweep with {args.due:,} due: {busy['seconds']} s "

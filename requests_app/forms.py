@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -54,7 +55,26 @@ def _department_choices():
     return [empty_choice(True), *Department.objects.values_list("pk", "name")]
 
 
-def _handler_choices(service_request) -> list:
+class HandlerSelect(forms.Select):
+    """Handlers grouped by department, each option naming its department in
+    `data-department`: static/requests/pickers.js then offers only the chosen department's
+    handlers. Without JavaScript the groups still say whose handler is whose, and the
+    workflow refuses a handler of another department."""
+
+    def __init__(self, *args, department_of=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.department_of: dict[str, int] = department_of or {}
+        self.attrs.setdefault("data-follows", "department")
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.department_of:
+            option["attrs"]["data-department"] = str(self.department_of[str(value)])
+        return option
+
+
+def _handler_choices(service_request) -> tuple[list, dict[str, int]]:
+    """(choices grouped by department, {handler id: department id})."""
     handlers = (
         User.objects.filter(role=Role.HANDLER, is_active=True, department__isnull=False)
         .select_related("department")
@@ -63,9 +83,12 @@ def _handler_choices(service_request) -> list:
     if service_request is not None:
         # Who may take it: officials with a declared tie to the enterprise recuse (回避).
         handlers = handlers.exclude(pk__in=declared_official_ids(service_request.enterprise_id))
-    return [empty_choice(False)] + [
-        (str(h.pk), f"{h.department.name} · {h.display_name}") for h in handlers
-    ]
+    groups: dict[str, list] = {}
+    department_of = {}
+    for h in handlers:
+        groups.setdefault(h.department.name, []).append((str(h.pk), h.display_name))
+        department_of[str(h.pk)] = h.department_id
+    return [empty_choice(False), *groups.items()], department_of
 
 
 # --- the action forms of the detail page ---------------------------------------------------------
@@ -98,7 +121,12 @@ class AssignForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["handler"].choices = _handler_choices(self.service_request)
+        choices, department_of = _handler_choices(self.service_request)
+        # The picker follows the department select of this very form (ids carry the action).
+        self.fields["handler"].widget = HandlerSelect(
+            department_of=department_of, attrs={"data-follows": f"{self.action}-department"}
+        )
+        self.fields["handler"].choices = choices
 
 
 class RejectForm(ActionForm):
@@ -106,10 +134,55 @@ class RejectForm(ActionForm):
     reason = _text(gettext_lazy("Reason"))
 
 
+class ReferenceInput(forms.TextInput):
+    """A request number typed by hand, with the likely ones offered as the person types: a
+    <datalist> the browser filters itself (type-ahead without a script or a round trip)."""
+
+    def __init__(self, *args, candidates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.candidates = list(candidates)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        list_id = f"{(attrs or {}).get('id', name)}-candidates"
+        self.attrs["list"] = list_id
+        field = super().render(name, value, attrs, renderer)
+        options = format_html_join(
+            "", '<option value="{}">{}</option>', ((ref, title) for ref, title in self.candidates)
+        )
+        return format_html('{}<datalist id="{}">{}</datalist>', field, list_id, options)
+
+
+MERGE_CANDIDATES = 20
+
+
+def merge_candidates(service_request, user) -> list[tuple[str, str]]:
+    """(reference, title) of the open requests a duplicate is most likely of: the same
+    enterprise's, newest first, among those the user may see."""
+    from requests_app.models import OPEN_STATUSES
+    from requests_app.selectors import requests_visible_to
+
+    rows = (
+        requests_visible_to(user)
+        .filter(enterprise_id=service_request.enterprise_id, status__in=OPEN_STATUSES)
+        .exclude(pk=service_request.pk)
+        .order_by("-submitted_at", "-id")
+        .values_list("reference", "title")[:MERGE_CANDIDATES]
+    )
+    return [(reference, title) for reference, title in rows if reference]
+
+
 class MergeForm(ActionForm):
     action = "merge"
     into = forms.CharField(label=gettext_lazy("Merge into (request number or id)"))
     note = _text(gettext_lazy("Note"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.service_request is not None:
+            candidates = merge_candidates(self.service_request, self.user)
+            self.fields["into"].widget = ReferenceInput(
+                candidates=candidates, attrs={"autocomplete": "off"}
+            )
 
 
 class StartForm(ActionForm):

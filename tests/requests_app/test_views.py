@@ -251,6 +251,40 @@ def test_merge_by_reference(cast, request_in):
     assert (duplicate.status, duplicate.merged_into_id) == (Status.MERGED, original.pk)
 
 
+def test_the_merge_form_offers_the_enterprises_open_requests_and_the_merged_page_names_it(
+    cast, request_in
+):
+    duplicate = request_in("submitted")
+    original = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice, title="Gate road")
+    other = ServiceRequestFactory(enterprise=cast.globex, by=cast.mallory, title="Elsewhere")
+    html = page_client(cast.liam, "en").get(f"/requests/{duplicate.pk}/").content.decode()
+    offered = re.search(r'<datalist id="merge-into-candidates">(.*?)</datalist>', html, re.S)
+    assert offered is not None and 'list="merge-into-candidates"' in html
+    assert f'<option value="{original.reference}">Gate road</option>' in offered.group(1)
+    assert other.reference not in offered.group(1)  # another enterprise's
+    assert duplicate.reference not in offered.group(1)  # itself
+    page_client(cast.liam).post(
+        f"/requests/{duplicate.pk}/act/merge/", {"into": original.reference}
+    )
+    html = page_client(cast.liam, "en").get(f"/requests/{duplicate.pk}/").content.decode()
+    assert f">{original.reference}</a>" in html
+    assert f"#{original.pk}<" not in html
+
+
+def test_the_handler_picker_says_each_handlers_department(cast, request_in):
+    """Grouped by department, each option carrying its department for the page's script; the
+    picker follows the assign form's own department select."""
+    service_request = request_in("submitted")
+    html = page_client(cast.liam, "en").get(f"/requests/{service_request.pk}/").content.decode()
+    picker = re.search(r'<select name="handler"(.*?)</select>', html, re.S).group(0)
+    assert 'data-follows="assign-department"' in picker and 'id="assign-department"' in html
+    assert f'<optgroup label="{cast.roads.name}">' in picker
+    assert re.search(
+        rf'<option value="{cast.hank.pk}" data-department="{cast.roads.pk}">', picker
+    )
+    assert "requests/pickers" in html
+
+
 def test_merge_into_an_unknown_number_is_refused_on_the_field(cast, request_in):
     duplicate = request_in("submitted")
     response = page_client(cast.liam).post(
