@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from notifications.models import Notification
+from notifications.models import Digest, Notification
 from officials.models import Role
 
 
@@ -64,6 +64,32 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # messages are written by notifications.messages alone
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Digest)
+class DigestAdmin(admin.ModelAdmin):
+    """The daily digests: which went out, and which wait (claimed, failed attempts)."""
+
+    list_display = ["day", "user", "items", "sent_at", "attempts"]
+    list_filter = ["day"]
+    search_fields = ["user__username", "user__name"]
+    list_select_related = ["user"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        user = request.user
+        if user.is_superuser or user.role == Role.ADMIN:
+            return queryset
+        return queryset.filter(user=user)
+
+    def has_add_permission(self, request):
+        return False  # made by notifications.digest alone
 
     def has_change_permission(self, request, obj=None):
         return False

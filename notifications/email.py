@@ -12,7 +12,10 @@ EMAIL_MAX_ATTEMPTS = 8
 
 
 def language_of(user) -> str:
-    return user.language or settings.LANGUAGE_CODE
+    """The language every message to `user` is written in: their choice (the language switch,
+    /api/v1/me/), else the portal's default. A code the portal does not speak is no choice."""
+    language = user.language
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def send_email(notification: Notification, connection=None) -> None:

@@ -1,7 +1,12 @@
 """The in-app inbox: scoped reads of a user's own notifications, and marking them read."""
 
+import functools
+import re
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 
 from core import pagination
@@ -16,6 +21,42 @@ def notifications_of(user) -> QuerySet:
     if not user.is_authenticated or not user.is_active:
         return Notification.objects.none()
     return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+
+def filtered(user, *, kind: str = "", unread: bool = False) -> QuerySet:
+    """The user's notifications of one kind, or unread only, still newest first: each filter
+    has an index in that order (notification_inbox_kind, notification_inbox_unread), so a page
+    of a long inbox reads only its own rows."""
+    rows = notifications_of(user)
+    if kind:
+        rows = rows.filter(kind=kind)
+    if unread:
+        rows = rows.filter(read_at__isnull=True)
+    return rows
+
+
+@functools.cache
+def _request_link() -> re.Pattern:
+    # Messages about a request link to its page (requests:detail); the id is read back from
+    # there, so every writer of messages, the database's sweep included, names the request.
+    marker = "987654321"
+    prefix, suffix = reverse("requests:detail", args=[int(marker)]).split(marker, 1)
+    return re.compile(rf"^{re.escape(prefix)}(\d+){re.escape(suffix)}")
+
+
+def request_id_of(notification: Notification) -> int | None:
+    """The id of the request a notification is about, or None."""
+    match = _request_link().match(notification.link or "")
+    return int(match[1]) if match else None
+
+
+def grouped(notifications: Iterable[Notification]) -> list[tuple[int | None, list]]:
+    """One page's notifications grouped by their request, in the page's order: each group
+    where its newest message stands, the messages about no request together likewise."""
+    groups: dict[int | None, list[Notification]] = {}
+    for notification in notifications:
+        groups.setdefault(request_id_of(notification), []).append(notification)
+    return list(groups.items())
 
 
 def unread_count(user) -> int:
@@ -47,8 +88,11 @@ def mark_read(notification: Notification, *, by, now=None) -> None:
         )
 
 
-def mark_all_read(*, by, now=None) -> int:
-    """Mark every unread notification of `by` read; returns how many changed."""
-    return Notification.objects.filter(recipient=by, read_at__isnull=True).update(
-        read_at=now or timezone.now()
-    )
+def mark_all_read(*, by, now=None, ids: Iterable[int] | None = None) -> int:
+    """Mark every unread notification of `by` read, or those of `ids` that are theirs (others'
+    ids are passed over in silence: nobody learns whether they exist); returns how many
+    changed."""
+    rows = Notification.objects.filter(recipient=by, read_at__isnull=True)
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    return rows.update(read_at=now or timezone.now())

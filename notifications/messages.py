@@ -2,6 +2,9 @@
 
 Messages are written into the inbox in the recipient's language at once (cheap string
 formatting, so a sweep can notify thousands); the e-mail is rendered and sent later by Celery.
+Each recipient's preference for the kind (notifications/preferences.py) decides whether there
+is a row at all, and whether its e-mail goes out at once or waits for the daily digest
+(notifications/digest.py).
 A mail server or broker that is down never blocks or undoes the change that caused the message:
 the row stays with `emailed_at` empty and the next sweep hands it to the worker again.
 """
@@ -17,7 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from core.bulk import insert_rows
-from notifications import outbox
+from notifications import outbox, preferences
 from notifications.email import language_of
 from notifications.models import Notification
 from notifications.tasks import send_notification_emails
@@ -232,9 +235,14 @@ def rows_for_many(kind: str, items: list[tuple[Iterable, dict, str]], now=None) 
     language, not once per row: a sweep builds hundreds of thousands of these.
     """
     now = now or timezone.now()
+    told = [_distinct_active(recipients) for recipients, _context, _link in items]
+    # Each recipient's preferences for this kind, read once for the whole batch.
+    flags = preferences.flags_for({user.pk for users in told for user in users}, kind)
     by_language: dict[str, list[tuple[int, list]]] = {}
-    for index, (recipients, _context, _link) in enumerate(items):
-        for user in _distinct_active(recipients):
+    for index, users in enumerate(told):
+        for user in users:
+            if not flags.get(user.pk, preferences.DEFAULT).inbox:
+                continue  # the user turned this kind off: no inbox row, so no e-mail either
             readers = by_language.setdefault(language_of(user), [])
             if readers and readers[-1][0] == index:
                 readers[-1][1].append(user)
@@ -257,10 +265,17 @@ def rows_for_many(kind: str, items: list[tuple[Iterable, dict, str]], now=None) 
                     values[key] = value
                 subject, body = (subject_format % values)[:200], body_format % values
                 rows.extend(
-                    (user.pk, kind, subject, body, "", link, now, None, bool(user.email), None, 0)
+                    (user.pk, kind, subject, body, "", link, now, None, wanted, None, 0)
                     for user in users
+                    for wanted in [_email_now(user, flags.get(user.pk, preferences.DEFAULT))]
                 )
     return rows
+
+
+def _email_now(user, flags: preferences.Flags) -> bool:
+    """Whether the row's e-mail goes out at once. A digest kind's rows wait for the daily
+    digest (notifications/digest.py), which collects them by `email_wanted` being false."""
+    return bool(user.email) and flags.email and not flags.digest
 
 
 def _distinct_active(recipients: Iterable) -> list:
@@ -344,14 +359,23 @@ def inbox_words(
     # thousands of requests); each list is checked once. `items` keeps the lists alive, so
     # their ids stay theirs for this call.
     checked: dict[int, list[int]] = {}
+    active: dict[int, list] = {}
+    for _item, users in items:
+        if id(users) not in active:
+            active[id(users)] = _distinct_active(users)
+    # Each recipient's preferences for this kind, read once for the whole batch.
+    flags = preferences.flags_for({user.pk for users in active.values() for user in users}, kind)
     for item, users in items:
         pks = checked.get(id(users))
         if pks is None:
             pks = checked[id(users)] = []
-            for user in _distinct_active(users):
+            for user in active[id(users)]:
+                told = flags.get(user.pk, preferences.DEFAULT)
+                if not told.inbox:
+                    continue  # the user turned this kind off: no inbox row, no e-mail
                 if user.pk not in recipients:
                     language = languages.setdefault(language_of(user), len(languages) + 1)
-                    recipients[user.pk] = (language, bool(user.email))
+                    recipients[user.pk] = (language, _email_now(user, told))
                 pks.append(user.pk)
         pair_items.extend([item] * len(pks))
         pair_users.extend(pks)

@@ -81,6 +81,15 @@ class Notification(models.Model):
             models.Index(
                 fields=["recipient", "-created_at", "-id"], name="notification_inbox_order"
             ),
+            # The inbox filtered by kind, and unread only, each in the order it shows.
+            models.Index(
+                fields=["recipient", "kind", "-created_at", "-id"], name="notification_inbox_kind"
+            ),
+            models.Index(
+                fields=["recipient", "-created_at", "-id"],
+                name="notification_inbox_unread",
+                condition=Q(read_at__isnull=True),
+            ),
             models.Index(
                 fields=["created_at"],
                 name="notification_email_pending",
@@ -90,3 +99,76 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_id}: {self.subject}"
+
+
+class Preference(models.Model):
+    """How one user wants one kind of message: only the kinds they changed have a row.
+
+    Without a row a kind goes to the inbox and, where the user has an address, by e-mail at once:
+    the behaviour from before preferences existed (`notifications.preferences.DEFAULT`).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        db_index=False,  # the unique (user, kind) leads with it
+    )
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    inbox = models.BooleanField(_("in the inbox"), default=True)
+    email = models.BooleanField(_("by e-mail"), default=True)
+    digest = models.BooleanField(_("in the daily digest"), default=False)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_preference_once"),
+            # E-mail and digest are copies of the inbox message, and the digest is a way of
+            # e-mailing (notifications.preferences.Flags).
+            models.CheckConstraint(
+                condition=Q(inbox=True) | Q(email=False, digest=False),
+                name="notification_preference_needs_inbox",
+            ),
+            models.CheckConstraint(
+                condition=Q(email=True) | Q(digest=False),
+                name="notification_preference_digest_is_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.kind}"
+
+
+class Digest(models.Model):
+    """One user's daily digest e-mail for one day (Asia/Shanghai): the row makes it go out once.
+
+    A run claims the row (`claimed_at`) before sending and stamps `sent_at` after, as the
+    outbox does for single e-mails (notifications/outbox.py): a second or concurrent run finds it
+    claimed or sent and leaves it alone; a claim older than NOTIFICATIONS_EMAIL_CLAIM_SECONDS is
+    presumed lost with its worker and taken over.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="digests",
+        db_index=False,  # the unique (user, day) leads with it
+    )
+    day = models.DateField(_("day"))
+    items = models.PositiveIntegerField(_("messages"), default=0)
+    claimed_at = models.DateTimeField(_("being sent since"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("daily digest")
+        verbose_name_plural = _("daily digests")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="notification_digest_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.day}"

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.core.mail import get_connection
 from django.utils import timezone
 
-from notifications import outbox
+from notifications import digest, outbox
 from notifications.email import EMAIL_MAX_ATTEMPTS, send_email
 from notifications.models import Notification
 
@@ -60,3 +60,9 @@ def _send_set(claimed: list[int], failed: list[int]) -> int:
     finally:
         mail_server.close()
     return sent
+
+
+@shared_task
+def send_daily_digests() -> int:
+    """Beat, shortly after midnight in Shanghai: each user's digest of the day before, once."""
+    return digest.send_digests(timezone.now())

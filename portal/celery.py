@@ -102,6 +102,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=0, hour=19),
         "options": {"expires": 3600},
     },
+    # Each user's daily digest of the day just ended, at 00:10 in Shanghai (beat runs in UTC).
+    # A (user, day) row makes each go out once, however often or late this runs.
+    "notifications-daily-digest": {
+        "task": "notifications.tasks.send_daily_digests",
+        "schedule": crontab(minute=10, hour=16),
+        "options": {"expires": 3600},
+    },
     # A gift received unregistered within its deadline becomes the N01 violation once it lapses.
     "compliance-gift-deadlines": {
         "task": "compliance.tasks.judge_gift_deadlines",

@@ -5,8 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from notifications.api import InboxReadView, InboxView, MeView
 from officials.api import CategoryViewSet, DepartmentViewSet, EnterpriseViewSet, UserViewSet
-from portal import api_docs, health, tokens, views
+from portal import api_docs, favicon, health, tokens, views
 from requests_app.api import CalendarYearView, ServiceRequestViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -20,11 +21,15 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switch, which also remembers a signed-in user's choice for their messages.
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
     path("api/v1/auth/token/revoke/", tokens.RevokeTokenView.as_view(), name="api-token-revoke"),
     path("api/v1/", include(router.urls)),
+    path("api/v1/me/", MeView.as_view(), name="me"),
+    path("api/v1/inbox/", InboxView.as_view(), name="inbox-list"),
+    path("api/v1/inbox/read/", InboxReadView.as_view(), name="inbox-read"),
     path("api/v1/calendar/<int:year>/", CalendarYearView.as_view(), name="calendar-year"),
     path("api/v1/", include("inspection.api_urls")),
     path("api/v1/", include("compliance.api_urls")),
@@ -33,6 +38,7 @@ urlpatterns = [
     # from a URL: no inline script (the CSP forbids it).
     path("api/docs/", api_docs.api_docs, name="api-docs"),
     path("health/", health.health, name="health"),
+    path("favicon.ico", favicon.favicon, name="favicon"),
     path("", include("portal.urls_pages")),
     path("", include("requests_app.urls")),
     path("", include("inspection.urls")),

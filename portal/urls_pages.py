@@ -10,4 +10,5 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/", views.inbox_open, name="inbox-open"),
     path("inbox/read-all/", views.inbox_mark_all_read, name="inbox-read-all"),
+    path("inbox/settings/", views.inbox_settings, name="inbox-settings"),
 ]

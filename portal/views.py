@@ -6,9 +6,10 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import check_for_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_POST
+from django.views import i18n as i18n_views
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -22,7 +23,10 @@ from core.pagination import CappedCount, CappedPaginator
 from core.serializers import StrictCharField, StrictInput
 from core.throttles import ClientThrottle, client_allowed
 from notifications import inbox as inboxes
+from notifications import preferences, profile
+from notifications.forms import InboxFilterForm, PreferencesForm
 from portal import tokens
+from requests_app.selectors import requests_visible_to
 
 INBOX_PAGE_SIZE = 30
 
@@ -97,12 +101,28 @@ class ObtainTokenView(ObtainAuthToken):
 @login_required
 @require_GET
 def inbox(request):
-    """The user's own notifications, newest first; unread ones stand out."""
-    notifications = inboxes.notifications_of(request.user)
+    """The user's own notifications, newest first, filtered by kind or unread, and on each page
+    the messages of one request together under its reference."""
+    filters = InboxFilterForm(request.GET)
+    notifications = inboxes.filtered(request.user, **filters.filters())
     page = CappedPaginator(notifications, INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    groups = inboxes.grouped(page.object_list)
+    # One query for the page's headings, whatever its size; a request the user can no longer
+    # see keeps its messages, without its reference.
+    ids = [pk for pk, _rows in groups if pk is not None]
+    references = dict(
+        requests_visible_to(request.user).filter(pk__in=ids).values_list("pk", "reference")
+    )
     # The unread count stops one past the cap (notifications.inbox.unread_count).
     cap = pagination.COUNT_CAP
-    context = {"page": page, "count_cap": cap, "capped_label": CappedCount(cap, capped=True).label}
+    context = {
+        "page": page,
+        "groups": [(pk, references.get(pk), rows) for pk, rows in groups],
+        "filters": filters,
+        "filtered": any(filters.filters().values()),
+        "count_cap": cap,
+        "capped_label": CappedCount(cap, capped=True).label,
+    }
     return render(request, "portal/inbox.html", context)
 
 
@@ -131,6 +151,37 @@ def inbox_mark_all_read(request):
         )
         messages.success(request, text % {"count": count})
     return redirect("portal:inbox")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def inbox_settings(request):
+    """Per kind of message: not at all, the inbox only, e-mail at once, or the daily digest."""
+    current = preferences.preferences_of(request.user)
+    form = PreferencesForm(request.POST or None, current=current)
+    if request.method == "POST" and form.is_valid():
+        preferences.set_preferences(request.user, form.changes())
+        messages.success(request, _("Your message settings are saved."))
+        return redirect("portal:inbox-settings")
+    return render(
+        request,
+        "portal/inbox_settings.html",
+        {"form": form, "has_email": bool(request.user.email)},
+        status=400 if form.is_bound else 200,
+    )
+
+
+# --- the language switch -------------------------------------------------------------------------
+
+
+def set_language(request):
+    """Django's language switch; for a signed-in user the choice is also saved, so that every
+    message written to them from now on (inbox and e-mail) is in that language."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get(i18n_views.LANGUAGE_QUERY_PARAMETER)
+    if request.method == "POST" and request.user.is_authenticated and check_for_language(language):
+        profile.save_language(request.user, language)
+    return response
 
 
 def _error(request, template: str, code: int):

@@ -91,8 +91,8 @@ def _may_narrow_to(scope: Scope, department: Department) -> bool:
     user = scope.user
     if scope.city_wide:
         return True
-    subtree = user.department is not None and user.role != Role.HANDLER
-    if subtree and department.path.startswith(user.department.path):
+    own = user.department
+    if own is not None and user.role != Role.HANDLER and department.path.startswith(own.path):
         return True
     return scope.requests.filter(department_id=department.pk).exists()
 

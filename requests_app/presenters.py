@@ -77,6 +77,9 @@ class Badge:
             '<span class="badge {}" title="{}">{}</span>', self.level, due, self.text
         )
 
+    # Templates turn a value into text with str() before escaping it: the markup, marked safe.
+    __str__ = __html__
+
 
 def _span(delta: dt.timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)

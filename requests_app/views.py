@@ -54,11 +54,12 @@ LIST_TITLES = {
 # --- lists ---------------------------------------------------------------------------------------
 
 
-def _list_queryset(user, status: str):
+def _list_queryset(user, status: str) -> tuple:
+    """(the list's requests, whether it is a queue: open requests, next clock due first)."""
     # Those who work no queue (entrepreneurs, inspectors) read whole histories.
     if not user.has_perm("requests.work_queue") or (status and status not in OPEN_STATUSES):
-        return requests_visible_to(user).with_related().order_by("-submitted_at", "-id")
-    return queue_for(user)
+        return requests_visible_to(user).with_related().order_by("-submitted_at", "-id"), False
+    return queue_for(user), True
 
 
 def _filter_choices(user, chosen_enterprise: str) -> dict:
@@ -76,11 +77,42 @@ def _filter_choices(user, chosen_enterprise: str) -> dict:
     }
 
 
+# The columns a person may sort the list by: (label's column, the API ordering, asc or desc)
+# — the API's own orderings (requests_app.filters), each read off an index.
+SORTABLE = {"filed": "submitted_at", "deadline": "answer_due_at"}
+
+
+def _column_sorts(params, *, queue: bool) -> dict[str, dict]:
+    """For each sortable column: the link that sorts by it (or turns it around) and the
+    current direction for `aria-sort` ("none" when the list is not sorted by it). With no
+    `ordering` a queue is in next-due order, the deadline column's, and other lists newest
+    first."""
+    current = params.get("ordering", "")
+    if not current:
+        current = "answer_due_at" if queue else "-submitted_at"
+    sorts = {}
+    for column, field in SORTABLE.items():
+        if current.lstrip("-") == field:
+            direction = "descending" if current.startswith("-") else "ascending"
+            following = field if current.startswith("-") else f"-{field}"
+        else:
+            direction = "none"
+            following = f"-{field}" if column == "filed" else field
+        query = params.copy()
+        query.pop("page", None)
+        if queue and following == "answer_due_at":
+            query.pop("ordering", None)  # the queue's own order: the next clock due
+        else:
+            query["ordering"] = following
+        sorts[column] = {"href": f"?{query.urlencode()}", "direction": direction}
+    return sorts
+
+
 @login_required
 @require_GET
 def request_list(request):
     user = request.user
-    base = _list_queryset(user, request.GET.get("status", ""))
+    base, queue = _list_queryset(user, request.GET.get("status", ""))
     filterset = RequestFilter(request.GET or None, queryset=base)
     page = CappedPaginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now, clocks = timezone.now(), Clocks.current()
@@ -93,6 +125,8 @@ def request_list(request):
         "values": request.GET,
         "may_file": user.has_perm("requests.file"),
         "show_enterprise": user.role != Role.ENTREPRENEUR or bool(filters["enterprises"]),
+        "works_queue": user.has_perm("requests.work_queue"),
+        "sorts": _column_sorts(request.GET, queue=queue),
     }
     return render(request, "requests/list.html", context)
 

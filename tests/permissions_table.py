@@ -233,6 +233,7 @@ ROWS: list[Row] = [
     Row("set_language", public(302), method="post", body=lambda w: {"language": "en"}),
     Row("admin:*", unscoped(ADMIN, 200, api=False, denied=ADMIN_LOGIN, anonymous=ADMIN_LOGIN)),
     Row("health", public(200)),
+    Row("favicon", public(302), note="a redirect to the static icon"),
     Row("schema", public(200), note="the OpenAPI schema is public, like the API's docs"),
     Row("api-docs", public(200)),
     Row(
@@ -246,6 +247,11 @@ ROWS: list[Row] = [
     Row("portal:inbox", unscoped(ALL, api=False)),
     Row("portal:inbox-open", scoped(ALL, 302, api=False), target="notification"),
     Row("portal:inbox-read-all", unscoped(ALL, 302, api=False), method="post"),
+    Row("portal:inbox-settings", unscoped(ALL, api=False)),
+    Row("me", unscoped(ALL)),
+    Row("me", unscoped(ALL), method="patch", body=lambda w: {"language": "en"}),
+    Row("inbox-list", unscoped(ALL), target="notification", lists_target=True),
+    Row("inbox-read", unscoped(ALL, 204), method="post", body=lambda w: {}),
     # --- reference data and provisioning ------------------------------------------------------
     Row("category-list", unscoped(ALL)),
     Row("department-list", unscoped(ALL)),
@@ -436,6 +442,12 @@ def _receipt_body(world) -> dict:
     return {"receipt": report_about_acme(world.cast).receipt}
 
 
+def _addition_body(world) -> dict:
+    from tests.compliance.inspection_helpers import report_about_acme
+
+    return {"receipt": report_about_acme(world.cast).receipt, "text": "One more thing."}
+
+
 INSPECTION_ROWS: list[Row] = [
     Row(
         "confidential-report-list",
@@ -446,6 +458,14 @@ INSPECTION_ROWS: list[Row] = [
     Row("confidential-report-challenge", public(200), note="the proof-of-work challenge"),
     Row("confidential-report-detail", REPORT_READER, target="report"),
     Row("confidential-report-status", public(200), target="receipt"),
+    Row(
+        "confidential-report-additions",
+        public(201),
+        method="post",
+        body=_addition_body,
+        note="anyone holding the receipt adds to the report; nothing about them is kept",
+    ),
+    Row("confidential-report-evidence", REPORT_READER, target="evidence"),
     Row(
         "confidential-report-move",
         REPORT_READER,
@@ -502,6 +522,8 @@ INSPECTION_ROWS: list[Row] = [
     ),
     Row("inspector:report-status", public(200)),
     Row("inspector:report-status", public(200), method="post", body=_receipt_body),
+    Row("inspector:report-add", public(200), method="post", body=_addition_body),
+    Row("inspector:report-evidence", REPORT_READER | {ANONYMOUS: LOGIN}, target="evidence"),
     *[
         Row(f"inspector:{name}", unscoped(CONSOLE, api=False))
         for name in ("alerts", "findings", "cases", "search", "officials")

@@ -159,6 +159,8 @@ def _client(url: str, user) -> Client:
 def _call(row: Row, client, url: str, data: dict | None):
     if row.method == "get":
         return client.get(url)
+    if row.method == "patch":
+        return client.patch(url, data or {}, format="json")
     if row.multipart or not _is_api(url):
         return client.post(url, data or {})
     return client.post(url, data or {}, format="json")

@@ -14,7 +14,7 @@ def add_period_arguments(parser) -> None:
 def period_from(year: int | None, quarter: int | None) -> Period:
     if (year is None) != (quarter is None):
         raise CommandError("Give both --year and --quarter, or neither.")
-    if year is None:
+    if year is None or quarter is None:
         return Period.containing(timezone.now()).previous()
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise CommandError(f"The year must be between {MIN_YEAR} and {MAX_YEAR}.")

@@ -66,6 +66,8 @@ REFUSED_BY_DESIGN = {
     "POST /api/v1/visit-filings/": "the enterprise must exist",
     "POST /api/v1/requests/{id}/review/": "accepting takes a rating, rejecting a comment, and a "
     "liaison's review a follow-up call (API.md): a rule across fields and roles",
+    "PATCH /api/v1/me/": "a kind's e-mail and digest need its inbox, and a digest needs e-mail: "
+    "a rule across a kind's flags, checked with the stored ones a partial change keeps",
 }
 
 

@@ -124,6 +124,35 @@ def test_list_runs_a_constant_number_of_queries(cast, username, path):
     assert ServiceRequest.objects.count() == 30
 
 
+def test_list_columns_sort_both_ways_and_say_how(cast):
+    """The deadline and filing columns link to the list sorted by them (the other filters
+    kept), and the header says the current direction; the queue's own order is its deadline."""
+    now = timezone.now()
+    first = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice, title="First filed")
+    first.submitted_at = now - dt.timedelta(days=2)
+    first.save(update_fields=["submitted_at"])
+    ServiceRequestFactory(enterprise=cast.acme, by=cast.alice, title="Second filed")
+    client = page_client(cast.liam, "en")
+    html = client.get("/requests/", {"category": ""}).content.decode()
+    assert re.search(r'aria-sort="ascending"><a class="sort sort-ascending" href="[^"]*"', html)
+    filed = re.search(r'aria-sort="none"><a class="sort sort-none" href="\?([^"]*)"', html)
+    assert "ordering=-submitted_at" in filed.group(1) and "category=" in filed.group(1)
+    newest = client.get("/requests/?ordering=-submitted_at").content.decode()
+    assert newest.index("Second filed") < newest.index("First filed")
+    assert (
+        'aria-sort="descending"><a class="sort sort-descending" href="?ordering=submitted_at"'
+        in newest
+    )
+    oldest = client.get("/requests/?ordering=submitted_at").content.decode()
+    assert oldest.index("First filed") < oldest.index("Second filed")
+
+
+def test_the_entrepreneurs_status_filter_says_all_not_the_queue(cast):
+    html = page_client(cast.alice, "en").get("/requests/").content.decode()
+    assert "Open (the queue)" not in html
+    assert "Open (the queue)" in page_client(cast.liam, "en").get("/requests/").content.decode()
+
+
 def test_queue_is_sorted_by_nearest_deadline_and_paginated(cast):
     now = timezone.now()
     late = ServiceRequestFactory(enterprise=cast.acme, by=cast.alice, now=now - dt.timedelta(9))
@@ -279,9 +308,7 @@ def test_the_handler_picker_says_each_handlers_department(cast, request_in):
     picker = re.search(r'<select name="handler"(.*?)</select>', html, re.S).group(0)
     assert 'data-follows="assign-department"' in picker and 'id="assign-department"' in html
     assert f'<optgroup label="{cast.roads.name}">' in picker
-    assert re.search(
-        rf'<option value="{cast.hank.pk}" data-department="{cast.roads.pk}">', picker
-    )
+    assert re.search(rf'<option value="{cast.hank.pk}" data-department="{cast.roads.pk}">', picker)
     assert "requests/pickers" in html
 
 
