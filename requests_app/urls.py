@@ -11,6 +11,7 @@ urlpatterns = [
     path("requests/new/", views.request_create, name="create"),
     path("requests/<int:pk>/", views.request_detail, name="detail"),
     path("requests/<int:pk>/act/<slug:action>/", views.request_act, name="act"),
+    path("requests/bulk/", views.request_bulk, name="bulk"),
     path("requests/<int:pk>/attach/", views.request_attach, name="attach"),
     path("requests/<int:pk>/verify/", views.request_verify, name="verify"),
     path(

@@ -15,17 +15,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import InvalidInput, InvalidTransition, NotPermitted
 from core.forms import flatten_errors
 from core.pagination import CappedPaginator
-from officials.models import Category, Role
+from officials.models import Category, Department, Role
 from officials.selectors import enterprises_visible_to
 from requests_app import workflow
 from requests_app.approvers import decidable_by, prefetch_linked_leaders
 from requests_app.attachments import check_uploads, may_attach, store_uploads
+from requests_app.bulk import BULK_ACTIONS, BULK_MAX, bulk_act
 from requests_app.checkpoints import verify_chain
 from requests_app.deadlines import Clocks, dispute_until
 from requests_app.filters import RequestFilter
@@ -75,6 +76,20 @@ def _filter_choices(user, chosen_enterprise: str) -> dict:
         "categories": list(Category.objects.all()),
         "enterprises": enterprises if len(enterprises) > 1 else [],
     }
+
+
+def _bulk_choices(user) -> dict | None:
+    """What the queue's bulk bar offers the user: the actions their role may take (each
+    request is still checked on its own), and the departments to send to."""
+    actions = [
+        (name, workflow.TRANSITIONS[name].label)
+        for name in BULK_ACTIONS
+        if user.role in workflow.TRANSITIONS[name].roles
+    ]
+    if not actions:
+        return None
+    departments = list(Department.objects.order_by("path").values_list("pk", "name"))
+    return {"actions": actions, "departments": departments, "max": BULK_MAX}
 
 
 # The columns a person may sort the list by: (label's column, the API ordering, asc or desc)
@@ -127,6 +142,7 @@ def request_list(request):
         "show_enterprise": user.role != Role.ENTREPRENEUR or bool(filters["enterprises"]),
         "works_queue": user.has_perm("requests.work_queue"),
         "sorts": _column_sorts(request.GET, queue=queue),
+        "bulk": _bulk_choices(user) if queue else None,
     }
     return render(request, "requests/list.html", context)
 
@@ -367,6 +383,67 @@ def request_act(request, pk, action):
         action, request.user, request.POST, errors, service_request=service_request
     )
     return _render_detail(request, service_request, failed=failed)
+
+
+def _bulk_back(request):
+    return redirect(_next_page(request) or reverse("requests:list"))
+
+
+@login_required
+@require_POST
+def request_bulk(request):
+    """The queue's bulk assign or transfer: one input for every ticked request, each then run
+    through the workflow on its own (requests_app.bulk); the outcome is told on the list."""
+    if _bulk_choices(request.user) is None:
+        raise PermissionDenied  # a role that may take none of the bulk actions
+    action = request.POST.get("action", "")
+    if action not in BULK_ACTIONS:
+        messages.error(request, _("Choose assign or transfer."))
+        return _bulk_back(request)
+    try:
+        ids = sorted({int(value) for value in request.POST.getlist("ids")})
+    except ValueError:
+        ids = []
+    if not ids or len(ids) > BULK_MAX:
+        messages.error(request, _("Tick between 1 and %(max)s requests first.") % {"max": BULK_MAX})
+        return _bulk_back(request)
+    data = request.POST.copy()
+    # One text box: an assignment's note, or a transfer's reason.
+    data["note"] = data["reason"] = data.get("text", "")
+    serializer = ACTION_INPUTS[action](data=data, context={"request": request})
+    if not serializer.is_valid():
+        for name, problems in flatten_errors(serializer.errors).items():
+            for problem in problems:
+                messages.error(request, f"{_bulk_field_label(name)}: {problem}")
+        return _bulk_back(request)
+    outcome = bulk_act(request.user, action, ids, serializer.validated_data)
+    label = workflow.TRANSITIONS[action].label
+    if outcome.done:
+        messages.success(
+            request,
+            ngettext(
+                "%(action)s: %(count)s request done (%(refs)s).",
+                "%(action)s: %(count)s requests done (%(refs)s).",
+                len(outcome.done),
+            )
+            % {"action": label, "count": len(outcome.done), "refs": ", ".join(outcome.done)},
+        )
+    for reference, why in outcome.skipped:
+        messages.warning(
+            request, _("%(ref)s was left as it was: %(why)s") % {"ref": reference, "why": why}
+        )
+    if not outcome.done and not outcome.skipped:
+        messages.error(request, _("None of the ticked requests is visible to you."))
+    return _bulk_back(request)
+
+
+def _bulk_field_label(name: str) -> str:
+    labels = {
+        "department": _("Department"),
+        "reason": _("Note or reason"),
+        "note": _("Note or reason"),
+    }
+    return str(labels.get(name, name))
 
 
 @login_required

@@ -227,7 +227,7 @@ def _new_request(world) -> dict:
 
 ROWS: list[Row] = [
     # --- portal -------------------------------------------------------------------------------
-    Row("home", unscoped(ALL, 302, api=False)),
+    Row("home", unscoped(ALL, 302, api=False, anonymous=200), note="public page; users go on"),
     Row("login", public(200) | dict.fromkeys([*INSIDERS, *OUTSIDERS], 302)),
     Row("logout", public(302), method="post"),
     Row("set_language", public(302), method="post", body=lambda w: {"language": "en"}),
@@ -385,6 +385,12 @@ ROWS: list[Row] = [
         scoped(ALL, state="rectifying", api=False),
         target="attachment",
         state="rectifying",
+    ),
+    Row(
+        "requests:bulk",
+        unscoped(frozenset({Role.LIAISON, Role.HANDLER, Role.ADMIN}), 302, api=False),
+        method="post",
+        body=lambda w: {"action": "assign"},
     ),
     Row("requests:extensions", unscoped(OFFICIALS, api=False)),
     Row("requests:ledger", unscoped(frozenset({Role.LEADER, Role.ADMIN}), api=False)),
