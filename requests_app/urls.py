@@ -12,6 +12,8 @@ urlpatterns = [
     path("requests/<int:pk>/", views.request_detail, name="detail"),
     path("requests/<int:pk>/act/<slug:action>/", views.request_act, name="act"),
     path("requests/bulk/", views.request_bulk, name="bulk"),
+    path("requests/views/", views.saved_view_create, name="view-save"),
+    path("requests/views/<int:pk>/delete/", views.saved_view_delete, name="view-delete"),
     path("requests/<int:pk>/attach/", views.request_attach, name="attach"),
     path("requests/<int:pk>/verify/", views.request_verify, name="verify"),
     path(

@@ -23,7 +23,7 @@ from core.forms import flatten_errors
 from core.pagination import CappedPaginator
 from officials.models import Category, Department, Role
 from officials.selectors import enterprises_visible_to
-from requests_app import workflow
+from requests_app import saved_views, workflow
 from requests_app.approvers import decidable_by, prefetch_linked_leaders
 from requests_app.attachments import check_uploads, may_attach, store_uploads
 from requests_app.bulk import BULK_ACTIONS, BULK_MAX, bulk_act
@@ -143,6 +143,8 @@ def request_list(request):
         "works_queue": user.has_perm("requests.work_queue"),
         "sorts": _column_sorts(request.GET, queue=queue),
         "bulk": _bulk_choices(user) if queue else None,
+        "saved_views": list(saved_views.views_of(user)),
+        "current_query": saved_views.kept_query(request.GET),
     }
     return render(request, "requests/list.html", context)
 
@@ -383,6 +385,30 @@ def request_act(request, pk, action):
         action, request.user, request.POST, errors, service_request=service_request
     )
     return _render_detail(request, service_request, failed=failed)
+
+
+@login_required
+@require_POST
+def saved_view_create(request):
+    """Keep the list's current filters under a name, then show the list with them."""
+    try:
+        view = saved_views.save_view(request.user, request.POST.get("name", ""), request.POST)
+    except InvalidInput as error:
+        for problems in flatten_errors(error.errors).values():
+            for problem in problems:
+                messages.error(request, problem)
+        return redirect(f"{reverse('requests:list')}?{saved_views.kept_query(request.POST)}")
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    return redirect(f"{reverse('requests:list')}?{view.query}")
+
+
+@login_required
+@require_POST
+def saved_view_delete(request, pk):
+    view = get_object_or_404(saved_views.views_of(request.user), pk=pk)  # another's: 404
+    view.delete()
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
+    return redirect("requests:list")
 
 
 def _bulk_back(request):

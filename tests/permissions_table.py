@@ -392,6 +392,19 @@ ROWS: list[Row] = [
         method="post",
         body=lambda w: {"action": "assign"},
     ),
+    Row(
+        "requests:view-save",
+        unscoped(ALL, 302, api=False),
+        method="post",
+        body=lambda w: {"name": "Overdue", "overdue": "true"},
+    ),
+    # Everyone deletes their own; another's answers 404, as if it did not exist.
+    Row(
+        "requests:view-delete",
+        unscoped(ALL, 302, api=False, **dict.fromkeys(OUTSIDERS, 404)),
+        method="post",
+        target="saved_view",
+    ),
     Row("requests:extensions", unscoped(OFFICIALS, api=False)),
     Row("requests:ledger", unscoped(frozenset({Role.LEADER, Role.ADMIN}), api=False)),
     Row("officials:enterprise-create", unscoped(frozenset({Role.ENTREPRENEUR}), api=False)),

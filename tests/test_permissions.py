@@ -117,6 +117,19 @@ def _notification(world: World, persona: str) -> dict:
     return {"pk": notification.pk}
 
 
+def _saved_view(world: World, persona: str) -> dict:
+    """Insiders delete their own saved view; an outsider tries an insider's of the same role."""
+    from requests_app.models import SavedView
+
+    if persona in OUTSIDERS:
+        role = OUTSIDERS[persona]
+        owner = world.cast[next(name for name, r in INSIDERS.items() if r == role)]
+    else:
+        owner = world.user or world.cast.alice
+    view = SavedView.objects.create(user=owner, name="Overdue", query="overdue=true")
+    return {"pk": view.pk}
+
+
 def _attachment(world: World, persona: str) -> dict:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -131,6 +144,7 @@ TARGETS = {
     "request": lambda world, persona: {"pk": world.request.pk},
     "attachment": _attachment,
     "notification": _notification,
+    "saved_view": _saved_view,
     "enterprise": lambda world, persona: {"pk": world.cast.acme.pk},
     "department": lambda world, persona: {"pk": world.cast.roads.pk},
     "user": lambda world, persona: {"pk": world.cast.alice.pk},
