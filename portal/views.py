@@ -32,10 +32,6 @@ INBOX_PAGE_SIZE = 30
 
 
 @login_required
-def home(request):
-    return redirect("requests:list")
-
-
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True

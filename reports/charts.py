@@ -1,18 +1,27 @@
 """Charts drawn on the server as inline SVG: no script, no CDN, printable, in either language.
 
 Colours and fonts come from static/reports/reports.css through class names (the portal's
-content security policy allows no inline styles). Every bar is a link to the requests it counts.
+content security policy allows no inline styles); the same colours are also presentation
+attributes, which the page's CSS overrides and which a printed report (WeasyPrint, whose SVG
+ignores the document's stylesheet) uses as they are. On the dashboard every bar is a link to the
+requests it counts.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 ROW_HEIGHT = 26
 LABEL_WIDTH = 190
 BAR_WIDTH = 360
 VALUE_WIDTH = 70
+# Presentation attributes: the colours of static/reports/reports.css, for renderers without it.
+SERIES_FILLS = ("#1d5fa8", "#1e7a3c")
+LABEL_FILL = "#1f2933"
+VALUE_FILL = "#5f6b7a"
 
 
 @dataclass(frozen=True)
@@ -39,18 +48,21 @@ def horizontal_bars(bars: list[Bar], *, title: str, maximum: float | None = None
         y = index * ROW_HEIGHT + 2
         length = 0 if bar.value is None else max(1, round(BAR_WIDTH * bar.value / top))
         shape = format_html(
-            '<title>{}: {}</title><rect class="bar" x="{}" y="{}" width="{}" height="{}"></rect>'
-            '<text class="label" x="{}" y="{}" text-anchor="end">{}</text>'
-            '<text class="value" x="{}" y="{}">{}</text>',
+            '<title>{}: {}</title><rect class="bar" fill="{}" x="{}" y="{}" width="{}" height="{}">'
+            '</rect><text class="label" fill="{}" x="{}" y="{}" text-anchor="end">{}</text>'
+            '<text class="value" fill="{}" x="{}" y="{}">{}</text>',
             bar.label,
             bar.text,
+            SERIES_FILLS[0],
             LABEL_WIDTH,
             y + 3,
             length,
             ROW_HEIGHT - 8,
+            LABEL_FILL,
             LABEL_WIDTH - 8,
             y + ROW_HEIGHT / 2 + 4,
             _shorten(bar.label, 16),
+            VALUE_FILL,
             LABEL_WIDTH + length + 6,
             y + ROW_HEIGHT / 2 + 4,
             bar.text,
@@ -89,16 +101,18 @@ def grouped_columns(columns: list[Column], *, series: list[str], title: str) -> 
             y = 24 + plot_height - bar_height
             shape = format_html(
                 "<title>{} · {}: {}</title>"
-                '<rect class="bar series-{}" x="{}" y="{}" width="{}" height="{}"></rect>'
-                '<text class="value" x="{}" y="{}" text-anchor="middle">{}</text>',
+                '<rect class="bar series-{}" fill="{}" x="{}" y="{}" width="{}" height="{}"></rect>'
+                '<text class="value" fill="{}" x="{}" y="{}" text-anchor="middle">{}</text>',
                 column.label,
                 series[position],
                 value,
                 position,
+                SERIES_FILLS[position % len(SERIES_FILLS)],
                 x,
                 y,
                 bar_width,
                 bar_height,
+                VALUE_FILL,
                 x + bar_width / 2,
                 y - 4,
                 value,
@@ -107,7 +121,8 @@ def grouped_columns(columns: list[Column], *, series: list[str], title: str) -> 
             parts.append(_link(href, shape))
         parts.append(
             format_html(
-                '<text class="label" x="{}" y="{}" text-anchor="middle">{}</text>',
+                '<text class="label" fill="{}" x="{}" y="{}" text-anchor="middle">{}</text>',
+                LABEL_FILL,
                 x0 + bar_width,
                 24 + plot_height + 18,
                 column.label,
@@ -115,9 +130,19 @@ def grouped_columns(columns: list[Column], *, series: list[str], title: str) -> 
         )
     legend = format_html_join(
         "",
-        '<rect class="bar series-{}" x="{}" y="4" width="12" height="12"></rect>'
-        '<text class="label" x="{}" y="14">{}</text>',
-        ((i, left + i * 110, left + i * 110 + 16, name) for i, name in enumerate(series)),
+        '<rect class="bar series-{}" fill="{}" x="{}" y="4" width="12" height="12"></rect>'
+        '<text class="label" fill="{}" x="{}" y="14">{}</text>',
+        (
+            (
+                i,
+                SERIES_FILLS[i % len(SERIES_FILLS)],
+                left + i * 110,
+                LABEL_FILL,
+                left + i * 110 + 16,
+                name,
+            )
+            for i, name in enumerate(series)
+        ),
     )
     return format_html(
         '<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%">{}{}</svg>',
@@ -131,3 +156,63 @@ def grouped_columns(columns: list[Column], *, series: list[str], title: str) -> 
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def percent(value) -> str:
+    """A rate as the dashboard shows it: one decimal and a percent sign; "—" when unmeasured."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+# (figure, period, department id, category code) → the URL of the requests it counts, or "".
+Linker = Callable[..., str]
+
+
+def _no_link(*args, **kwargs) -> str:
+    return ""
+
+
+def report_charts(
+    report: dict, *, category_names: dict[str, str], link: Linker = _no_link, department=None
+) -> dict:
+    """The dashboard's three charts of a report (reports.snapshots.dashboard_report): requests by
+    month, answered on time by department, requests by category.
+
+    `link` makes each bar a link (the dashboard's); a printed report passes none.
+    `category_names` names the categories in the reader's language.
+    """
+    months = [
+        Column(
+            label=row["month"],
+            values=(row["received"], row["closed"]),
+            hrefs=(
+                link("received", row["period"], department=department),
+                link("closed", row["period"], department=department),
+            ),
+        )
+        for row in report.get("trend", [])
+    ]
+    on_time = [
+        Bar(
+            label=row["department"]["name"],
+            value=row["answer_on_time_rate"],
+            text=percent(row["answer_on_time_rate"]),
+            href=link("answer_on_time", None, department=row["department"]["id"]),
+        )
+        for row in report["by_department"]
+    ]
+    volume = [
+        Bar(
+            label=category_names.get(row["category"], row["category"]),
+            value=row["received"],
+            text=str(row["received"]),
+            href=link("received", None, department=department, category=row["category"]),
+        )
+        for row in report["by_category"]
+    ]
+    return {
+        "trend": grouped_columns(
+            months, series=[_("Received"), _("Closed")], title=_("Requests by month")
+        ),
+        "on_time": horizontal_bars(on_time, title=_("Answered on time, by department"), maximum=1),
+        "volume": horizontal_bars(volume, title=_("Requests by category")),
+    }

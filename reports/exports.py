@@ -13,10 +13,14 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
-from reports import figures
+from compliance.models import Severity
+from officials.models import Category
+from reports import charts, figures
 from reports.models import ExportJob, ExportStatus
 from reports.selectors import figure_queryset
+from requests_app.models import Status
 from requests_app.working_time import local_zone
 
 CONTENT_TYPES = {
@@ -34,10 +38,47 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # --- the quarterly report as a table -------------------------------------------------------------
 
 
+class Percent(float):
+    """A rate (a fraction from 0 to 1) that a file shows as a percentage, like the dashboard.
+
+    A float still, so a workbook keeps it a number (formatted "0.0%") that sorts and sums;
+    CSV and PDF write the dashboard's text, e.g. "36.2%".
+    """
+
+    def __str__(self) -> str:
+        return percent(self)
+
+
+percent = charts.percent
+
+
+def _rate(value) -> "Percent | None":
+    return None if value is None else Percent(value)
+
+
+# Count labels that mean something else in the catalogue: the msgid "Answered" is also the time
+# a request was answered (答复时间) on its detail page, so the count gets a context of its own.
+COUNT_LABELS = {"answered": pgettext_lazy("report figure", "Answered")}
+# Counts of something other than requests: their label already says what they count.
+NOT_REQUESTS = {"late_answer_rounds"}
+
+
 def report_columns() -> list[tuple[str, str]]:
-    """(key in the report's JSON, column heading), in the order of the JSON's figures."""
-    columns = [(name, str(label)) for name, label in _count_labels().items()]
-    columns += [(name, str(label)) for name, label in figures.RATE_LABELS.items()]
+    """(key in the report's JSON, column heading), in the order of the JSON's figures.
+
+    Every heading is unique in the reader's language: a count that shares its label with a rate
+    ("Assigned on time") is headed as requests, and the rate as a rate.
+    """
+    counts = {name: str(COUNT_LABELS.get(name, label)) for name, label in _count_labels().items()}
+    columns = [
+        (name, label if name in NOT_REQUESTS else _("%(figure)s (requests)") % {"figure": label})
+        for name, label in counts.items()
+    ]
+    for name, label in figures.RATE_LABELS.items():
+        text = str(label)
+        if text in counts.values():
+            text = _("%(figure)s (rate)") % {"figure": text}
+        columns.append((name, text))
     for name, label in figures.TIME_LABELS.items():
         columns.append((f"median_hours_{name}", _("%(figure)s, median") % {"figure": label}))
         columns.append((f"p90_hours_{name}", _("%(figure)s, 90th percentile") % {"figure": label}))
@@ -48,23 +89,40 @@ def _count_labels() -> dict:
     return {d.name: d.label for d in figures.count_definitions(False)}
 
 
+def _values(item: dict, columns: list[tuple[str, str]]) -> list:
+    """A row's figures, rates as percentages."""
+    return [_rate(item[key]) if key in figures.RATES else item[key] for key, _label in columns]
+
+
+def category_names() -> dict[str, str]:
+    """Category code → its name in the reader's language (the kept figures hold the code; the
+    name they carry is in whichever language computed them)."""
+    return {category.code: str(category) for category in Category.objects.all()}
+
+
+def severity_label(severity: str) -> str:
+    return str(Severity(severity).label) if severity in Severity.values else severity
+
+
 def report_table(report: dict) -> tuple[list[str], list[list]]:
     """One row for the whole scope, then one per department, category and region."""
     columns = report_columns()
     header = [_("Breakdown"), _("Name"), *(label for _key, label in columns)]
-    rows = [[_("Total"), report["period"], *(report[key] for key, _label in columns)]]
+    rows = [[_("Total"), report["period"], *_values(report, columns)]]
     for item in report["by_department"]:
         name = item["department"]["name"]
-        rows.append([_("Department"), name, *(item[key] for key, _label in columns)])
+        rows.append([_("Department"), name, *_values(item, columns)])
+    names = category_names()
     for item in report["by_category"]:
-        rows.append([_("Category"), item["category"], *(item[key] for key, _label in columns)])
+        name = names.get(item["category"], item["category"])
+        rows.append([_("Category"), name, *_values(item, columns)])
     for item in report["by_region"]:
-        rows.append([_("Region"), item["region"], *(item[key] for key, _label in columns)])
+        rows.append([_("Region"), item["region"], *_values(item, columns)])
     extra = [
         [_("Accountability cases opened"), report["accountability_cases"]],
         [_("Accountability cases decided"), report["accountability_cases_decided"]],
         *(
-            [_("Findings: %(severity)s") % {"severity": k}, v]
+            [_("Findings: %(severity)s") % {"severity": severity_label(k)}, v]
             for k, v in report["findings"].items()
         ),
     ]
@@ -79,6 +137,8 @@ def csv_cell(value):
     A CSV has no cell types, so the apostrophe (what spreadsheets read as "this is text") is
     the only way to say it; numbers and dates are written as they are.
     """
+    if isinstance(value, Percent):
+        return str(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
@@ -96,6 +156,11 @@ def _xlsx_text(sheet):
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def cell(value):
+        if isinstance(value, Percent):
+            # A number shown as the dashboard shows it: it still sorts and sums as a number.
+            typed = WriteOnlyCell(sheet, float(value))
+            typed.number_format = "0.0%"
+            return typed
         if not isinstance(value, str):
             return value
         text = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -147,20 +212,60 @@ def report_pdf(report: dict, scope_label: str) -> bytes:
     """The quarterly report laid out for printing (A4); Chinese in the system's CJK font."""
     from weasyprint import HTML
 
+    return HTML(string=report_pdf_html(report, scope_label)).write_pdf()
+
+
+def report_pdf_html(report: dict, scope_label: str) -> str:
+    """The printed report as HTML: the dashboard's figures as it shows them, and its charts."""
     previous = report.get("previous", {})
+    names = category_names()
     headline_rows = [
-        (label, _pdf_value(report.get(key)), _pdf_value(previous.get(key)))
+        (label, _pdf_value(key, report.get(key)), _pdf_value(key, previous.get(key)))
         for key, label in report_columns()
     ]
-    html = render_to_string(
+    findings = [
+        (severity_label(severity), count, previous.get("findings", {}).get(severity, ""))
+        for severity, count in report["findings"].items()
+    ]
+    by_department = [
+        {**row, "percent": {name: percent(row[name]) for name in figures.RATES}}
+        for row in report["by_department"]
+    ]
+    by_category = [
+        {
+            **row,
+            "name": names.get(row["category"], row["category"]),
+            "percent": {name: percent(row[name]) for name in figures.RATES},
+        }
+        for row in report["by_category"]
+    ]
+    recurring = [
+        {**item, "name": names.get(item.get("category"), item.get("category"))}
+        for item in report.get("recurring", [])
+    ]
+    return render_to_string(
         "reports/quarterly_pdf.html",
-        {"report": report, "scope_label": scope_label, "headline_rows": headline_rows},
+        {
+            "report": report,
+            "scope_label": scope_label,
+            "headline_rows": headline_rows,
+            "findings": findings,
+            "by_department": by_department,
+            "by_category": by_category,
+            "recurring": recurring,
+            "charts": charts.report_charts(report, category_names=names),
+        },
     )
-    return HTML(string=html).write_pdf()
 
 
-def _pdf_value(value) -> str:
-    return "—" if value is None else str(value)
+def _pdf_value(key: str, value) -> str:
+    if key in figures.RATES:
+        return percent(value)
+    if value is None:
+        return "—"
+    if key.startswith(("median_hours_", "p90_hours_")):
+        return f"{value:.1f}"
+    return str(value)
 
 
 # --- the requests behind a figure -----------------------------------------------------------------
@@ -210,23 +315,43 @@ def request_header() -> list[str]:
     ]
 
 
-def _cell(value):
+def _cell(value, yes_no: tuple[str, str] | None = None):
     if isinstance(value, dt.datetime):
         # Spreadsheets hold no time zones: write local (China Standard Time) wall-clock time.
         return timezone.localtime(value, local_zone()).replace(tzinfo=None)
     if isinstance(value, bool):
-        return _("yes") if value else _("no")
+        yes, no = yes_no or (_("yes"), _("no"))
+        return yes if value else no
     return "" if value is None else value
 
 
 def request_rows(queryset: QuerySet) -> Iterator[list]:
-    """Rows of the request export, fetched in chunks with a server-side cursor."""
+    """Rows of the request export, fetched in chunks with a server-side cursor.
+
+    Statuses and categories go out as their labels in the reader's language. The labels are
+    read now, not when the rows are: a streamed response is written after the view returns.
+    """
+    statuses = {value: str(label) for value, label in Status.choices}
+    names = category_names()
+    return _request_rows(queryset, statuses, names, (_("yes"), _("no")))
+
+
+_STATUS = REQUEST_FIELDS.index("status")
+_CATEGORY = REQUEST_FIELDS.index("category__code")
+
+
+def _request_rows(
+    queryset: QuerySet, statuses: dict, names: dict, yes_no: tuple[str, str]
+) -> Iterator[list]:
     for values in (
         queryset.order_by("submitted_at", "pk")
         .values_list(*REQUEST_FIELDS)
         .iterator(chunk_size=2000)
     ):
-        yield [_cell(value) for value in values]
+        row = list(values)
+        row[_STATUS] = statuses.get(row[_STATUS], row[_STATUS])
+        row[_CATEGORY] = names.get(row[_CATEGORY], row[_CATEGORY])
+        yield [_cell(value, yes_no) for value in row]
 
 
 def csv_lines(header: list, rows: Iterable[list]) -> Iterator[str]:

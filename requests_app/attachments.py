@@ -1,6 +1,9 @@
 """Attachments: what may be uploaded (judged by content, not by name) and storing them."""
 
 import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import filetype
 from django.conf import settings
@@ -41,6 +44,7 @@ ACCEPT = (
     ".pdf,.jpg,.jpeg,.png,.gif,.webp,.bmp,.tif,.tiff,.heic,.doc,.docx,.xls,.xlsx,.ppt,.pptx,"
     ".odt,.ods,.odp,.rtf,.txt"
 )
+T = TypeVar("T")
 # Files one form may carry; settings.REQUEST_MAX_BYTES leaves room for this many at full size.
 MAX_FILES = 10
 
@@ -79,8 +83,15 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
-def add_attachment(request: ServiceRequest, *, by, upload) -> Attachment:
-    """Check and store one uploaded file, and put it on the request's timeline."""
+@dataclass(frozen=True)
+class CheckedUpload:
+    content_type: str
+    sha256: str
+
+
+def check_upload(upload) -> CheckedUpload:
+    """Judge one uploaded file (size, then kind by content) and digest it; raises UploadTooLarge
+    or InvalidInput on "file". Shared with the evidence of confidential reports."""
     if upload.size > settings.ATTACHMENT_MAX_BYTES:
         raise UploadTooLarge
     if upload.size == 0:
@@ -104,15 +115,21 @@ def add_attachment(request: ServiceRequest, *, by, upload) -> Attachment:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
+    return CheckedUpload(content_type=content_type, sha256=digest.hexdigest())
+
+
+def add_attachment(request: ServiceRequest, *, by, upload) -> Attachment:
+    """Check and store one uploaded file, and put it on the request's timeline."""
+    checked = check_upload(upload)
     now = timezone.now()
     with transaction.atomic():
         locked = ServiceRequest.objects.select_for_update().get(pk=request.pk)
         attachment = Attachment(
             request=locked,
             original_name=(upload.name or "file")[:255],
-            content_type=content_type,
+            content_type=checked.content_type,
             size=upload.size,
-            sha256=digest.hexdigest(),
+            sha256=checked.sha256,
             uploaded_by=by,
             uploaded_at=now,
         )
@@ -168,18 +185,24 @@ def check_uploads(files) -> list[str]:
     return problems
 
 
-def store_uploads(request: ServiceRequest, *, by, files) -> list[Attachment]:
-    """Store a form's files on the request, all or none; what is wrong raises InvalidInput
-    with the problems under "files", the form field's name."""
+def store_all(files, store_one: Callable[[Any], T]) -> list[T]:
+    """Store a form's files with `store_one(upload)`, all or none; what is wrong raises
+    InvalidInput with the problems under "files", the form field's name. Shared with the
+    evidence of confidential reports."""
     if problems := check_uploads(files):
         raise InvalidInput({"files": problems})
     try:
         # One transaction: a file refused while storing takes the others back with it (and,
         # when filing, the new request too, whose transaction this joins).
         with transaction.atomic():
-            return [add_attachment(request, by=by, upload=upload) for upload in files]
+            return [store_one(upload) for upload in files]
     except UploadTooLarge:
         limit = filesizeformat(settings.ATTACHMENT_MAX_BYTES)
         raise InvalidInput({"files": [_("A file is larger than the %s limit.") % limit]}) from None
     except InvalidInput as error:
         raise InvalidInput({"files": error.errors.get("file", [])}) from None
+
+
+def store_uploads(request: ServiceRequest, *, by, files) -> list[Attachment]:
+    """Store a form's files on the request, all or none (`store_all`)."""
+    return store_all(files, lambda upload: add_attachment(request, by=by, upload=upload))

@@ -201,13 +201,28 @@ class RequestInfoForm(ActionForm):
 
 
 class ProvideInfoForm(ActionForm):
+    """The enterprise's answer to a question, with its files, in one form."""
+
     action = "provide_info"
     answer = _text(gettext_lazy("Your answer"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["files"] = _files(gettext_lazy("Files (optional)"), accept=ACCEPT)
+        self.fields["files"].help_text = files_help()
+
 
 class FeedbackForm(ActionForm):
+    """The department's answer: what was done, with the documents that show it. The
+    enterprise reads it in full above its Accept and Reject."""
+
     action = "feedback"
-    message = _text(gettext_lazy("What was done"))
+    message = _text(gettext_lazy("What was done"), rows=6)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["files"] = _files(gettext_lazy("Documents (optional)"), accept=ACCEPT)
+        self.fields["files"].help_text = files_help()
 
 
 class ExtendForm(ActionForm):
@@ -379,10 +394,15 @@ class RequestCreateForm(SerializerForm):
         self.fields["category"].choices = [empty_choice(True)] + [
             (c.code, c.name) for c in Category.objects.all()
         ]
-        self.fields["files"].help_text = _(
-            "Up to %(max_files)s files, each at most %(size)s: PDF, images, office documents "
-            "or plain text."
-        ) % {"max_files": MAX_FILES, "size": filesizeformat(settings.ATTACHMENT_MAX_BYTES)}
+        self.fields["files"].help_text = files_help()
+
+
+def files_help() -> str:
+    """What files a form takes, with the running settings' limits."""
+    return _(
+        "Up to %(max_files)s files, each at most %(size)s: PDF, images, office documents "
+        "or plain text."
+    ) % {"max_files": MAX_FILES, "size": filesizeformat(settings.ATTACHMENT_MAX_BYTES)}
 
 
 class AttachForm(SerializerForm):

@@ -258,3 +258,35 @@ def rows_of_events(events: list[RequestEvent], viewer=None) -> list[EventRow]:
         )
         for event in events
     ]
+
+
+# --- the answer the enterprise judges ------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    text: str
+    at: dt.datetime
+    by: str
+    files: list
+
+
+def latest_answer(service_request: ServiceRequest, attachments: list) -> Answer | None:
+    """The department's latest answer (feedback) in full, with the files sent with it: what
+    the enterprise reads above its Accept and Reject. None before any answer."""
+    event = (
+        service_request.events.filter(action="feedback")
+        .select_related("actor")
+        .order_by("-seq")
+        .first()
+    )
+    if event is None:
+        return None
+    # The files stored in the same step, after the answer and by the same person.
+    files = [
+        a
+        for a in attachments
+        if a.uploaded_by_id == event.actor_id and a.uploaded_at >= event.created_at
+    ]
+    by = event.actor.display_name if event.actor is not None else ""
+    return Answer(text=event.note, at=event.created_at, by=by, files=files)

@@ -38,7 +38,13 @@ from requests_app.models import (
     RequestEvent,
     Status,
 )
-from requests_app.presenters import clock_badge, event_rows, ledger_rows, status_label
+from requests_app.presenters import (
+    clock_badge,
+    event_rows,
+    latest_answer,
+    ledger_rows,
+    status_label,
+)
 from requests_app.selectors import get_visible_request, queue_for, requests_visible_to
 from requests_app.serializers import ACTION_INPUTS, RequestCreateInput
 
@@ -276,12 +282,16 @@ def _render_detail(request, service_request, *, failed=None, attach_errors=None)
         else action_form(action, user, service_request=service_request)
         for action in workflow.allowed_actions(service_request, user)
     ]
+    attachments = list(service_request.attachments.order_by("id"))
     context = {
         "sr": service_request,
+        "answer": latest_answer(service_request, attachments)
+        if service_request.answered_at is not None
+        else None,
         "status_label": status_label(service_request.status),
         "badge": clock_badge(service_request, timezone.now(), clocks.policy, clocks.calendar),
         "events": event_rows(service_request, user),
-        "attachments": list(service_request.attachments.order_by("id")),
+        "attachments": attachments,
         "forms": forms,
         # A list's "Refuse…" link opens that form (?act=refuse_extension).
         "open_form": failed.action if failed is not None else request.GET.get("act", ""),
@@ -351,6 +361,11 @@ def _action_data(request, action: str):
     return data, {}
 
 
+# The answers that come with their documents: the department's answer (feedback) and the
+# enterprise's answer to a question (provide_info), each one form.
+ACTIONS_WITH_FILES = frozenset({"feedback", "provide_info"})
+
+
 @login_required
 @require_POST
 def request_act(request, pk, action):
@@ -366,11 +381,17 @@ def request_act(request, pk, action):
         return _conflict(request, service_request, error)
     data, errors = _action_data(request, action)
     serializer = ACTION_INPUTS[action](data=data, context={"request": request})
+    files = request.FILES.getlist("files") if action in ACTIONS_WITH_FILES else []
+    if problems := check_uploads(files):
+        errors = {**errors, "files": problems}
     if not errors and serializer.is_valid():
         try:
-            workflow.transition(
-                service_request.pk, action, by=request.user, **serializer.validated_data
-            )
+            # One transaction: a file refused while storing takes the action back with it.
+            with transaction.atomic():
+                workflow.transition(
+                    service_request.pk, action, by=request.user, **serializer.validated_data
+                )
+                store_uploads(service_request, by=request.user, files=files)
         except InvalidInput as error:
             errors = _page_errors(error.errors)
         except InvalidTransition as error:  # someone else acted first
@@ -380,7 +401,8 @@ def request_act(request, pk, action):
             messages.success(request, _("Done: %(action)s.") % {"action": label})
             return redirect(_next_page(request) or _detail(service_request))
     else:
-        errors = errors or _page_errors(serializer.errors)
+        if not serializer.is_valid():
+            errors = {**_page_errors(serializer.errors), **errors}
     failed = action_form(
         action, request.user, request.POST, errors, service_request=service_request
     )

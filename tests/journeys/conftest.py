@@ -164,20 +164,28 @@ class Journey:
     def click_link(self, text: str) -> None:
         self.page.get_by_role("link", name=text, exact=True).first.click()
 
+    def open_menu(self) -> None:
+        """On a phone the navigation, the name and "Log out" fold behind the menu button."""
+        button = self.page.locator("header .menu-button")
+        if button.is_visible() and not self.page.locator("#nav-toggle").is_checked():
+            button.click()
+
     def nav(self, text: str) -> None:
         """Follow a link of the main navigation."""
+        self.open_menu()
         self.page.locator("nav.site-nav").get_by_role("link", name=text).click()
 
     def login(self, user: User, password: str = PASSWORD) -> None:
         """Log in through the login page, as a person would."""
         self.go("/accounts/login/")
         self.expect_heading(self.t("Log in to Qinqing"))
-        self.page.locator("#id_username").fill(user.username)
+        self.page.locator("#id_login").fill(user.username)
         self.page.locator("#id_password").fill(password)
-        self.page.locator("main form").get_by_role("button", name=self.t("Log in")).click()
+        self.page.locator('main form[action="/accounts/login/"] button[type=submit]').click()
         expect(self.page.locator("header .who")).to_contain_text(user.display_name)
 
     def logout(self) -> None:
+        self.open_menu()
         self.page.locator("header").get_by_role("button", name=self.t("Log out")).click()
         self.expect_heading(self.t("Log in to Qinqing"))
 

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -43,22 +44,27 @@ def test_the_pdf_renders_with_the_headline_figures_in_chinese(cast, quarter):
     assert "已办结" in text  # closed
     assert "已超期" in text  # overdue
     assert "基础设施" in text  # a category's Chinese name
-    lines = text.splitlines()
-    closed = next(line for line in lines if line.startswith("已办结"))
-    assert closed.split()[1] == "3"
-    overdue = next(line for line in lines if line.startswith("已超期"))
-    assert overdue.split()[1] == "4"
+    assert _pdf_figure(text, "closed", "zh-hans") == "3"
+    assert _pdf_figure(text, "overdue", "zh-hans") == "4"
+
+
+def _heading(key: str, language: str) -> str:
+    with translation.override(language):
+        return dict(exports.report_columns())[key]
+
+
+def _pdf_figure(text: str, key: str, language: str) -> str:
+    """The value beside a headline figure's heading in the PDF's text."""
+    heading = _heading(key, language)
+    line = next(line for line in text.splitlines() if line.startswith(heading + " "))
+    return line[len(heading) :].split()[0]
 
 
 def test_report_pdf_for_a_leader_counts_linked_enterprises_only(cast, quarter):
     report = quarterly_report(report_scope(cast.leona), Period(2026, 3), now=quarter.now)
-    text = _pdf_text(exports.report_pdf(report, "Leona"))
-    received = next(
-        line
-        for line in text.splitlines()
-        if line.startswith("Received") or line.startswith("收到") or line.startswith("受理")
-    )
-    assert received.split()[-2] == "5"
+    with translation.override("en"):
+        text = _pdf_text(exports.report_pdf(report, "Leona"))
+    assert _pdf_figure(text, "received", "en") == "5"
 
 
 def _rows_of(response) -> list[list]:
@@ -284,3 +290,145 @@ def test_control_characters_do_not_break_the_workbook(cast, db):
     )
     assert response.status_code == 200
     assert _rows_of(response)[0][7] == "bell here"
+
+
+# --- files say what the dashboard says (issue 15) -------------------------------------------------
+
+CODES = {
+    # category codes, statuses and severities: what a reader must never see raw
+    "infrastructure",
+    "environment",
+    "land",
+    "legal",
+    "other",
+    "submitted",
+    "assigned",
+    "rectifying",
+    "feedback",
+    "closed",
+    "rejected",
+    "info",
+    "warning",
+    "violation",
+}
+
+
+def _report_rows(response) -> list[list]:
+    if response["Content-Type"].startswith("text/csv"):
+        return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_report_files_have_unique_headings_percentages_and_no_raw_codes(
+    cast, quarter, fmt, language
+):
+    response = _client(cast.ada).get(
+        reverse("reports:download", args=[fmt]), Q3, HTTP_ACCEPT_LANGUAGE=language
+    )
+    rows = _report_rows(response)
+    header, total = rows[0], rows[1]
+    assert len(header) == len(set(header)), [h for h in header if header.count(h) > 1]
+    with translation.override(language):
+        # The count and the rate of "assigned on time" are told apart.
+        assigned = dict(exports.report_columns())
+    assert assigned["assign_on_time"] != assigned["assign_on_time_rate"]
+    # R1 and R5 assigned on time out of R1, R2, R3 (breached), R5, R6: 3 of 5 = 60.0%.
+    rate = total[header.index(assigned["assign_on_time_rate"])]
+    count = total[header.index(assigned["assign_on_time"])]
+    if fmt == "csv":
+        assert (rate, count) == ("60.0%", "3")
+    else:
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        cell = sheet.cell(row=2, column=header.index(assigned["assign_on_time_rate"]) + 1)
+        # A number the spreadsheet shows as the dashboard does (60.0%), still a number.
+        assert (cell.value, cell.number_format, count) == (0.6, "0.0%", 3)
+    cells = {str(value) for row in rows for value in row if value is not None}
+    assert not cells & CODES
+    names = {row[1] for row in rows if row[0] in ("Category", "类别", "分类")}
+    with translation.override(language):
+        from officials.models import Category
+
+        expected = {str(c) for c in Category.objects.filter(code__in=["infrastructure", "land"])}
+    assert expected <= {str(row[1]) for row in rows}, names
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_answered_is_not_labelled_as_a_time(cast, quarter, language):
+    with translation.override(language):
+        headings = dict(exports.report_columns())
+        time_label = translation.gettext("Answered")
+    assert headings["answered"] != headings["median_hours_to_first_answer"]
+    if language == "zh-hans":
+        assert "时间" not in headings["answered"], headings["answered"]
+    # Not the msgid the detail page uses for the time of the answer.
+    assert not headings["answered"].startswith(time_label) or language == "en"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_figure_lists_show_statuses_and_categories_by_their_labels(cast, quarter, fmt, language):
+    response = _client(cast.ada).get(
+        reverse("reports:requests"),
+        {**Q3, "figure": "received", "format": fmt},
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    rows = _rows_of(response)
+    statuses = {row[2] for row in rows}
+    categories = {row[5] for row in rows}
+    assert not (statuses | categories) & CODES
+    from requests_app.models import Status
+
+    with translation.override(language):
+        assert str(Status.CLOSED.label) in statuses
+        assert str(Status.REJECTED.label) in statuses
+        assert str(category_of(quarter.r5)) in categories  # environment, in the language
+
+
+def category_of(request):
+    request.category.refresh_from_db()
+    return request.category
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_pdf_shows_percentages_labels_and_the_dashboards_charts(
+    cast, quarter, monkeypatch, language
+):
+    handed: list[str] = []
+    real = exports.report_pdf_html
+
+    def spy(*args, **kwargs):
+        html = real(*args, **kwargs)
+        handed.append(html)
+        return html
+
+    monkeypatch.setattr(exports, "report_pdf_html", spy)
+    response = _client(cast.ada).get(
+        reverse("reports:download", args=["pdf"]), Q3, HTTP_ACCEPT_LANGUAGE=language
+    )
+    assert response.status_code == 200
+    (html,) = handed
+    # The three charts of the dashboard, drawn as SVG, with their titles.
+    assert html.count('<svg class="chart"') == 3
+    with translation.override(language):
+        titles = [
+            translation.gettext(t)
+            for t in (
+                "Requests by month",
+                "Answered on time, by department",
+                "Requests by category",
+            )
+        ]
+        severity = translation.gettext("Violation")
+        infra = str(category_of(quarter.r1))
+    for title in titles:
+        assert f'aria-label="{title}"' in html
+    text = _pdf_text(response.content)
+    assert "60.0%" in text  # assigned on time
+    assert "0.6" not in text.split()
+    assert severity in text
+    assert infra in text
+    words = set(text.replace(":", " ").split())
+    assert not words & CODES, words & CODES

@@ -650,3 +650,50 @@ def test_approving_from_the_extensions_list_returns_there(cast, request_in):
         {"text": "ok", "next": "https://evil.example/"},
     )
     assert response["Location"] == f"/requests/{service_request.pk}/"
+
+
+def test_the_answer_comes_with_its_documents_and_is_shown_in_full_above_the_verdict(
+    cast, request_in
+):
+    service_request = request_in("rectifying")
+    upload = SimpleUploadedFile("验收报告.pdf", PDF, content_type="application/pdf")
+    response = page_client(cast.hank).post(
+        f"/requests/{service_request.pk}/act/feedback/",
+        {"message": "The gate road was repaved on 3 June.\nPhotos attached.", "files": [upload]},
+    )
+    assert response.status_code == 302
+    service_request.refresh_from_db()
+    assert service_request.status == Status.FEEDBACK
+    attachment = Attachment.objects.get(request=service_request)
+    html = page_client(cast.alice, "en").get(f"/requests/{service_request.pk}/").content.decode()
+    answer = html.index('id="h-answer"')
+    assert answer < html.index('id="action-review"')
+    assert "The gate road was repaved on 3 June.<br>Photos attached." in html
+    assert f"/requests/{service_request.pk}/files/{attachment.pk}/" in html[answer:]
+
+
+def test_a_refused_document_takes_the_answer_back(cast, request_in):
+    service_request = request_in("rectifying")
+    before = snapshot(service_request)
+    bad = SimpleUploadedFile("run.exe", b"MZ\x90\x00" + b"\x00" * 64)
+    response = page_client(cast.hank, "en").post(
+        f"/requests/{service_request.pk}/act/feedback/",
+        {"message": "Done.", "files": [bad]},
+    )
+    assert response.status_code == 200
+    assert 'id="err-feedback-files"' in response.content.decode()
+    assert snapshot(service_request) == before
+
+
+def test_an_answer_to_a_question_takes_its_files_in_the_same_form(cast, request_in):
+    service_request = request_in("info_needed")
+    upload = SimpleUploadedFile("许可证.pdf", PDF, content_type="application/pdf")
+    html = page_client(cast.alice, "en").get(f"/requests/{service_request.pk}/").content.decode()
+    form = html[html.index('id="action-provide_info"') :]
+    assert 'enctype="multipart/form-data"' in form.split("</form>")[0]
+    response = page_client(cast.alice).post(
+        f"/requests/{service_request.pk}/act/provide_info/",
+        {"answer": "The permit is attached.", "files": [upload]},
+    )
+    assert response.status_code == 302
+    assert Attachment.objects.filter(request=service_request, original_name="许可证.pdf").exists()
