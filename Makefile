@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` (set up and start the portal with demo data) and
-# `make test` (set up and run the whole suite). Each builds its own virtual environment in .venv.
+# `make test` (set up and run the whole suite). They share the virtual environment in .venv: the
+# demo installs what runs the portal, the tests add the development tools (Playwright, pytest…).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -7,24 +8,56 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test lint format venv clean
+.PHONY: demo demo-reset test lint format venv venv-run clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Qinqing needs Python 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Re-install only when the declared dependencies change.
+# Re-install only when the declared dependencies change. Two stamps: .installed-run for the
+# portal alone (the demo), .installed for the portal with the development extra (the tests).
+# The development install includes the portal's, so it stamps both: a demo after the tests
+# installs nothing, and the tests after a demo add the extra.
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	@if [ $(VENV)/.installed -nt pyproject.toml ]; then echo "The portal is installed."; \
+	else $(BIN)/python -m pip install --quiet -e .; fi
+	touch $@
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $@
+	touch $(VENV)/.installed-run $@
+
+venv-run: $(VENV)/.installed-run
 
 venv: $(VENV)/.installed
 
-demo: venv
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py serve_demo $(HOST):$(PORT)
+# The demo keeps its database, mail, uploads and logs in var/ (or QINQING_VAR_DIR). The terminal
+# shows a short banner; migrate and seed_demo write to var/log/setup.log, the web server and the
+# worker to var/log/web.log and var/log/worker.log. SITE_URL, unless set, follows HOST and PORT.
+DEMO_VAR := $(or $(QINQING_VAR_DIR),var)
+DEMO_LOG := $(DEMO_VAR)/log
+
+demo: venv-run
+	@mkdir -p $(DEMO_LOG)
+	@echo "Preparing the demo database (details in $(DEMO_LOG)/setup.log)..."
+	@{ $(BIN)/python manage.py migrate --noinput && $(BIN)/python manage.py seed_demo; } \
+		>$(DEMO_LOG)/setup.log 2>&1 || { tail -n 30 $(DEMO_LOG)/setup.log; exit 1; }
+	@$(BIN)/python manage.py serve_demo $(HOST):$(PORT) --log-dir $(DEMO_LOG)
+
+# Drop the demo's data (the SQLite database, mail, broker queue, uploads, checkpoints, logs
+# under var/) and seed it again; the virtual environment stays. The embedded database only: with
+# DATABASE_URL set, drop that database yourself.
+demo-reset: venv-run
+	@test -z "$(DATABASE_URL)" || { echo "demo-reset resets the embedded SQLite demo only; DATABASE_URL is set."; exit 1; }
+	rm -rf $(DEMO_VAR)/qinqing.sqlite3 $(DEMO_VAR)/qinqing.sqlite3-journal \
+		$(DEMO_VAR)/qinqing.sqlite3-wal $(DEMO_VAR)/qinqing.sqlite3-shm $(DEMO_VAR)/mail \
+		$(DEMO_VAR)/broker $(DEMO_VAR)/media $(DEMO_VAR)/checkpoints $(DEMO_VAR)/celerybeat-schedule* \
+		$(DEMO_LOG)
+	@mkdir -p $(DEMO_LOG)
+	@{ $(BIN)/python manage.py migrate --noinput && $(BIN)/python manage.py seed_demo; } \
+		>$(DEMO_LOG)/setup.log 2>&1 || { tail -n 30 $(DEMO_LOG)/setup.log; exit 1; }
+	@echo "The demo data was seeded again (details in $(DEMO_LOG)/setup.log). Start it: make demo"
 
 test: venv
 	$(BIN)/ruff check .

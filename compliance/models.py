@@ -1,7 +1,8 @@
 """Compliance data: the lists (正负面清单), officials' records, findings, visits, confidential
 reports, and accountability cases (追责问责) with their final decisions."""
 
-import secrets
+import mimetypes
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from compliance import receipts
 from officials.models import Department, Enterprise
 
 # ---------------------------------------------------------------------------------------------
@@ -504,7 +506,8 @@ class ReportStatus(models.TextChoices):
 
 def new_receipt() -> str:
     # Unguessable: the receipt is the anonymous reporter's only key to the report's status.
-    return secrets.token_urlsafe(18)
+    # Readable aloud and grouped (compliance/receipts.py says how, and why it is as strong).
+    return receipts.new()
 
 
 class ConfidentialReport(models.Model):
@@ -562,6 +565,75 @@ class ConfidentialReport(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind}"
+
+
+class ReportAddition(models.Model):
+    """What a reporter added later through the receipt: text, and files as `ReportEvidence`.
+    Nothing about who sent it; for an anonymous report its time is kept to the day."""
+
+    report = models.ForeignKey(
+        ConfidentialReport,
+        verbose_name=_("confidential report"),
+        on_delete=models.PROTECT,
+        related_name="additions",
+    )
+    text = models.TextField(_("text"), blank=True)
+    created_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("addition to a report")
+        verbose_name_plural = _("additions to reports")
+
+    def __str__(self) -> str:
+        return f"#{self.report_id} +{self.pk}"
+
+
+def evidence_path(instance, filename):
+    # A random name in one folder: neither the reporter's file name nor a dated folder (which
+    # would say when it came) reaches the file system.
+    return f"evidence/{uuid.uuid4().hex}"
+
+
+class ReportEvidence(models.Model):
+    """A file sent with a confidential report or with an addition to it. Checked and stored as
+    request attachments are (requests_app/attachments.py), but without the uploader and without
+    the original file name: either could point at the reporter."""
+
+    report = models.ForeignKey(
+        ConfidentialReport,
+        verbose_name=_("confidential report"),
+        on_delete=models.PROTECT,
+        related_name="evidence",
+    )
+    # Empty: sent with the report itself.
+    addition = models.ForeignKey(
+        ReportAddition,
+        verbose_name=_("addition"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evidence",
+    )
+    file = models.FileField(_("file"), upload_to=evidence_path)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    added_at = models.DateTimeField(_("added"), default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+
+    def __str__(self) -> str:
+        return self.download_name
+
+    @property
+    def download_name(self) -> str:
+        """A neutral name for the download: the report's number, the file's, and its type."""
+        suffix = mimetypes.guess_extension(self.content_type) or ""
+        return f"report-{self.report_id}-evidence-{self.pk}{suffix}"
 
 
 class CaseSource(models.TextChoices):

@@ -7,8 +7,11 @@ endpoint changes or removes a decision: there is no PUT, PATCH or DELETE here.
 """
 
 import django_filters
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -16,10 +19,13 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from compliance.models import AccessLog, CaseSource, CaseStatus
-from inspection import access, confidential, selectors, services, throttling
+from compliance.models import AccessLog, CaseSource, CaseStatus, ReportEvidence
+from core.errors import UploadTooLarge
+from inspection import access, confidential, evidence, selectors, services, throttling
 from inspection.errors import Conflict, InvalidInput, NotPermitted
 from inspection.serializers import (
+    AdditionInput,
+    AdditionUploadInput,
     CaseDetailSerializer,
     CaseSerializer,
     ChallengeSerializer,
@@ -29,6 +35,7 @@ from inspection.serializers import (
     NoteSerializer,
     OpenCaseInput,
     ReceiptSerializer,
+    ReporterAdditionSerializer,
     ReportInput,
     ReportMoveInput,
     ReportSerializer,
@@ -76,7 +83,9 @@ class ConfidentialReportViewSet(_DomainErrors, viewsets.GenericViewSet):
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
-        return selectors.reports_visible_to(self.request.user).prefetch_related("cases")
+        return selectors.reports_visible_to(self.request.user).prefetch_related(
+            "cases", "evidence", "additions__evidence"
+        )
 
     # Filing and receipt look-ups are throttled globally by inspection/throttling.py, which
     # knows no client (a per-client key would point back at the reporter).
@@ -135,7 +144,8 @@ class ConfidentialReportViewSet(_DomainErrors, viewsets.GenericViewSet):
     @action(
         detail=False,
         methods=["get"],
-        url_path=r"status/(?P<receipt>[A-Za-z0-9_-]{1,40})",
+        # However it is typed: any case, dashes or none, spaces (compliance/receipts.py).
+        url_path=r"status/(?P<receipt>[^/]{1,80})",
         url_name="status",
     )
     def status_of(self, request, receipt=None):
@@ -144,6 +154,62 @@ class ConfidentialReportViewSet(_DomainErrors, viewsets.GenericViewSet):
             return refusal
         report = selectors.report_status(receipt)
         return Response(ReportStatusSerializer(report).data)
+
+    @extend_schema(
+        request={"multipart/form-data": AdditionUploadInput, "application/json": AdditionInput},
+        responses={
+            201: ReporterAdditionSerializer,
+            400: OpenApiResponse(description="Nothing to add, a bad file, or a bad stamp."),
+            404: OpenApiResponse(description="No report has this receipt."),
+            409: OpenApiResponse(description="The report is closed."),
+            413: OpenApiResponse(description="Upload too large"),
+            429: OpenApiResponse(description="Too many right now (Retry-After)."),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="additions", url_name="additions")
+    def add(self, request):
+        """Add text and files to a report through its receipt; nothing about the sender is kept.
+        A wrong receipt answers 404 and changes nothing."""
+        refusal = _refusal(throttling.admit_status_lookup())
+        if refusal is not None:
+            return refusal
+        data = AdditionInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if not selectors.reports_by_receipt(values["receipt"]).exists():
+            raise NotFound
+        files = request.FILES.getlist("files")
+        if any(upload.size > settings.ATTACHMENT_MAX_BYTES for upload in files):
+            raise UploadTooLarge  # 413, as for a request's attachment
+        refusal = _refusal(throttling.admit_report(values.get("stamp", "")))
+        if refusal is not None:
+            return refusal
+        addition = evidence.add_to_report(
+            receipt=values["receipt"], text=values.get("text", ""), files=files
+        )
+        body = ReporterAdditionSerializer(selectors.addition_with_evidence(addition.pk)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"evidence/(?P<evidence_id>\d+)",
+        url_name="evidence",
+    )
+    def evidence_file(self, request, pk=None, evidence_id=None):
+        """Download one file of the report (the region's inspectors alone), under a neutral name."""
+        report = self.get_object()
+        item = get_object_or_404(ReportEvidence, pk=evidence_id, report=report)
+        access.log_read(
+            by=request.user, target=AccessLog.Target.REPORT, pk=report.pk, via=access.API
+        )
+        return FileResponse(
+            item.file.open("rb"),
+            as_attachment=True,
+            filename=item.download_name,
+            content_type=item.content_type,
+        )
 
     @extend_schema(request=ReportMoveInput, responses=ReportSerializer)
     @action(detail=True, methods=["post"])

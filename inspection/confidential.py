@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from compliance import cases
 from compliance.models import AccountabilityCase, ConfidentialReport, ReportKind, ReportStatus
-from inspection import selectors
+from inspection import evidence, selectors
 from inspection.errors import Conflict, InvalidInput
 from notifications import messages
 from officials.models import Department, Enterprise, User
@@ -65,8 +65,10 @@ def file_report(
     enterprise: Enterprise | None = None,
     official_name: str = "",
     department: Department | None = None,
+    files=(),
 ) -> ConfidentialReport:
-    """Store a report and tell the region's inspectors. `by` is None for a logged-out reporter.
+    """Store a report (with its evidence `files`, all or none) and tell the region's inspectors.
+    `by` is None for a logged-out reporter.
 
     Without a logged-in reporter the report is anonymous whatever the form said: there is no
     identity to keep, and the report must say so truthfully.
@@ -89,6 +91,8 @@ def file_report(
             created_at=received,
             updated_at=received,
         )
+        # Refused files raise InvalidInput and take the report back with them.
+        evidence.store_evidence(report, files, at=received)
         messages.save_and_send(
             messages.build(
                 inspectors_of(report.region),

@@ -1,14 +1,37 @@
 """Page forms of reports, cases and the console search; decisions validate with the API's rules."""
 
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from compliance import receipts
 from compliance.models import Measure, Outcome, ReportKind, ReportStatus
-from core.forms import PageForm
+from core.forms import PageForm, TypedChoiceField
 from inspection.histories import Criteria
 from inspection.serializers import TEXT_MAX
 from inspection.services import DISTINCTIONS, decision_errors
 from officials.models import Category, Department, Enterprise, Role, User
+from requests_app.attachments import ACCEPT, MAX_FILES
+
+
+class _Files(forms.FileInput):
+    allow_multiple_selected = True
+
+
+def evidence_field(label) -> forms.FileField:
+    """Evidence files: the views read them all from request.FILES; the request attachments'
+    code judges them (inspection/evidence.py)."""
+    field = forms.FileField(
+        label=label, required=False, widget=_Files(attrs={"accept": ACCEPT, "multiple": True})
+    )
+    field.help_text = _(
+        "Up to %(max_files)s files, each at most %(size)s: PDF, images, office documents or "
+        "plain text. The file names are not kept. Photos and documents can carry hidden details "
+        "(the camera, the place, the author's name): remove them first if you wish to stay "
+        "anonymous."
+    ) % {"max_files": MAX_FILES, "size": filesizeformat(settings.ATTACHMENT_MAX_BYTES)}
+    return field
 
 
 class ReportForm(PageForm):
@@ -35,6 +58,8 @@ class ReportForm(PageForm):
 
     def __init__(self, *args, enterprises=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # Built per form: the help text names the size limit of the running settings.
+        self.fields["files"] = evidence_field(_("Evidence (optional)"))
         # A logged-in entrepreneur picks among their own enterprises; the list of every
         # enterprise in the city is not shown to a logged-out visitor.
         if enterprises is None:
@@ -45,9 +70,31 @@ class ReportForm(PageForm):
 
 
 class ReceiptForm(PageForm):
-    receipt = forms.RegexField(
-        label=_("Receipt"), regex=r"^[A-Za-z0-9_-]{1,40}$", max_length=40, strip=True
+    # Typed as the person likes: any case, spaces, dashes or none (compliance/receipts.py).
+    receipt = forms.CharField(
+        label=_("Receipt"),
+        max_length=receipts.MAX_INPUT,
+        strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("For example ABCDE-FGH23-…: capitals, spaces and dashes do not matter."),
     )
+
+
+class AdditionForm(PageForm):
+    """More information on a report, sent with its receipt (a hidden field: never in a URL)."""
+
+    receipt = forms.CharField(max_length=receipts.MAX_INPUT, widget=forms.HiddenInput)
+    text = forms.CharField(
+        label=_("What you want to add"),
+        max_length=TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    stamp = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["files"] = evidence_field(_("More evidence (optional)"))
 
 
 class ReportMoveForm(PageForm):
@@ -126,20 +173,32 @@ class SearchForm(PageForm):
     """The console search: every field narrows the inspector's scope, none widens it."""
 
     text = forms.CharField(label=_("Search"), max_length=200, required=False)
-    enterprise = forms.ModelChoiceField(
-        label=_("Enterprise"), queryset=Enterprise.objects.none(), required=False
+    enterprise = TypedChoiceField(
+        label=_("Enterprise"),
+        keys=("credit_code",),
+        name="name",
+        required=False,
+        help_text=_("Credit code or part of the name"),
     )
     department = forms.ModelChoiceField(
-        label=_("Department"), queryset=Department.objects.all(), required=False
+        label=_("Department"),
+        queryset=Department.objects.all(),
+        required=False,
+        empty_label=_("All"),
     )
-    official = forms.ModelChoiceField(
-        label=_("Official"), queryset=User.objects.none(), required=False
+    official = TypedChoiceField(
+        label=_("Official"),
+        keys=("username",),
+        name="name",
+        required=False,
+        help_text=_("User name or part of the name"),
     )
     category = forms.ModelChoiceField(
         label=_("Category"),
         queryset=Category.objects.all(),
         to_field_name="code",
         required=False,
+        empty_label=_("All"),
     )
     submitted_after = forms.DateField(
         label=_("Filed from"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from compliance import receipts
 from compliance.models import (
     AccountabilityCase,
     AssetUse,
@@ -19,6 +20,7 @@ from compliance.models import (
     Finding,
     Gift,
     Interaction,
+    ReportAddition,
     ReportStatus,
     Severity,
 )
@@ -67,16 +69,33 @@ def get_visible_report(user: User, pk) -> ConfidentialReport:
         raise Http404 from None
 
 
+def reports_by_receipt(receipt: str) -> QuerySet[ConfidentialReport]:
+    """The report a receipt opens (none, or one), however the person typed it: grouped or
+    not, any case; an old-format receipt exactly as issued (compliance/receipts.py)."""
+    return ConfidentialReport.objects.filter(receipt__in=receipts.candidates(receipt))
+
+
 def report_status(receipt: str) -> ConfidentialReport:
-    """What a reporter may learn with their receipt: the status and its time, nothing else."""
-    report = (
-        ConfidentialReport.objects.filter(receipt=receipt)
-        .only("status", "updated_at", "receipt")
-        .first()
-    )
+    """What a reporter may learn with their receipt: the status and its time, and what they
+    added themselves later; nothing else."""
+    report = reports_by_receipt(receipt).only("status", "updated_at", "receipt").first()
     if report is None:
         raise Http404
     return report
+
+
+def addition_with_evidence(pk: int) -> ReportAddition:
+    """One addition with its files (to answer the reporter who just sent it)."""
+    return ReportAddition.objects.prefetch_related("evidence").get(pk=pk)
+
+
+def additions_for_reporter(report: ConfidentialReport) -> list[ReportAddition]:
+    """The reporter's own additions to the report, oldest first, with their files."""
+    return list(
+        ReportAddition.objects.filter(report=report)
+        .prefetch_related("evidence")
+        .order_by("created_at", "id")
+    )
 
 
 # --- cases ---------------------------------------------------------------------------------------

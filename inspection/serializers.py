@@ -1,9 +1,11 @@
 """API shapes of confidential reports and accountability cases; the pages validate with them too."""
 
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from compliance import receipts
 from compliance.models import (
     AccountabilityCase,
     CaseDecision,
@@ -11,10 +13,13 @@ from compliance.models import (
     ConfidentialReport,
     Measure,
     Outcome,
+    ReportAddition,
+    ReportEvidence,
     ReportKind,
     ReportStatus,
 )
 from core.serializers import ModelSerializer, Serializer, StrictBooleanField, StrictCharField
+from inspection.selectors import additions_for_reporter
 from inspection.services import DISTINCTIONS, decision_errors
 from officials.models import Department, Enterprise, Role, User
 from officials.serializers import RefSerializer
@@ -52,9 +57,67 @@ class ReceiptSerializer(Serializer):
     receipt = StrictCharField()
 
 
+class ReporterEvidenceSerializer(Serializer):
+    """A file as its sender sees it again: its kind and size (the file is the inspectors')."""
+
+    content_type = StrictCharField()
+    size = serializers.IntegerField()
+
+
+class ReporterAdditionSerializer(Serializer):
+    id = serializers.IntegerField()
+    text = StrictCharField()
+    created_at = serializers.DateTimeField()
+    evidence = ReporterEvidenceSerializer(many=True)
+
+
 class ReportStatusSerializer(Serializer):
     status = StrictCharField()
     updated_at = serializers.DateTimeField()
+    # What the reporter added through the receipt, oldest first.
+    additions = serializers.SerializerMethodField()
+
+    def get_additions(self, obj) -> list[dict]:
+        return ReporterAdditionSerializer(additions_for_reporter(obj), many=True).data
+
+
+class AdditionInput(Serializer):
+    """More information on a report, through its receipt (in the body: never in a URL)."""
+
+    receipt = StrictCharField(max_length=receipts.MAX_INPUT)
+    # Required here (what the files are, or what is new); the page also takes files alone.
+    text = StrictCharField(max_length=TEXT_MAX)
+    stamp = StrictCharField(max_length=100, required=False, allow_blank=True)
+
+
+class AdditionUploadInput(AdditionInput):
+    """The same as multipart, with evidence `files` (judged as request attachments are)."""
+
+    files = serializers.ListField(child=serializers.FileField(), required=False)
+
+
+class EvidenceSerializer(ModelSerializer):
+    """A report's file as the inspectors see it: a neutral name, never the sender's."""
+
+    name = serializers.CharField(source="download_name", read_only=True)
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportEvidence
+        fields = ["id", "name", "content_type", "size", "sha256", "added_at", "download"]
+        read_only_fields = fields
+
+    def get_download(self, obj) -> str:
+        return reverse("confidential-report-evidence", args=[obj.report_id, obj.pk])
+
+
+class AdditionSerializer(ModelSerializer):
+    evidence = EvidenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ReportAddition
+        fields = ["id", "text", "created_at", "evidence"]
+        read_only_fields = fields
 
 
 class ReportSerializer(ModelSerializer):
@@ -65,6 +128,8 @@ class ReportSerializer(ModelSerializer):
     department = RefSerializer(read_only=True, allow_null=True)
     reporter = RefSerializer(read_only=True, allow_null=True)
     cases = serializers.SerializerMethodField()
+    evidence = serializers.SerializerMethodField()
+    additions = AdditionSerializer(many=True, read_only=True)
 
     class Meta:
         model = ConfidentialReport
@@ -82,11 +147,19 @@ class ReportSerializer(ModelSerializer):
             "created_at",
             "updated_at",
             "cases",
+            "evidence",
+            "additions",
         ]
         read_only_fields = fields
 
     def get_cases(self, obj) -> list[int]:
         return [case.pk for case in obj.cases.all()]
+
+    @extend_schema_field(EvidenceSerializer(many=True))
+    def get_evidence(self, obj) -> list[dict]:
+        """The files sent with the report itself (an addition's are under `additions`)."""
+        filed = [item for item in obj.evidence.all() if item.addition_id is None]
+        return EvidenceSerializer(filed, many=True).data
 
 
 class ReportMoveInput(Serializer):

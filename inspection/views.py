@@ -9,17 +9,27 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from compliance.models import AccessLog, AccountabilityCase, CaseStatus, Severity
+from compliance.models import (
+    AccessLog,
+    AccountabilityCase,
+    CaseStatus,
+    ConfidentialReport,
+    ReportEvidence,
+    ReportStatus,
+    Severity,
+)
 from core.pagination import CappedPaginator
 from core.replica import reads_from_replica
-from inspection import access, confidential, histories, selectors, services, throttling
+from inspection import access, confidential, evidence, histories, selectors, services, throttling
 from inspection.errors import Conflict, InspectionError, InvalidInput
 from inspection.forms import (
+    AdditionForm,
     DecisionForm,
     NoteForm,
     OpenCaseForm,
@@ -30,6 +40,7 @@ from inspection.forms import (
 )
 from officials.models import Role
 from officials.selectors import enterprises_visible_to
+from requests_app.attachments import check_uploads
 
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 10  # each result carries its whole timeline and a chain verification
@@ -57,21 +68,45 @@ _REFUSED = {"throttled": 429, "unavailable": 503}
 def _file(request, form: ReportForm, *, user, template: str, context: dict):
     """Validate, ask the throttle (a bad stamp is the form's error), file and show the receipt."""
     verdict = None
+    files = request.FILES.getlist("files")
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
-        verdict = throttling.admit_report(values.pop("stamp", ""))
-        if verdict.ok:
-            report = confidential.file_report(by=user, anonymous=user is None, **values)
-            # The receipt is shown in this response only, never put in a URL (where it would
-            # land in browser histories and server logs).
-            return render(request, "compliance/inspector/report_filed.html", {"report": report})
-        # Refused: the form comes back with the reporter's text, to send again later.
-        form.add_error(None, verdict.message)
+        values.pop("files", None)
+        if problems := check_uploads(files):
+            # Judged before the throttle counts anything: the reporter fixes the files first.
+            form.add_error("files", problems)
+        else:
+            verdict = throttling.admit_report(values.pop("stamp", ""))
+        if verdict is not None and verdict.ok:
+            try:
+                report = confidential.file_report(
+                    by=user, anonymous=user is None, files=files, **values
+                )
+            except InvalidInput as error:
+                form.add_error("files", error.errors.get("files", []))
+            else:
+                # The receipt is shown in this response only, never put in a URL (where it
+                # would land in browser histories and server logs).
+                return _no_store(
+                    render(request, "compliance/inspector/report_filed.html", {"report": report})
+                )
+        elif verdict is not None:
+            # Refused: the form comes back with the reporter's text, to send again later.
+            form.add_error(None, verdict.message)
     context = {**context, "form": form, "challenge": throttling.challenge()}
-    status = _REFUSED.get(verdict.outcome, 400) if verdict else (400 if form.errors else 200)
+    refused = verdict is not None and not verdict.ok
+    status = _REFUSED.get(verdict.outcome, 400) if refused else (400 if form.errors else 200)
     response = render(request, template, context, status=status)
-    if status in (429, 503):
+    if refused and status in (429, 503):
         response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
+def _no_store(response):
+    """A page that shows a receipt, or what it opens, is kept by no cache and no browser disk:
+    the next person at a shared computer must not find it in the history."""
+    add_never_cache_headers(response)
+    patch_cache_control(response, no_store=True, private=True)
     return response
 
 
@@ -122,7 +157,8 @@ def report_file_anonymous(request):
 
 @require_http_methods(["GET", "POST"])
 def report_status(request):
-    """Follow a report by its receipt (posted, so it never appears in a URL)."""
+    """Follow a report by its receipt (posted, so it never appears in a URL): its status, what
+    the reporter added, and a form to add more."""
     form = ReceiptForm(request.POST or None)
     report = None
     if request.method == "POST":
@@ -134,12 +170,77 @@ def report_status(request):
                 report = selectors.report_status(form.cleaned_data["receipt"])
             except Http404:
                 form.add_error("receipt", _("No report has this receipt."))
-    return render(
-        request,
-        "compliance/inspector/report_status.html",
-        {"form": form, "report": report},
-        status=400 if form.errors else 200,
-    )
+    addition_form = None
+    if report is not None:
+        addition_form = AdditionForm(initial={"receipt": form.cleaned_data["receipt"]})
+    return _status_page(request, form, report, addition_form)
+
+
+def _status_page(
+    request, form, report, addition_form, status: int | None = None, *, sent: bool = False
+):
+    context = {
+        "sent": sent,
+        "form": form,
+        "report": report,
+        "additions": selectors.additions_for_reporter(report) if report is not None else [],
+        "addition_form": addition_form,
+        "may_add": report is not None and report.status != ReportStatus.CLOSED,
+        "challenge": throttling.challenge() if addition_form is not None else None,
+    }
+    if status is None:
+        status = 400 if form.errors or (addition_form is not None and addition_form.errors) else 200
+    response = render(request, "compliance/inspector/report_status.html", context, status=status)
+    return _no_store(response)
+
+
+@require_POST
+def report_add(request):
+    """Add text and files to a report through its receipt, as anonymously as it was filed.
+    A wrong receipt changes nothing and says only that no report has it."""
+    addition_form = AdditionForm(request.POST)
+    receipt_form = ReceiptForm({"receipt": request.POST.get("receipt", "")})
+    verdict = throttling.admit_status_lookup()
+    if not verdict.ok:
+        return _refused(request, verdict)
+    if not receipt_form.is_valid() or not addition_form.is_valid():
+        return _status_page(request, receipt_form, None, None, status=400)
+    receipt = addition_form.cleaned_data["receipt"]
+    try:
+        report = selectors.report_status(receipt)
+    except Http404:
+        receipt_form.add_error("receipt", _("No report has this receipt."))
+        return _status_page(request, receipt_form, None, None, status=404)
+    files = request.FILES.getlist("files")
+    if problems := check_uploads(files):
+        addition_form.add_error("files", problems)
+        return _status_page(request, receipt_form, report, addition_form)
+    verdict = throttling.admit_report(addition_form.cleaned_data.get("stamp", ""))
+    if not verdict.ok:
+        addition_form.add_error(None, verdict.message)
+        status = _REFUSED.get(verdict.outcome, 400)
+        response = _status_page(request, receipt_form, report, addition_form, status=status)
+        if status in (429, 503):
+            response["Retry-After"] = str(verdict.retry_after)
+        return response
+    try:
+        evidence.add_to_report(
+            receipt=receipt, text=addition_form.cleaned_data.get("text", ""), files=files
+        )
+    except InvalidInput as error:
+        for field, problems in error.errors.items():
+            addition_form.add_error(field if field in addition_form.fields else None, problems)
+        return _status_page(request, receipt_form, report, addition_form)
+    except Conflict as error:
+        addition_form.add_error(None, str(error))
+        return _status_page(request, receipt_form, report, addition_form, status=409)
+    except ConfidentialReport.DoesNotExist:  # the receipt found nothing when it was locked
+        receipt_form.add_error("receipt", _("No report has this receipt."))
+        return _status_page(request, receipt_form, None, None, status=404)
+    # Said on this page, not as a flash message: that would set a cookie on the reporter.
+    report = selectors.report_status(receipt)
+    fresh = AdditionForm(initial={"receipt": receipt})
+    return _status_page(request, receipt_form, report, fresh, sent=True)
 
 
 # --- the console: alerts and findings ------------------------------------------------------------
@@ -278,6 +379,8 @@ def _report_page(request, report, forms: dict | None = None, status: int = 200):
     forms = forms or {}
     context = {
         "report": report,
+        "filed_evidence": list(report.evidence.filter(addition=None).order_by("added_at", "id")),
+        "additions": selectors.additions_for_reporter(report),
         "cases": list(report.cases.order_by("opened_at", "id")),
         "move_form": forms.get("move") or ReportMoveForm(),
         "case_form": forms.get("case") or OpenCaseForm(),
@@ -291,6 +394,21 @@ def report_detail(request, pk):
     report = selectors.get_visible_report(request.user, pk)
     access.log_read(by=request.user, target=AccessLog.Target.REPORT, pk=report.pk, via=access.PAGE)
     return _report_page(request, report)
+
+
+@login_required
+@require_GET
+def report_evidence(request, pk, evidence_id):
+    """Download a report's evidence, for the region's inspectors alone, under a neutral name."""
+    report = selectors.get_visible_report(request.user, pk)
+    item = get_object_or_404(ReportEvidence, pk=evidence_id, report=report)
+    access.log_read(by=request.user, target=AccessLog.Target.REPORT, pk=report.pk, via=access.PAGE)
+    return FileResponse(
+        item.file.open("rb"),
+        as_attachment=True,
+        filename=item.download_name,
+        content_type=item.content_type,
+    )
 
 
 @login_required

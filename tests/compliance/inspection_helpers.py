@@ -66,8 +66,17 @@ def _receipt_target(world, persona) -> dict:
     return {"receipt": world.report.receipt}
 
 
+def _evidence_target(world, persona) -> dict:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    pdf = SimpleUploadedFile("a.pdf", b"%PDF-1.4\n%%EOF\n")
+    world.report = report_about_acme(world.cast, files=[pdf])
+    return {"pk": world.report.pk, "evidence_id": world.report.evidence.get().pk}
+
+
 PERMISSION_TARGETS = {
     "report": _report_target,  # an anonymous report about acme (region gulou)
+    "evidence": _evidence_target,  # a file sent with that report
     "receipt": _receipt_target,
     "case": lambda world, persona: {"pk": breach_case(world.cast).pk},  # region gulou
     "official": lambda world, persona: {"pk": world.cast.hank.pk},

@@ -132,7 +132,8 @@ def test_the_receipt_tells_the_status_and_nothing_else(cast, api):
     receipt = api(None).post(URL, body(cast), format="json").json()["receipt"]
     response = api(None).get(f"{URL}status/{receipt}/")
     assert response.status_code == 200
-    assert set(response.json()) == {"status", "updated_at"}
+    assert set(response.json()) == {"status", "updated_at", "additions"}
+    assert response.json()["additions"] == []
     assert response.json()["status"] == "received"
 
 

@@ -59,6 +59,8 @@ REFUSED_BY_DESIGN = {
     "POST /api/v1/requests/{id}/merge/": "the request merged into must exist",
     "POST /api/v1/requests/{id}/attachments/": "an empty file, a type the portal does not take",
     "POST /api/v1/reports/confidential/": "the enterprise and the department must exist",
+    "POST /api/v1/reports/confidential/additions/": "the stamp must answer a live challenge "
+    "(inspection/throttling.py)",
     "POST /api/v1/interactions/": "the enterprise must exist",
     "POST /api/v1/gifts/": "the enterprise must exist",
     "POST /api/v1/asset-uses/": "the enterprise must exist",

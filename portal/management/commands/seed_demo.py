@@ -10,9 +10,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from officials.models import User
-from portal.demo.city import DEMO_PASSWORD, Demo
+from portal.demo.city import Demo
 from portal.demo.compliance import seed_compliance_demo
 from portal.demo.inspection import seed_inspection_demo
+from portal.demo.logins import login_lines
 from portal.demo.reports import seed_reports_demo
 from requests_app.models import ServiceRequest
 
@@ -48,18 +49,6 @@ class Command(BaseCommand):
         self._print_logins()
 
     def _print_logins(self):
-        rows = [
-            ("admin", "admin (portal administrator, Django admin at /admin/)"),
-            ("liaison1", "liaison (服务企业专员), linked to enterprises 1–20"),
-            ("liaison2", "liaison (服务企业专员), linked to enterprises 21–40"),
-            ("leader1", "leader (挂包领导), linked to enterprises 1–20"),
-            ("handler_labor", "handler (承办单位), 市人力资源和社会保障局"),
-            ("handler_approval", "handler (承办单位), 市行政审批局"),
-            ("handler_policy", "handler (承办单位), 市发展和改革委员会"),
-            ("inspector1", "inspector (纪检监察), the whole city"),
-            ("ent01", "entrepreneur of enterprise 1"),
-            ("ent02", "entrepreneur of enterprise 2"),
-        ]
-        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
-        for username, what in rows:
-            self.stdout.write(f"  {username:<18} {what}")
+        self.stdout.write("")
+        for line in login_lines():
+            self.stdout.write(line)
