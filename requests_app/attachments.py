@@ -49,6 +49,12 @@ T = TypeVar("T")
 MAX_FILES = 10
 
 
+# Shown in the page rather than downloaded: images the browser draws as images (no SVG, which
+# can carry script), and PDFs, opened in the browser's own viewer. Everything else downloads.
+PREVIEW_IMAGES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+PREVIEWABLE = PREVIEW_IMAGES | {"application/pdf"}
+
+
 def may_attach(request: ServiceRequest, user) -> bool:
     """Whether the user may add files to this request: their role may, and it is still open."""
     return user.has_perm("requests.attach") and request.status in OPEN_STATUSES

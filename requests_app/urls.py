@@ -19,6 +19,11 @@ urlpatterns = [
     path(
         "requests/<int:pk>/files/<int:attachment_id>/", views.attachment_download, name="attachment"
     ),
+    path(
+        "requests/<int:pk>/files/<int:attachment_id>/preview/",
+        views.attachment_preview,
+        name="attachment-preview",
+    ),
     path("extensions/", views.extension_list, name="extensions"),
     path("ledger/", views.ledger, name="ledger"),
 ]

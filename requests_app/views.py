@@ -4,6 +4,7 @@ Every view is thin: it resolves access with the selectors, validates with the AP
 serializers, calls the workflow and renders. Missing and not-yours are both 404.
 """
 
+from csp.decorators import csp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import InvalidInput, InvalidTransition, NotPermitted
@@ -25,7 +27,13 @@ from officials.models import Category, Department, Role
 from officials.selectors import enterprises_visible_to
 from requests_app import saved_views, workflow
 from requests_app.approvers import decidable_by, prefetch_linked_leaders
-from requests_app.attachments import check_uploads, may_attach, store_uploads
+from requests_app.attachments import (
+    PREVIEW_IMAGES,
+    PREVIEWABLE,
+    check_uploads,
+    may_attach,
+    store_uploads,
+)
 from requests_app.bulk import BULK_ACTIONS, BULK_MAX, bulk_act
 from requests_app.checkpoints import verify_chain
 from requests_app.deadlines import Clocks, dispute_until
@@ -273,6 +281,15 @@ def _dispute_until(service_request):
     return until if timezone.now() <= until else None
 
 
+def _with_thumbnails(rows, attachments) -> list:
+    """Timeline rows, each added image carrying its attachment (`row.thumbnail`) to be shown."""
+    images = {a.pk: a for a in attachments if a.content_type in PREVIEW_IMAGES}
+    for row in rows:
+        added = row.event.action == "attachment_added"
+        row.thumbnail = images.get((row.event.data or {}).get("attachment")) if added else None
+    return rows
+
+
 def _render_detail(request, service_request, *, failed=None, attach_errors=None):
     """The detail page; `failed` is an action form to show again with its errors."""
     user, clocks = request.user, Clocks.current()
@@ -290,8 +307,9 @@ def _render_detail(request, service_request, *, failed=None, attach_errors=None)
         else None,
         "status_label": status_label(service_request.status),
         "badge": clock_badge(service_request, timezone.now(), clocks.policy, clocks.calendar),
-        "events": event_rows(service_request, user),
+        "events": _with_thumbnails(event_rows(service_request, user), attachments),
         "attachments": attachments,
+        "previewable": PREVIEWABLE,
         "forms": forms,
         # A list's "Refuse…" link opens that form (?act=refuse_extension).
         "open_form": failed.action if failed is not None else request.GET.get("act", ""),
@@ -542,3 +560,39 @@ def attachment_download(request, pk, attachment_id):
         filename=attachment.original_name,
         content_type=attachment.content_type,
     )
+
+
+# What a previewed file may do in the browser: show itself, nothing else. No script, style,
+# connection, form or frame of its own, and no page but ours may frame it (an image in an
+# <img> is not framed at all). Its type was judged from its bytes when it was stored, and
+# `nosniff` (SecurityMiddleware) holds the browser to that type.
+PREVIEW_CSP = {
+    "default-src": ["'none'"],
+    "img-src": ["'self'"],
+    "style-src": ["'unsafe-inline'"],  # the browser's own image and PDF viewers
+    "object-src": ["'self'"],
+    "frame-ancestors": ["'self'"],
+    "base-uri": ["'none'"],
+    "form-action": ["'none'"],
+}
+
+
+@login_required
+@require_GET
+@csp(PREVIEW_CSP)
+@xframe_options_sameorigin
+def attachment_preview(request, pk, attachment_id):
+    """An image or PDF shown inline, to those who may see its request; any other type is the
+    download (attachment_download)."""
+    service_request = get_visible_request(request.user, pk)
+    attachment = get_object_or_404(Attachment, pk=attachment_id, request=service_request)
+    if attachment.content_type not in PREVIEWABLE:
+        return redirect("requests:attachment", pk=pk, attachment_id=attachment.pk)
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=False,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["Cache-Control"] = "private, max-age=300"
+    return response

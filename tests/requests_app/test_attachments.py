@@ -203,3 +203,47 @@ def test_sniff_is_pure():
     assert sniff(b"", "x.txt") is None
     # A multi-byte character cut in two by the sniffing window is still text.
     assert sniff(("汉" * 3000).encode()[:8191], "x.txt") == "text/plain"
+
+
+# --- previews ------------------------------------------------------------------------------------
+
+
+def _page(user):
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return client
+
+
+def test_images_and_pdfs_preview_inline_and_may_do_nothing_else(cast, api, request_in):
+    service_request = request_in("rectifying")
+    image = upload(api, cast.hank, service_request, "photo.png", PNG).json()
+    pdf = upload(api, cast.hank, service_request, "report.pdf", b"%PDF-1.4\n%%EOF\n").json()
+    client = _page(cast.alice)
+    for stored, kind in ((image, "image/png"), (pdf, "application/pdf")):
+        url = f"/requests/{service_request.pk}/files/{stored['id']}/preview/"
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["Content-Type"] == kind
+        assert response["Content-Disposition"].startswith("inline")
+        assert response["X-Content-Type-Options"] == "nosniff"
+        policy = response["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "script-src" not in policy
+        assert "frame-ancestors 'self'" in policy
+        b"".join(response.streaming_content)
+    html = client.get(f"/requests/{service_request.pk}/").content.decode()
+    preview = f"/requests/{service_request.pk}/files/{image['id']}/preview/"
+    # The image as a thumbnail in the list and on the timeline; the PDF as a link to preview.
+    assert html.count(f'<img class="thumb" src="{preview}"') == 2
+    assert f'href="/requests/{service_request.pk}/files/{pdf["id"]}/preview/"' in html
+
+
+def test_other_types_download_and_outsiders_see_nothing(cast, api, request_in):
+    service_request = request_in("rectifying")
+    text = upload(api, cast.hank, service_request, "notes.txt", b"plain words\n").json()
+    url = f"/requests/{service_request.pk}/files/{text['id']}/preview/"
+    response = _page(cast.alice).get(url)
+    assert response.status_code == 302
+    assert response["Location"] == f"/requests/{service_request.pk}/files/{text['id']}/"
+    assert _page(cast.mallory).get(url).status_code == 404
