@@ -43,7 +43,10 @@ demo: venv-run
 	@echo "Preparing the demo database (details in $(DEMO_LOG)/setup.log)..."
 	@{ $(BIN)/python manage.py migrate --noinput && $(BIN)/python manage.py seed_demo; } \
 		>$(DEMO_LOG)/setup.log 2>&1 || { tail -n 30 $(DEMO_LOG)/setup.log; exit 1; }
-	@$(BIN)/python manage.py serve_demo $(HOST):$(PORT) --log-dir $(DEMO_LOG)
+	@# Demo logins share one published password: two-factor for inspectors and administrators
+	@# (MFA_REQUIRED_ROLES) stays off here unless it is set.
+	@MFA_REQUIRED_ROLES="$${MFA_REQUIRED_ROLES-}" \
+		$(BIN)/python manage.py serve_demo $(HOST):$(PORT) --log-dir $(DEMO_LOG)
 
 # Drop the demo's data (the SQLite database, mail, broker queue, uploads, checkpoints, logs
 # under var/) and seed it again; the virtual environment stays. The embedded database only: with

@@ -486,14 +486,14 @@ class Finding(models.Model):
 
 
 class ReportKind(models.TextChoices):
-    PETTY_EXTORTION = "petty_extortion", _("Petty extortion (吃拿卡要)")
-    BUCK_PASSING = "buck_passing", _("Buck-passing (推诿扯皮)")
-    FOOT_DRAGGING = "foot_dragging", _("Foot-dragging (办事拖拉)")
+    PETTY_EXTORTION = "petty_extortion", _("Petty extortion")
+    BUCK_PASSING = "buck_passing", _("Buck-passing")
+    FOOT_DRAGGING = "foot_dragging", _("Foot-dragging")
     ARBITRARY_INSPECTION = "arbitrary_inspection", _("Arbitrary inspection")
     ARBITRARY_CHARGES = "arbitrary_charges", _("Arbitrary fees, fines or levies")
     TENDER_INTERFERENCE = "tender_interference", _("Interference in tendering")
     DESIGNATED_SERVICE = "designated_service", _("Designated intermediaries or suppliers")
-    BROKEN_PROMISE = "broken_promise", _("Broken promises (失信违诺)")
+    BROKEN_PROMISE = "broken_promise", _("Broken promises")
     DISCRIMINATION = "discrimination", _("Discrimination")
     OTHER = "other", _("Other")
 
@@ -751,18 +751,18 @@ class CaseNote(models.Model):
 
 class Outcome(models.TextChoices):
     CLEARED = "cleared", _("Cleared")
-    TOLERATED = "tolerated", _("Tolerated (容错免责)")
+    TOLERATED = "tolerated", _("Tolerated")
     ACCOUNTABLE = "accountable", _("Accountable")
 
 
 class Measure(models.TextChoices):
-    REMINDER_TALK = "reminder_talk", _("Reminder talk (提醒谈话)")
-    CRITICISM = "criticism", _("Criticism and education (批评教育)")
-    INTERVIEW = "interview", _("Formal interview (约谈)")
-    CIRCULATED = "circulated", _("Circulated notice (通报)")
-    ADMONITION = "admonition", _("Admonition (诫勉)")
-    ORGANISATIONAL = "organisational", _("Organisational measures (组织处理)")
-    DISCIPLINARY = "disciplinary", _("Disciplinary or administrative sanction (纪律处分/政务处分)")
+    REMINDER_TALK = "reminder_talk", _("Reminder talk")
+    CRITICISM = "criticism", _("Criticism and education")
+    INTERVIEW = "interview", _("Formal interview")
+    CIRCULATED = "circulated", _("Circulated notice")
+    ADMONITION = "admonition", _("Admonition")
+    ORGANISATIONAL = "organisational", _("Organisational measures")
+    DISCIPLINARY = "disciplinary", _("Disciplinary or administrative sanction")
 
 
 class DecisionQuerySet(models.QuerySet):

@@ -120,9 +120,9 @@ def lists_page(request):
             continue
         items.append((rule, version))
     groups = [
-        (gettext_lazy("Positive list (permitted, 正面清单)"), "positive", "official"),
-        (gettext_lazy("Negative list for officials (不准, 负面清单)"), "negative", "official"),
-        (gettext_lazy("Negative list for enterprises (廉洁从商)"), "negative", "enterprise"),
+        (gettext_lazy("Positive list: what officials may do"), "positive", "official"),
+        (gettext_lazy("Negative list: what officials must not do"), "negative", "official"),
+        (gettext_lazy("Negative list: what enterprises must not do"), "negative", "enterprise"),
     ]
     sections = [
         (title, [(r, v) for r, v in items if r.list == lst and r.party == party])

@@ -6,7 +6,7 @@ from django.db import models
 from django.forms.boundfield import BoundField
 from django.forms.utils import ErrorDict
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 # An empty form field reaches DRF as "" or None; to a person all three mean the same thing.
 _MISSING_CODES = frozenset({"required", "null", "blank"})
@@ -91,7 +91,7 @@ class SerializerForm(PageForm):
 
 def empty_choice(required: bool) -> tuple[str, object]:
     """The first option of a select: a prompt when a choice is needed, a dash when it is not."""
-    return ("", _lazy("Choose…") if required else "—")
+    return ("", gettext_lazy("Choose…") if required else "—")
 
 
 class TypedChoiceField(forms.CharField):

@@ -148,10 +148,7 @@ MESSAGES: dict[str, Message] = {
     ),
     "escalated": Message(
         _("Escalated to you: %(reference)s"),
-        _(
-            "The %(clock)s of “%(title)s” (%(enterprise)s) passed at %(due)s. "
-            "Please supervise (督办)."
-        ),
+        _("The %(clock)s of “%(title)s” (%(enterprise)s) passed at %(due)s. Please supervise."),
     ),
     "accountability_opened": Message(
         _("Accountability case opened: %(reference)s"),

@@ -10,6 +10,7 @@ from officials.models import (
     Category,
     Department,
     Enterprise,
+    EnterpriseClaim,
     EnterpriseLink,
     EnterpriseMember,
     User,
@@ -103,3 +104,20 @@ class EnterpriseLinkAdmin(admin.ModelAdmin):
     search_fields = ["official__username", "official__name", "enterprise__name"]
     autocomplete_fields = ["official", "enterprise"]
     list_select_related = ["official", "enterprise"]
+
+
+@admin.register(EnterpriseClaim)
+class EnterpriseClaimAdmin(admin.ModelAdmin):
+    """Read-only: claims are decided on their page, where the region is checked and the
+    membership made (officials/claims.py)."""
+
+    list_display = ["name", "credit_code", "user", "status", "decided_by", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "credit_code", "user__username", "user__name"]
+    list_select_related = ["user", "decided_by"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -234,3 +234,76 @@ class EnterpriseLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.official} ↔ {self.enterprise} ({self.get_kind_display()})"
+
+
+class ClaimStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for verification")
+    VERIFIED = "verified", _("Verified")
+    REFUSED = "refused", _("Refused")
+
+
+class EnterpriseClaim(models.Model):
+    """A person's claim to act for an enterprise, by its credit code: they act for it (become an
+    `EnterpriseMember`) only once a liaison or administrator of its region has verified it.
+
+    A code the portal does not know yet carries the name and region the claimant typed; its
+    verification registers the enterprise.
+    """
+
+    user = models.ForeignKey(
+        User, verbose_name=_("claimant"), on_delete=models.CASCADE, related_name="claims"
+    )
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="claims",
+    )
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, validators=[validate_credit_code]
+    )
+    name = models.CharField(_("enterprise name"), max_length=200)
+    # For an enterprise the portal does not know: where the claimant says it is. Its reviewers
+    # are the liaisons and administrators of this region.
+    region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ClaimStatus.choices,
+        default=ClaimStatus.PENDING,
+        db_index=True,
+    )
+    # Why a claim was refused: shown to the claimant.
+    note = models.TextField(_("note"), blank=True)
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    created_at = models.DateTimeField(_("claimed"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("enterprise claim")
+        verbose_name_plural = _("enterprise claims")
+        constraints = [
+            # One open claim per person and code: a second would be verified twice.
+            models.UniqueConstraint(
+                fields=["user", "credit_code"],
+                condition=models.Q(status="pending"),
+                name="one_pending_claim_per_code",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.name} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs):
+        self.credit_code = normalize(self.credit_code)
+        super().save(*args, **kwargs)

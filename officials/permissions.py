@@ -64,8 +64,10 @@ PERMISSIONS: dict[str, rules.Predicate] = {
     "reports.view": is_official,
     # Create and change departments, enterprises and users.
     "officials.provision": is_admin,
-    # Register an enterprise and become its contact person.
+    # Claim an enterprise by its credit code; its contact person once the claim is verified.
     "officials.register_enterprise": is_entrepreneur,
+    # Verify or refuse claims to act for the enterprises of one's region (officials/claims.py).
+    "officials.review_claims": is_liaison | is_admin,
 }
 
 for _name, _who in PERMISSIONS.items():

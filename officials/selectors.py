@@ -9,7 +9,14 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy
 
-from officials.models import Department, Enterprise, EnterpriseLink, Role, User
+from officials.models import (
+    Department,
+    Enterprise,
+    EnterpriseClaim,
+    EnterpriseLink,
+    Role,
+    User,
+)
 
 # --- regions as a tree ---------------------------------------------------------------------------
 # Regions are the `region` strings of the departments; the department tree makes them a tree
@@ -237,3 +244,25 @@ def departments_visible_to(user: User) -> QuerySet:
     if not user.is_authenticated:
         return Department.objects.none()
     return Department.objects.all()
+
+
+def claims_visible_to(user: User) -> QuerySet:
+    """Claims to act for an enterprise: a claimant sees their own; a liaison or administrator
+    those whose enterprise (or, for an enterprise not yet registered, whose typed region) is in
+    their jurisdiction, and a liaison those of their linked enterprises too. An administrator
+    without a department covers the whole portal."""
+    qs = EnterpriseClaim.objects.select_related("enterprise", "user", "decided_by")
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.role == Role.ENTREPRENEUR:
+        return qs.filter(user=user)
+    if user.role not in (Role.LIAISON, Role.ADMIN):
+        return qs.none()
+    regions = jurisdiction_regions(user)
+    if regions is None and user.role == Role.ADMIN:
+        return qs
+    regions = regions or []
+    scope = Q(enterprise__region__in=regions) | Q(enterprise__isnull=True, region__in=regions)
+    if user.role == Role.LIAISON:
+        scope |= Q(enterprise__in=linked_enterprise_ids(user))
+    return qs.filter(scope)

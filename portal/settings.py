@@ -85,6 +85,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "csp",
+    # Accounts: sign-in, sign-up, password reset and e-mail management, and TOTP two-factor.
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     # The apps, floor by floor, lowest first (DESIGN.md "Layout"; tests/test_architecture.py).
     "officials",
     "notifications",
@@ -115,6 +119,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # A user whose role must use two-factor sets it up before any other page (MFA_REQUIRED_ROLES).
+    "officials.accounts.MfaRequiredMiddleware",
     # With a replica only: a user who just acted reads from the primary (core/replica.py).
     "core.replica.PinToPrimaryMiddleware",
 ]
@@ -206,7 +213,8 @@ else:
 AUTH_USER_MODEL = "officials.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: a locked-out login goes no further
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, plus sign-in by e-mail address (django-allauth).
+    "allauth.account.auth_backends.AuthenticationBackend",
     # The named permissions of officials/permissions.py (django-rules); it authenticates no one.
     "rules.permissions.ObjectPermissionBackend",
 ]
@@ -222,6 +230,44 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# --- accounts (django-allauth) ---------------------------------------------------------------
+ACCOUNT_ADAPTER = "officials.accounts.AccountAdapter"
+# allauth's forms as page forms (officials/accounts.py), each field through includes/field.html.
+ACCOUNT_FORMS = {
+    "login": "officials.accounts.LoginForm",
+    "signup": "officials.accounts.SignupForm",
+    "change_password": "officials.accounts.ChangePasswordForm",
+    "reset_password": "officials.accounts.ResetPasswordForm",
+    "reset_password_from_key": "officials.accounts.ResetPasswordKeyForm",
+    "add_email": "officials.accounts.AddEmailForm",
+}
+MFA_FORMS = {
+    "authenticate": "officials.accounts.AuthenticateForm",
+    "activate_totp": "officials.accounts.ActivateTOTPForm",
+}
+# Officials sign in with the user name an administrator gave them, entrepreneurs with either.
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# "optional": a confirmation link is sent, and the account works before it is followed.
+ACCOUNT_EMAIL_VERIFICATION = env_choice(
+    "ACCOUNT_EMAIL_VERIFICATION", "optional", {"none", "optional", "mandatory"}
+)
+# A shared office computer: no "remember me", the session ends with the browser.
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_GET = False
+# A reset asked for an address nobody uses sends nothing: no mail to strangers on request.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# Failed logins are counted by django-axes and the per-client login throttle (below), the same
+# for the page and the API token; allauth's own counters would answer differently.
+ACCOUNT_RATE_LIMITS = {"login": None, "login_failed": None}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Qinqing"
+# Roles that must use TOTP two-factor: such a user without it sets it up before any other page
+# (officials/accounts.py). Empty (MFA_REQUIRED_ROLES="") for a demo with shared passwords.
+# A name that is not a role fails the system checks (officials/apps.py).
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES", ["inspector", "admin"])
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=60)
 # A shared office computer: the session ends with the browser, and at the latest after the age.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
@@ -283,6 +329,8 @@ AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1) / 60  # hours
 # out. The "ip_address" is the client's pseudonym of the day (core/clients.py), taken from the
 # trusted proxies only; the login throttle slows the client down across user names.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The user name typed on the page ("login": a user name or an e-mail address) or sent to the API.
+AXES_USERNAME_CALLABLE = "officials.accounts.axes_username"
 AXES_CLIENT_IP_CALLABLE = "core.clients.axes_client_ip"
 AXES_IPWARE_PROXY_COUNT = 0  # REMOTE_ADDR is already resolved (ForgetClientMiddleware)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)

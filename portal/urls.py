@@ -1,13 +1,16 @@
 """Top-level URLs: pages, the admin, the API and its schema."""
 
+from allauth.account import views as allauth_views
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from notifications.api import InboxReadView, InboxView, MeView
+from officials import accounts
+from officials import views as officials_views
 from officials.api import CategoryViewSet, DepartmentViewSet, EnterpriseViewSet, UserViewSet
-from portal import api_docs, favicon, health, tokens, views
+from portal import api_docs, favicon, health, home, tokens, views
 from requests_app.api import CalendarYearView, ServiceRequestViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -18,9 +21,12 @@ router.register("users", UserViewSet, basename="user")
 router.register("requests", ServiceRequestViewSet, basename="request")
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("accounts/login/", views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
+    path("", home.home, name="home"),
+    # Accounts (django-allauth): the login keeps its address and name; django-axes locks it.
+    path("accounts/login/", accounts.LoginView.as_view(), name="login"),
+    path("accounts/logout/", allauth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/profile/", officials_views.profile, name="profile"),
+    path("accounts/", include("allauth.urls")),
     # Django's language switch, which also remembers a signed-in user's choice for their messages.
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("admin/", admin.site.urls),

@@ -2,7 +2,6 @@
 
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib import messages
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,7 +20,7 @@ from core import pagination
 from core.api import JSONParser
 from core.pagination import CappedCount, CappedPaginator
 from core.serializers import StrictCharField, StrictInput
-from core.throttles import ClientThrottle, client_allowed
+from core.throttles import ClientThrottle
 from notifications import inbox as inboxes
 from notifications import preferences, profile
 from notifications.forms import InboxFilterForm, PreferencesForm
@@ -29,26 +28,6 @@ from portal import tokens
 from requests_app.selectors import requests_visible_to
 
 INBOX_PAGE_SIZE = 30
-
-
-@login_required
-class LoginView(auth_views.LoginView):
-    template_name = "registration/login.html"
-    redirect_authenticated_user = True
-
-    def post(self, request, *args, **kwargs):
-        # Per client, with the token endpoint's tries: a password costs CPU to check, and
-        # django-axes locks only the (user name, client) pair (portal/settings.py).
-        allowed, wait = client_allowed(request, "login")
-        if not allowed:
-            response = render(request, "registration/locked_out.html", status=429)
-            response["Retry-After"] = str(wait)
-            return response
-        return super().post(request, *args, **kwargs)
-
-
-class LogoutView(auth_views.LogoutView):
-    pass
 
 
 class TokenInput(StrictInput, AuthTokenSerializer):

@@ -628,8 +628,8 @@ class Trigger(models.TextChoices):
 
 
 class EscalationAction(models.TextChoices):
-    REMIND = "remind", _("Remind (催办)")
-    ESCALATE = "escalate", _("Escalate (督办)")
+    REMIND = "remind", _("Remind")
+    ESCALATE = "escalate", _("Escalate")
     ACCOUNTABILITY = "accountability", _("Open an accountability case (追责问责)")
 
 

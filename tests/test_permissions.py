@@ -14,11 +14,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
+from officials.models import Role
 from requests_app.attachments import add_attachment
 from tests.compliance.inspection_helpers import PERMISSION_TARGETS as INSPECTION_TARGETS
 from tests.compliance.records_helpers import RECORD_TARGETS
 from tests.conftest import Cast, drive
-from tests.factories import PASSWORD, ServiceRequestFactory, credit_code
+from tests.factories import PASSWORD, ServiceRequestFactory, UserFactory, credit_code
 from tests.permissions_table import (
     ADMIN_LOGIN,
     ANONYMOUS,
@@ -138,6 +139,21 @@ def _attachment(world: World, persona: str) -> dict:
     return {"pk": world.request.pk, "attachment_id": attachment.pk}
 
 
+def _claim(world: World, persona: str) -> dict:
+    """A newcomer's pending claim to act for acme (kept as `world.other` for the row's body)."""
+    from officials.models import EnterpriseClaim
+
+    newcomer = UserFactory(username=f"newcomer-{persona}", role=Role.ENTREPRENEUR)
+    world.other = EnterpriseClaim.objects.create(
+        user=newcomer,
+        enterprise=world.cast.acme,
+        credit_code=world.cast.acme.credit_code,
+        name=world.cast.acme.name,
+        region=world.cast.acme.region,
+    )
+    return {"pk": world.other.pk}
+
+
 # What a row's `target` puts into its URL.
 TARGETS = {
     "none": lambda world, persona: {},
@@ -149,6 +165,7 @@ TARGETS = {
     "department": lambda world, persona: {"pk": world.cast.roads.pk},
     "user": lambda world, persona: {"pk": world.cast.alice.pk},
     "export-job": _export_job,
+    "claim": _claim,
     **INSPECTION_TARGETS,  # confidential reports, cases, officials (compliance/inspection)
     **RECORD_TARGETS,  # officials' records and visit filings (compliance)
 }

@@ -1,10 +1,12 @@
-"""Journey 1: an entrepreneur registers their enterprise, files a request, answers, reviews."""
+"""Journey 1: an entrepreneur claims their enterprise, files a request, answers, reviews."""
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import expect
 
-from officials.models import Enterprise, Role
+from officials.claims import verify_claim
+from officials.models import Enterprise, EnterpriseClaim, Role
 from requests_app.models import ServiceRequest, Status
 from requests_app.workflow import TRANSITIONS, transition
 from tests.factories import ServiceRequestFactory, UserFactory, credit_code
@@ -39,26 +41,32 @@ def test_entrepreneur_registers_files_answers_and_reviews(journey, cast):
     expect(page.locator("main .empty")).to_have_text(t("Nothing here."))
     journey.shot("my-requests-empty")
 
-    journey.nav(t("Register an enterprise"))
-    journey.expect_heading(t("Register an enterprise"))
+    # The claim page (its own journey, with the liaison's side: test_accounts.py).
+    journey.go("/enterprises/new/")
     page.locator("#id_name").fill(ENTERPRISE)
     page.locator("#id_credit_code").fill(bad_code)
     page.locator("#id_region").select_option("gulou")
-    page.locator("#id_industry").fill("tea")
-    page.get_by_role("button", name=t("Register"), exact=True).click()
+    page.locator("main form button[type=submit]").click()
     expect(page.locator("#err-credit_code")).to_contain_text(
         t("This unified social credit code fails its check character; please check it.")
     )
     expect(page.locator("#id_credit_code")).to_have_attribute("aria-invalid", "true")
-    assert not Enterprise.objects.filter(name=ENTERPRISE).exists()
+    assert not EnterpriseClaim.objects.filter(name=ENTERPRISE).exists()
     journey.shot("credit-code-refused")
 
     page.locator("#id_credit_code").fill(good_code)
-    page.get_by_role("button", name=t("Register"), exact=True).click()
-    journey.expect_message(t("%(name)s is registered; you act for it now.", name=ENTERPRISE))
+    page.locator("main form button[type=submit]").click()
+    expect(page).to_have_url(f"{journey.base_url}/accounts/profile/")
+    claim = EnterpriseClaim.objects.get(name=ENTERPRISE)
+    assert not Enterprise.objects.filter(name=ENTERPRISE).exists()  # nothing before verification
+    journey.shot("enterprise-claimed")
+
+    # The administrator verifies the claim, which registers the enterprise in its region.
+    verify_claim(claim_id=claim.pk, by=cast.ada)
+    journey.go("/requests/new/")
     journey.expect_heading(t("File a request"))
     expect(page.locator("main form")).to_contain_text(t("Filed for %(name)s.", name=ENTERPRISE))
-    journey.shot("enterprise-registered")
+    journey.shot("enterprise-verified")
 
     page.locator("#id_category").select_option("infrastructure")
     page.locator("#id_title").fill("The road to our tea factory is flooded")
@@ -70,8 +78,11 @@ def test_entrepreneur_registers_files_answers_and_reviews(journey, cast):
     request = ServiceRequest.objects.get(enterprise__name=ENTERPRISE)
     journey.expect_message(t("Request %(ref)s filed.", ref=request.reference))
     journey.expect_status(Status.SUBMITTED.label)
+    # A PDF's name opens it in the browser's viewer; its "Download" link downloads it.
+    preview = page.locator("ul.files").get_by_role("link", name="flooded-road.pdf")
+    expect(preview).to_have_attribute("href", re.compile(r"/preview/$"))
     with page.expect_download() as download:
-        page.locator("ul.files").get_by_role("link", name="flooded-road.pdf").click()
+        page.locator("ul.files").get_by_role("link", name=t("Download"), exact=True).click()
     assert download.value.suggested_filename == "flooded-road.pdf"
     assert Path(download.value.path()).read_bytes() == PDF
     journey.shot("request-filed")

@@ -12,7 +12,7 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from officials.models import Enterprise, EnterpriseMember
+from officials.models import Enterprise, EnterpriseClaim, EnterpriseMember
 from requests_app.deadlines import DeadlinePolicy
 from requests_app.models import Attachment, RequestEvent, ServiceRequest, Status
 from requests_app.presenters import clock_badge
@@ -559,15 +559,17 @@ def test_login_succeeds(cast):
 # --- enterprise registration ---------------------------------------------------------------
 
 
-def test_registration_makes_the_entrepreneur_a_member(cast):
+def test_registration_is_a_claim_that_acts_for_nothing_yet(cast):
+    """Typing a valid credit code registers nothing: a liaison of the region verifies the claim
+    first (tests/officials/test_claims.py)."""
     code = credit_code(777)
     response = page_client(cast.mallory).post(
         "/enterprises/new/",
         {"name": "Mallory Metals", "credit_code": code.lower(), "region": "minhou"},
     )
     assert response.status_code == 302
-    enterprise = Enterprise.objects.get(credit_code=code)
-    assert cast.mallory in enterprise.members.all()
+    assert EnterpriseClaim.objects.get(credit_code=code).user == cast.mallory
+    assert not Enterprise.objects.filter(credit_code=code).exists()
 
 
 @pytest.mark.parametrize(
@@ -589,12 +591,13 @@ def test_registration_shows_the_credit_code_error_next_to_the_field(cast, code, 
     assert not Enterprise.objects.filter(name="Typo Ltd").exists()
 
 
-def test_registration_of_a_known_code_suggests_asking_the_liaison(cast):
+def test_registration_of_a_known_code_is_a_claim_of_that_enterprise(cast):
     response = page_client(cast.mallory, "en").post(
         "/enterprises/new/", {"name": "Acme again", "credit_code": cast.acme.credit_code}
     )
-    html = response.content.decode()
-    assert "already registered. Ask your liaison" in html
+    assert response.status_code == 302
+    claim = EnterpriseClaim.objects.get(user=cast.mallory)
+    assert (claim.enterprise, claim.name) == (cast.acme, cast.acme.name)
     assert not EnterpriseMember.objects.filter(user=cast.mallory, enterprise=cast.acme).exists()
 
 
