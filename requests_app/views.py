@@ -4,6 +4,8 @@ Every view is thin: it resolves access with the selectors, validates with the AP
 serializers, calls the workflow and renders. Missing and not-yours are both 404.
 """
 
+from contextlib import nullcontext
+
 from csp.decorators import csp
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -404,8 +406,9 @@ def request_act(request, pk, action):
         errors = {**errors, "files": problems}
     if not errors and serializer.is_valid():
         try:
-            # One transaction: a file refused while storing takes the action back with it.
-            with transaction.atomic():
+            # With files, one transaction: a file refused while storing takes the action back
+            # with it. Without, the workflow's own: a refusal it records (a recusal) stays.
+            with transaction.atomic() if files else nullcontext():
                 workflow.transition(
                     service_request.pk, action, by=request.user, **serializer.validated_data
                 )

@@ -53,6 +53,7 @@ def test_sweep_escalates_leader_is_told_inspector_verifies(journey, cast, time_m
     assert (case.department, case.official) == (cast.roads, cast.hank)
 
     journey.login(cast.leona)
+    journey.open_menu()  # on a phone the navigation folds behind the menu button
     inbox_link = page.locator("nav.site-nav .nav-inbox a")
     expect(inbox_link.locator(".count")).to_have_text("2")
     inbox_link.click()
@@ -78,6 +79,7 @@ def test_sweep_escalates_leader_is_told_inspector_verifies(journey, cast, time_m
     # The inspector of the whole city is told; the inspector of another county is not.
     assert not Notification.objects.filter(recipient=cast.irene).exists()
     journey.login(cast.ivan)
+    journey.open_menu()
     inbox_link.click()
     case_row = page.locator("ul.inbox li.unread", has_text=opened)
     expect(case_row).to_contain_text(cast.roads.name)

@@ -55,7 +55,7 @@ def test_liaison_assigns_handler_works_leader_approves(journey, cast, time_machi
         t(label("assign")),
         choose={
             "assign-department": cast.roads.name,
-            "assign-handler": f"{cast.roads.name} · {cast.hank.display_name}",
+            "assign-handler": cast.hank.display_name,
         },
     )
     journey.expect_message(t("Done: %(action)s.", action=t(label("assign"))))

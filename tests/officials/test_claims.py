@@ -8,18 +8,11 @@ from django.urls import reverse
 from officials.models import ClaimStatus, Enterprise, EnterpriseClaim, EnterpriseMember, Role, User
 from requests_app.models import ServiceRequest
 from tests.factories import PASSWORD, UserFactory, category, credit_code
+from tests.pages import page_client
 
 pytestmark = pytest.mark.django_db
 
 CLAIMS = "/accounts/claims/"
-
-
-def page_client(user=None, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies["django_language"] = language
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from rest_framework.serializers import Serializer
 
@@ -14,17 +13,10 @@ from compliance.forms import FORMS
 from compliance.models import Gift
 from requests_app.forms import ACTION_FORMS, RequestCreateForm
 from requests_app.serializers import ACTION_INPUTS, RequestCreateInput
+from tests.pages import page_client
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 PARTIAL = "includes/field.html"
-
-
-def page_client(user=None, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies["django_language"] = language
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 class _Elements(HTMLParser):

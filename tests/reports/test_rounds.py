@@ -261,8 +261,9 @@ def test_the_report_csv_has_the_new_columns(cast, lives):
     assert header[keys.index("late_answer_rounds")] == "Answer rounds answered late"
     assert header[keys.index("satisfaction_follow_up")] == "Satisfaction on follow-up calls"
     assert (cells["late_answer_rounds"], cells["answered_late"]) == ("3", "2")
-    assert (cells["answer_on_time"], cells["answer_on_time_rate"]) == ("3", "0.5")
-    assert (cells["satisfaction"], cells["satisfaction_follow_up"]) == ("0.6667", "0.5")
+    # Rates read as the dashboard shows them.
+    assert (cells["answer_on_time"], cells["answer_on_time_rate"]) == ("3", "50.0%")
+    assert (cells["satisfaction"], cells["satisfaction_follow_up"]) == ("66.7%", "50.0%")
     assert (cells["rated_follow_up"], cells["satisfied_follow_up"]) == ("2", "1")
 
 

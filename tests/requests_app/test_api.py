@@ -706,9 +706,13 @@ def test_the_schema_documents_json_bodies_and_multipart_only_for_files(cast, api
         for method, operation in operations.items()
         if "requestBody" in operation
     }
-    files = {("/api/v1/requests/{id}/attachments/", "post")}
+    attachments = ("/api/v1/requests/{id}/attachments/", "post")
+    # A reporter's addition takes its evidence files, or JSON when it carries text only.
+    additions = ("/api/v1/reports/confidential/additions/", "post")
+    files = {attachments, additions}
     assert {key for key, media in bodies.items() if media != ("application/json",)} == files
-    assert bodies[next(iter(files))] == ("multipart/form-data",)
+    assert bodies[attachments] == ("multipart/form-data",)
+    assert bodies[additions] == ("multipart/form-data", "application/json")
 
 
 def _report(cast, **changes) -> dict:
