@@ -166,8 +166,13 @@ class Journey:
 
     def open_menu(self) -> None:
         """On a phone the navigation, the name and "Log out" fold behind the menu button."""
+        # Decided by the viewport, not by whether the button looks visible: while a page is
+        # still loading its stylesheet a desktop page shows the button for a moment.
+        viewport = self.page.viewport_size or {"width": 1280}
+        if viewport["width"] >= 768:
+            return
         button = self.page.locator("header .menu-button")
-        if button.is_visible() and not self.page.locator("#nav-toggle").is_checked():
+        if not self.page.locator("#nav-toggle").is_checked():
             button.click()
 
     def nav(self, text: str) -> None:
