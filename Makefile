@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` (set up and start the portal with demo data) and
 # `make test` (set up and run the whole suite). They share the virtual environment in .venv: the
-# demo installs what runs the portal, the tests add the development tools (Playwright, pytest…).
+# demo installs what runs the portal, the tests add the development tools (Playwright, pytest…)
+# and, in node_modules, axe-core for the journeys.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo demo-reset test lint format venv venv-run clean
+.PHONY: demo demo-reset test lint format venv venv-run node-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Qinqing needs Python 3.11"'
@@ -31,6 +32,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 venv-run: $(VENV)/.installed-run
 
 venv: $(VENV)/.installed
+
+# The browser journeys inject axe-core (from the npm registry, pinned in package-lock.json) into
+# every page they visit. Only the tests need it, so `make demo` asks for no Node.js. `npm ci`
+# installs exactly the lock (and fails if package.json and the lock disagree); it runs again only
+# when either changes.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make test needs npm (Node.js) to install axe-core" \
+		"for the browser journeys: apt-get install nodejs npm (or run .ci/browser-deps)."; exit 1; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+node-tools: $(NODE_STAMP)
 
 # The demo keeps its database, mail, uploads and logs in var/ (or QINQING_VAR_DIR). The terminal
 # shows a short banner; migrate and seed_demo write to var/log/setup.log, the web server and the
@@ -62,7 +77,7 @@ demo-reset: venv-run
 		>$(DEMO_LOG)/setup.log 2>&1 || { tail -n 30 $(DEMO_LOG)/setup.log; exit 1; }
 	@echo "The demo data was seeded again (details in $(DEMO_LOG)/setup.log). Start it: make demo"
 
-test: venv
+test: venv node-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
@@ -78,4 +93,4 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .ruff_cache

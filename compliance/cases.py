@@ -16,21 +16,23 @@ from typing import NamedTuple
 from django.conf import settings
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.functional import lazy
 
 from compliance import rules
 from compliance.models import (
     AccountabilityCase,
     CaseSource,
     CaseStatus,
+    CauseCode,
     ConfidentialReport,
     Finding,
     ReportKind,
+    cause_text,
 )
 from compliance.selectors import active_rules, current_versions, load_thresholds
 from core.bulk import insert_rows
 from notifications import messages
-from officials.models import Department, User
+from officials.models import Department, User, lazy_display_name
 from officials.selectors import inspectors_by_region
 
 # --- cases opened one by one (findings, reports, flags) -----------------------------------------
@@ -42,7 +44,9 @@ class Opening:
 
     source: str
     region: str
-    cause: str
+    cause: str  # as stored (the admin searches it); pages read `cause_code` and `cause_params`
+    cause_code: str = ""
+    cause_params: dict = field(default_factory=dict)
     rule: str = ""
     request_id: int | None = None
     department_id: int | None = None
@@ -70,6 +74,8 @@ def open_cases(openings: Sequence[Opening], *, now: dt.datetime) -> list[Account
                 official_id=opening.official_id,
                 region=opening.region,
                 cause=opening.cause[:300],
+                cause_code=opening.cause_code,
+                cause_params=opening.cause_params,
                 rule=opening.rule[:100],
                 finding_id=opening.finding_id,
                 report_id=opening.report_id,
@@ -96,6 +102,12 @@ def from_finding(finding: Finding, *, words: dict, link: str) -> Opening:
         source=CaseSource.FINDING,
         region=finding.region,
         cause=f"{finding.rule_code}: {finding.message}",
+        cause_code=CauseCode.FINDING,
+        cause_params={
+            "rule": finding.rule_code,
+            "message_id": finding.message_id,
+            "params": finding.params,
+        },
         rule=finding.rule_code,
         request_id=finding.request_id,
         department_id=finding.department_id,
@@ -116,15 +128,15 @@ def from_report(
     """A case an inspector opens from a report. The cause names the report's number and kind
     only: cases are read by administrators too, and the report's words and its reporter are for
     the region's inspectors alone."""
-    cause = _("Confidential report #%(number)s: %(kind)s") % {
-        "number": report.pk,
-        "kind": report.get_kind_display(),
-    }
+    params = {"number": report.pk, "kind": report.kind}
+    cause = cause_text(CauseCode.REPORT, params)
     department = department or report.department
     return Opening(
         source=CaseSource.REPORT,
         region=report.region,
         cause=cause,
+        cause_code=CauseCode.REPORT,
+        cause_params=params,
         department_id=department.pk if department else None,
         official_id=official.pk if official else None,
         report_id=report.pk,
@@ -132,7 +144,7 @@ def from_report(
             "rule": ReportKind(report.kind).label,
             "official": official.display_name if official else "—",
             "enterprise": report.enterprise.name if report.enterprise is not None else "—",
-            "message": cause,
+            "message": _lazy_cause_text(CauseCode.REPORT, params),
         },
         opened_by=by.pk,
     )
@@ -140,16 +152,24 @@ def from_report(
 
 def from_flags(department: Department, *, quarters: int, period: str) -> Opening:
     """A department whose yellow flag completes `quarters` consecutive quarters, up to `period`."""
+    params = {"count": quarters, "period": period}
     return Opening(
         source=CaseSource.FLAG,
         region=department.region,
-        cause=_("Yellow flag in %(count)s consecutive quarters (up to %(period)s)")
-        % {"count": quarters, "period": period},
+        cause=cause_text(CauseCode.FLAGS, params),
+        cause_code=CauseCode.FLAGS,
+        cause_params=params,
         rule="flags",
         department_id=department.pk,
         kind="flag_case_opened",
-        words={"department": department.name, "count": quarters, "period": period},
+        # Lazy: each inspector reads the department's name in their own language.
+        words={"department": lazy_display_name(department), "count": quarters, "period": period},
     )
+
+
+# A cause as each recipient of a message reads it, in their own language
+# (messages.rows_for_many translates lazy values per language).
+_lazy_cause_text = lazy(cause_text, str)
 
 
 # --- cases from the deadline sweep ---------------------------------------------------------------
@@ -165,8 +185,9 @@ class Breach(NamedTuple):
     department_id: int | None
     official_id: int | None  # who answers for it: the handler, or the liaison who held it
     region: str
-    rule: str  # the escalation rule's name
+    rule: str  # the escalation rule's name (Chinese)
     breach_at: dt.datetime
+    rule_en: str = ""  # and its English name, if it has one
 
 
 _CASE_COLUMNS = (
@@ -177,6 +198,8 @@ _CASE_COLUMNS = (
     "official_id",
     "region",
     "cause",
+    "cause_code",
+    "cause_params",
     "rule",
     "breach_at",
     "opened_at",
@@ -221,6 +244,8 @@ def open_breach_cases(breaches: Sequence[Breach], *, now: dt.datetime) -> int:
             breach.official_id,
             breach.region,
             f"{breach.reference}: {breach.rule}"[:300],
+            CauseCode.BREACH.value,
+            {"reference": breach.reference, "rule": breach.rule, "rule_en": breach.rule_en},
             breach.rule[:100],
             breach.breach_at,
             now,

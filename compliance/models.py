@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from compliance import receipts
@@ -479,6 +480,14 @@ class Finding(models.Model):
     def __str__(self) -> str:
         return f"{self.rule_code} {self.severity}"
 
+    @property
+    def message_text(self) -> str:
+        """What the rule said, in the active language; the stored text for a finding without
+        a message id."""
+        from compliance import rules
+
+        return rules.render(self.message_id, self.params) if self.message_id else self.message
+
 
 # ---------------------------------------------------------------------------------------------
 # Confidential reports (营商环境监测点 / 吹哨人)
@@ -514,9 +523,12 @@ class ConfidentialReport(models.Model):
     """A misconduct report only the region's inspectors read. Anonymous reports store no identity:
     no reporter, no IP address, no user agent — here or anywhere else."""
 
-    receipt = models.CharField(
-        _("receipt"), max_length=40, unique=True, default=new_receipt, editable=False
+    # Only the receipt's keyed digest is stored (compliance/receipts.py): someone who reads the
+    # database cannot open the report as its reporter. The hint is the non-secret first group.
+    receipt_digest = models.CharField(
+        _("receipt digest"), max_length=64, unique=True, editable=False
     )
+    receipt_hint = models.CharField(_("receipt hint"), max_length=8, blank=True, editable=False)
     kind = models.CharField(_("kind"), max_length=30, choices=ReportKind.choices)
     text = models.TextField(_("text"))
     enterprise = models.ForeignKey(
@@ -565,6 +577,17 @@ class ConfidentialReport(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.kind}"
+
+    # The receipt itself, on the instance that filed the report only: shown to the reporter
+    # once, in the answer to the filing, and never stored.
+    receipt: str | None = None
+
+    def save(self, *args, **kwargs):
+        if not self.receipt_digest:
+            self.receipt = new_receipt()
+            self.receipt_digest = receipts.digest(self.receipt)
+            self.receipt_hint = receipts.hint(self.receipt)
+        super().save(*args, **kwargs)
 
 
 class ReportAddition(models.Model):
@@ -684,7 +707,12 @@ class AccountabilityCase(models.Model):
     )
     # Region of the enterprise concerned: what an inspector's jurisdiction is matched against.
     region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
+    # The cause as first written, in the language of whatever opened the case: searched by the
+    # admin, and shown only for cases from before `cause_code` (see `cause_text`).
     cause = models.CharField(_("cause"), max_length=300)
+    # What the cause says, as a code and its values (CauseCode): read in the reader's language.
+    cause_code = models.CharField(_("cause code"), max_length=20, blank=True, default="")
+    cause_params = models.JSONField(_("cause values"), default=dict, blank=True)
     rule = models.CharField(_("rule"), max_length=100, blank=True)
     breach_at = models.DateTimeField(_("breached at"), null=True, blank=True)
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
@@ -722,7 +750,69 @@ class AccountabilityCase(models.Model):
         indexes = [models.Index(fields=["status", "opened_at"], name="case_status_opened")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.cause}"
+        return f"#{self.pk} {self.cause_text}"
+
+    @property
+    def cause_text(self) -> str:
+        """The cause in the active language, from its code and values; a case from before them
+        shows its stored cause (a "中文 / English" rule name: the reader's half)."""
+        return cause_text(self.cause_code, self.cause_params, self.cause)
+
+    @property
+    def rule_text(self) -> str:
+        """The rule the case is under, in the active language: an escalation rule's name, a
+        list item's code; empty for a run of yellow flags (its cause says so)."""
+        if self.cause_code == CauseCode.BREACH:
+            params = self.cause_params
+            english = (get_language() or "").startswith("en")
+            return (params.get("rule_en") if english else "") or params.get("rule", "")
+        if self.source == CaseSource.FLAG:
+            return ""
+        from core import bilingual
+
+        return bilingual.in_language(self.rule)
+
+
+class CauseCode(models.TextChoices):
+    """What opened a case, as its cause reads it (`cause_params` holds the values named)."""
+
+    BREACH = "breach"  # reference, rule (its Chinese name), rule_en
+    FINDING = "finding"  # rule (the list item's code), message_id, params
+    REPORT = "report"  # number, kind
+    FLAGS = "flags"  # count, period
+
+
+def cause_text(code: str, params: dict, stored: str = "") -> str:
+    """A case's cause in the active language (the one definition: pages, messages, exports)."""
+    from core import bilingual
+
+    params = params or {}
+    try:
+        if code == CauseCode.BREACH:
+            rule = params["rule"]
+            if params.get("rule_en") and (get_language() or "").startswith("en"):
+                rule = params["rule_en"]
+            return _("%(reference)s: %(rule)s") % {"reference": params["reference"], "rule": rule}
+        if code == CauseCode.FINDING:
+            from compliance import rules
+
+            message = rules.render(params["message_id"], params.get("params") or {})
+            return _("%(rule)s: %(message)s") % {"rule": params["rule"], "message": message}
+        if code == CauseCode.REPORT:
+            kind = params["kind"]
+            label = ReportKind(kind).label if kind in ReportKind.values else kind
+            return _("Confidential report #%(number)s: %(kind)s") % {
+                "number": params["number"],
+                "kind": label,
+            }
+        if code == CauseCode.FLAGS:
+            return _("Yellow flag in %(count)s consecutive quarters (up to %(period)s)") % {
+                "count": params["count"],
+                "period": params["period"],
+            }
+    except KeyError:
+        pass  # values missing (a row edited by hand): the stored words below
+    return bilingual.in_language(stored)
 
 
 class CaseNote(models.Model):

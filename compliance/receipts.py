@@ -6,7 +6,9 @@ A receipt is 30 characters from an alphabet with no look-alikes, in six groups o
 before (`secrets.token_urlsafe(18)`). What a person types is normalised: case, spaces, and
 missing or extra dashes do not matter, nor full-width characters from a Chinese input method.
 
-Receipts are stored as issued (they always were: the column is unique and indexed), so a
+The database never holds a receipt: only its keyed digest (`digest`, HMAC-SHA256 under
+settings.RECEIPT_KEY over the receipt as issued) and a short non-secret `hint` for support. Whoever
+reads the database cannot act as the reporter; the reporter sees the receipt once, at filing. A
 receipt of the old format still finds its report when it is typed exactly as it was given.
 """
 
@@ -14,6 +16,9 @@ import math
 import re
 import secrets
 import unicodedata
+
+from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 LENGTH = 30
@@ -58,3 +63,27 @@ def candidates(text: str) -> list[str]:
     if _OLD.fullmatch(stripped):
         found.append(stripped)
     return found
+
+
+# What tells these digests from any other HMAC made with the same key.
+_DIGEST_SALT = "qinqing.compliance.receipts"
+# The first group: 5 of 30 symbols (25 bits) leave 122 bits unknown, and let support tell
+# reports apart when a reporter reads the start of their receipt aloud.
+HINT_LENGTH = GROUP
+
+
+def digest(receipt: str) -> str:
+    """The stored form of a receipt as issued (or as `candidates` gives it): 64 hex digits."""
+    return salted_hmac(
+        _DIGEST_SALT, receipt, secret=settings.RECEIPT_KEY, algorithm="sha256"
+    ).hexdigest()
+
+
+def hint(receipt: str) -> str:
+    """The receipt's first symbols: too few to open anything, enough to talk about it."""
+    return receipt[:HINT_LENGTH]
+
+
+def candidate_digests(text: str) -> list[str]:
+    """The digests a stored report may have if `text` is its receipt."""
+    return [digest(candidate) for candidate in candidates(text)]

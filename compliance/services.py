@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.functional import lazy
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext as _
 
 from compliance import cases, rules
@@ -43,7 +43,7 @@ from compliance.selectors import (
     oversees,
 )
 from notifications import messages
-from officials.models import Enterprise, User
+from officials.models import Enterprise, User, lazy_display_name
 from officials.selectors import inspectors_by_region
 
 
@@ -508,11 +508,11 @@ def alert(findings: list[Finding], now: dt.datetime) -> None:
     messages.save_rows(messages.rows_for_many("finding_violation", items, now=now))
 
 
-def _who(finding: Finding) -> str:
+def _who(finding: Finding) -> str | Promise:
     if finding.official_id:
         return finding.official.display_name
     if finding.department_id:
-        return finding.department.name
+        return lazy_display_name(finding.department)  # in each inspector's language
     return "—"
 
 

@@ -125,7 +125,7 @@ class CaseDecisionAdmin(_CaseScoped, _ReadOnly, admin.ModelAdmin):
 class ConfidentialReportAdmin(_ReadOnly, admin.ModelAdmin):
     list_display = ["created_at", "kind", "region", "status", "anonymous"]
     list_filter = ["status", "kind"]
-    exclude = ["receipt"]
+    exclude = ["receipt_digest"]
 
     def _allowed(self, request) -> bool:
         return selectors.is_inspector(request.user)

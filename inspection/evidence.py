@@ -10,13 +10,22 @@ import datetime as dt
 import os
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from compliance.models import ConfidentialReport, ReportAddition, ReportEvidence, ReportStatus
+from compliance.models import (
+    ConfidentialReport,
+    ReportAddition,
+    ReportEvidence,
+    ReportKind,
+    ReportStatus,
+)
 from core import errors as core_errors
 from inspection import selectors
 from inspection.errors import Conflict, InvalidInput
+from notifications import messages
+from officials.selectors import inspectors_of
 from requests_app.attachments import check_upload, store_all
 
 
@@ -86,4 +95,21 @@ def add_to_report(*, receipt: str, text: str, files=()) -> ReportAddition:
         at = kept_time(report, timezone.now())
         addition = ReportAddition.objects.create(report=report, text=text, created_at=at)
         store_evidence(report, files, at=at, addition=addition)
+        _tell_inspectors(report, at)
     return addition
+
+
+def _tell_inspectors(report: ConfidentialReport, at: dt.datetime) -> None:
+    """The region's inspectors learn that the report has more, through their usual inbox (and
+    e-mail, as each chose for this kind). The message names the report and its kind only:
+    nothing of what was added, nor of who sent it; its time is the addition's kept time (to
+    the day for an anonymous report)."""
+    messages.save_and_send(
+        messages.build(
+            inspectors_of(report.region),
+            "report_added",
+            {"kind": ReportKind(report.kind).label, "number": report.pk},
+            link=reverse("inspector:report", args=[report.pk]),
+            now=at,
+        )
+    )

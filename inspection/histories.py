@@ -83,7 +83,9 @@ def _history(service_request, rows: list[EventRow], check, now) -> History:
         title=service_request.title,
         enterprise=service_request.enterprise.name,
         category=service_request.category.name if service_request.category_id else "",
-        department=service_request.department.name if service_request.department_id else "",
+        department=(
+            service_request.department.display_name if service_request.department_id else ""
+        ),
         handler=service_request.handler.display_name if service_request.handler_id else "",
         status=status_label(service_request.status),
         submitted_at=service_request.submitted_at,
@@ -98,7 +100,7 @@ def _history(service_request, rows: list[EventRow], check, now) -> History:
                 label=str(row.label),
                 from_label=row.from_label,
                 to_label=row.to_label,
-                note=row.event.note,
+                note=row.note,
                 hash=row.event.hash,
                 details=row.details,
             )

@@ -217,6 +217,8 @@ class CaseSerializer(ModelSerializer):
     department = RefSerializer(read_only=True, allow_null=True)
     official = RefSerializer(read_only=True, allow_null=True)
     inspector = RefSerializer(read_only=True, allow_null=True)
+    # `cause` as stored when the case was opened; this, in the language of the call.
+    cause_text = serializers.CharField(read_only=True)
 
     class Meta:
         model = AccountabilityCase
@@ -229,6 +231,7 @@ class CaseSerializer(ModelSerializer):
             "official",
             "region",
             "cause",
+            "cause_text",
             "rule",
             "breach_at",
             "opened_at",

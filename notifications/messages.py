@@ -163,6 +163,15 @@ MESSAGES: dict[str, Message] = {
         _("Confidential report #%(number)s received"),
         _("A confidential report (%(kind)s) was filed in your jurisdiction. Please review it."),
     ),
+    # What the reporter added later through the receipt: only that something came, never what
+    # or from whom (the text and files are read on the report's page).
+    "report_added": Message(
+        _("Confidential report #%(number)s: more information"),
+        _(
+            "The reporter added information to confidential report #%(number)s (%(kind)s). "
+            "Please review it."
+        ),
+    ),
     "case_decided": Message(
         _("Accountability case #%(number)s decided"),
         _("The discipline inspectors decided case #%(number)s: %(outcome)s. Measure: %(measure)s."),
@@ -337,6 +346,8 @@ class InboxWords:
     bodies: list[str]
     defaults: dict[str, list[str]]  # a value's words by language, where the database has NULL
     placeholders: frozenset[str]  # the values the message names (the others need not be read)
+    # The languages themselves, by position: a statement picks a name's English form by them.
+    language_codes: tuple[str, ...] = ()
 
 
 def inbox_words(
@@ -400,6 +411,7 @@ def inbox_words(
         bodies=bodies,
         defaults=fallbacks,
         placeholders=frozenset(named),
+        language_codes=tuple(languages),
     )
 
 

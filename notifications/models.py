@@ -34,6 +34,7 @@ class Kind(models.TextChoices):
     ACCOUNTABILITY_OPENED = "accountability_opened", _("Accountability case opened")
     FINDING_VIOLATION = "finding_violation", _("Compliance violation found")
     REPORT_RECEIVED = "report_received", _("Confidential report received")
+    REPORT_ADDED = "report_added", _("Information added to a confidential report")
     CASE_OPENED = "case_opened", _("Accountability case opened from a finding or report")
     FLAG_CASE_OPENED = "flag_case_opened", _("Accountability case opened for repeated yellow flags")
     CASE_DECIDED = "case_decided", _("Accountability case decided")

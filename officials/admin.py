@@ -30,9 +30,9 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "parent", "region"]
+    list_display = ["name", "name_en", "parent", "region"]
     list_filter = ["region"]
-    search_fields = ["name", "region"]
+    search_fields = ["name", "name_en", "region"]
     filter_horizontal = ["categories"]
     autocomplete_fields = ["parent"]
     list_select_related = ["parent"]

@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import lazy
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -41,10 +42,29 @@ class Category(models.Model):
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
 
 
+def department_name(name: str, name_en: str = "") -> str:
+    """A department's name in the active language, from its two stored names (values() rows,
+    SQL results and snapshots name it without a model instance)."""
+    if name_en and (get_language() or "").startswith("en"):
+        return name_en
+    return name
+
+
+def _display_name(department) -> str:
+    return department.display_name
+
+
+# A department's name as each recipient of a message reads it: messages are written language by
+# language (`notifications.messages.rows_for_many` translates lazy values per language).
+lazy_display_name = lazy(_display_name, str)
+
+
 class Department(models.Model):
     """A handling unit in the city → county → town tree; its region is its jurisdiction."""
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("name"), max_length=200)  # the official name, in Chinese
+    # Optional: an English page shows it where given, else the Chinese name (a proper noun).
+    name_en = models.CharField(_("English name"), max_length=200, blank=True, default="")
     parent = models.ForeignKey(
         "self",
         verbose_name=_("parent"),
@@ -76,7 +96,12 @@ class Department(models.Model):
         verbose_name_plural = _("departments")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language: the English one on an English page, when given."""
+        return department_name(self.name, self.name_en)
 
     def save(self, *args, **kwargs):
         if not self.region and self.parent_id:

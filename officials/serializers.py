@@ -43,6 +43,7 @@ class DepartmentSerializer(ModelSerializer):
     parent = serializers.PrimaryKeyRelatedField(
         queryset=Department.objects.all(), required=False, allow_null=True
     )
+    name_en = StrictCharField(max_length=200, required=False, allow_blank=True)
     region = StrictCharField(max_length=100, required=False, allow_blank=True)
     categories = serializers.SlugRelatedField(
         slug_field="code", queryset=Category.objects.all(), many=True, required=False
@@ -50,7 +51,7 @@ class DepartmentSerializer(ModelSerializer):
 
     class Meta:
         model = Department
-        fields = ["id", "name", "parent", "region", "categories"]
+        fields = ["id", "name", "name_en", "parent", "region", "categories"]
 
 
 class EnterpriseSerializer(ModelSerializer):

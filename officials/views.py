@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -137,7 +138,9 @@ def profile(request):
     if request.method == "POST":
         if form.is_valid():
             form.save()
-            messages.success(request, _("Your profile is saved."))
+            # Said on the next page, which is in the chosen language: so is the message.
+            with translation.override(user.language):
+                messages.success(request, _("Your profile is saved."))
             response = redirect("profile")
             # The pages follow the chosen language from now on, as with the language switch.
             response.set_cookie(

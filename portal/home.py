@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from officials.models import Role, User
+from officials.models import Department, Role, User
 from reports.charts import percent
 from reports.figures import Period
 from reports.selectors import report_scope
@@ -33,13 +33,24 @@ def public_results(now=None) -> dict:
     scope = report_scope(User(role=Role.ADMIN, is_active=True))
     report = kept_quarter(scope, period, now=now)
     flags = report.get("flags") or {}
+    flagged = [flag["department"] for color in ("red", "yellow") for flag in flags.get(color, [])]
+    # The kept figures name them in whichever language computed them: named in the reader's
+    # (one query, only when there are flags).
+    names = {}
+    if flagged:
+        ids = [department["id"] for department in flagged]
+        names = {d.pk: d.display_name for d in Department.objects.filter(pk__in=ids)}
+
+    def named(department: dict) -> str:
+        return names.get(department["id"], department["name"])
+
     return {
         "period": period,
         "counts": {name: report[name] for name in PUBLIC_COUNTS},
         "rates": {name: percent(report[name]) for name in PUBLIC_RATES},
         # Department names only: public bodies, judged in public.
-        "red": [flag["department"]["name"] for flag in flags.get("red", [])],
-        "yellow": [flag["department"]["name"] for flag in flags.get("yellow", [])],
+        "red": [named(flag["department"]) for flag in flags.get("red", [])],
+        "yellow": [named(flag["department"]) for flag in flags.get("yellow", [])],
         "provisional": bool(flags.get("provisional")),
     }
 

@@ -48,6 +48,10 @@ TIMELINE_KEYS = _secret("QINQING_TIMELINE_KEY")
 CHECKPOINT_SIGNING_KEY = _secret("QINQING_CHECKPOINT_KEY")
 if PRODUCTION and not TIMELINE_KEYS:
     raise ImproperlyConfigured("QINQING_TIMELINE_KEY (or _FILE) must be set in production")
+# The key of the confidential reports' receipt digests (compliance/receipts.py): the database
+# keeps only an HMAC of each receipt, so a copy of it cannot open a report. Defaults to
+# SECRET_KEY; set it of its own so that rotating SECRET_KEY does not lock every reporter out.
+RECEIPT_KEY = _secret("QINQING_RECEIPT_KEY") or SECRET_KEY
 # CRYPTO "guomi" (国密): events sealed with HMAC-SM3 (key ids "sm3.<name>"), checkpoints hashed
 # with SM3 and signed with SM2 (CHECKPOINT_SM2_KEY: 64 hex digits; SM2 from the gmssl package).
 # Keys of the other suite stay listed so that what they sealed or signed still verifies.
@@ -309,6 +313,8 @@ CONTENT_SECURITY_POLICY = {
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
+        # Our own frames only: the PDF preview (requests_app.views.attachment_view).
+        "frame-src": ["'self'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],

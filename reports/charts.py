@@ -36,6 +36,13 @@ def _link(href: str, inner: SafeString) -> SafeString:
     return format_html('<a href="{}">{}</a>', href, inner) if href else inner
 
 
+def _role(linked: bool) -> str:
+    """A chart is one picture ("img") unless its bars are links: an image's insides are hidden
+    from screen readers, links included, so a linked chart is a "group" of named links (each
+    named by its <title>)."""
+    return "group" if linked else "img"
+
+
 def horizontal_bars(bars: list[Bar], *, title: str, maximum: float | None = None) -> SafeString:
     """One labelled bar per row; `maximum` fixes the scale (1 for rates)."""
     if not bars:
@@ -69,7 +76,8 @@ def horizontal_bars(bars: list[Bar], *, title: str, maximum: float | None = None
         )
         rows.append(_link(bar.href, shape))
     return format_html(
-        '<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%">{}</svg>',
+        '<svg class="chart" role="{}" aria-label="{}" viewBox="0 0 {} {}" width="100%">{}</svg>',
+        _role(any(bar.href for bar in bars)),
         title,
         width,
         height,
@@ -145,7 +153,8 @@ def grouped_columns(columns: list[Column], *, series: list[str], title: str) -> 
         ),
     )
     return format_html(
-        '<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {} {}" width="100%">{}{}</svg>',
+        '<svg class="chart" role="{}" aria-label="{}" viewBox="0 0 {} {}" width="100%">{}{}</svg>',
+        _role(any(any(column.hrefs) for column in columns)),
         title,
         max(width, 240),
         height,

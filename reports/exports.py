@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
 from compliance.models import Severity
-from officials.models import Category
+from officials.models import Category, Department
 from reports import charts, figures
 from reports.models import ExportJob, ExportStatus
 from reports.selectors import figure_queryset
@@ -277,7 +277,7 @@ REQUEST_FIELDS = [
     "enterprise__name",
     "enterprise__region",
     "category__code",
-    "department__name",
+    "department_id",  # written as the department's name in the reader's language
     "title",
     "submitted_at",
     "assigned_at",
@@ -333,15 +333,17 @@ def request_rows(queryset: QuerySet) -> Iterator[list]:
     """
     statuses = {value: str(label) for value, label in Status.choices}
     names = category_names()
-    return _request_rows(queryset, statuses, names, (_("yes"), _("no")))
+    departments = {d.pk: d.display_name for d in Department.objects.all()}
+    return _request_rows(queryset, statuses, names, (_("yes"), _("no")), departments)
 
 
 _STATUS = REQUEST_FIELDS.index("status")
 _CATEGORY = REQUEST_FIELDS.index("category__code")
+_DEPARTMENT = REQUEST_FIELDS.index("department_id")
 
 
 def _request_rows(
-    queryset: QuerySet, statuses: dict, names: dict, yes_no: tuple[str, str]
+    queryset: QuerySet, statuses: dict, names: dict, yes_no: tuple[str, str], departments: dict
 ) -> Iterator[list]:
     for values in (
         queryset.order_by("submitted_at", "pk")
@@ -351,6 +353,7 @@ def _request_rows(
         row = list(values)
         row[_STATUS] = statuses.get(row[_STATUS], row[_STATUS])
         row[_CATEGORY] = names.get(row[_CATEGORY], row[_CATEGORY])
+        row[_DEPARTMENT] = departments.get(row[_DEPARTMENT], "")
         yield [_cell(value, yes_no) for value in row]
 
 

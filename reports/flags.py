@@ -149,12 +149,14 @@ def flags_for(period: Period, department: Department | None = None, *, now=None,
         )
     )
     if stored:
-        entries = [(a.color, a.department_id, a.department.name, float(a.score)) for a in stored]
+        entries = [
+            (a.color, a.department_id, a.department.display_name, float(a.score)) for a in stored
+        ]
         provisional = False
     else:
         settings = ReportSettings.current()
         awarded = award(department_scores(period, now=now, rows=rows), settings.peer_group_min)
-        names = dict(Department.objects.filter(pk__in=awarded).values_list("pk", "name"))
+        names = {d.pk: d.display_name for d in Department.objects.filter(pk__in=awarded)}
         entries = [(c, pk, names[pk], s.score) for pk, (c, s) in awarded.items()]
         provisional = True
     if department is not None:

@@ -15,7 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from compliance.models import AccountabilityCase, Finding, Severity
-from officials.models import Department, Role, User
+from officials.models import Department, Role, User, department_name
 from officials.selectors import jurisdiction_regions, linked_enterprise_ids
 from reports import figures
 from reports.figures import Period
@@ -299,14 +299,60 @@ def quarter_figures(
     return report
 
 
+def _department_names(ids) -> dict[int, str]:
+    """Department id → its name in the active language."""
+    rows = Department.objects.filter(pk__in=ids).values_list("pk", "name", "name_en")
+    return {pk: department_name(name, name_en) for pk, name, name_en in rows}
+
+
+def in_reader_language(report: dict) -> dict:
+    """Kept figures (a snapshot, the cache) named in the active language: they keep category
+    codes and department ids, and the names they carry are in whichever language computed them.
+    A copy: the kept dict is left as it is. Two small queries."""
+    from officials.models import Category
+
+    flags = report.get("flags") or {}
+    ids = {row["department"]["id"] for row in report.get("by_department", [])}
+    for color in ("red", "yellow"):
+        ids |= {flag["department"]["id"] for flag in flags.get(color, [])}
+    names = _department_names(ids)
+
+    def named(department: dict) -> dict:
+        return {**department, "name": names.get(department["id"], department.get("name", ""))}
+
+    categories = {c.code: str(c) for c in Category.objects.all()}
+    labelled = {**report}
+    labelled["by_department"] = sorted(
+        ({**row, "department": named(row["department"])} for row in report["by_department"]),
+        key=lambda row: (row["department"]["name"], row["department"]["id"]),
+    )
+    labelled["by_category"] = [
+        {**row, "category_name": categories.get(row["category"], row["category"])}
+        for row in report["by_category"]
+    ]
+    if "recurring" in report:
+        labelled["recurring"] = [
+            {**item, "name": categories.get(item["category"], item["category"])}
+            if item.get("kind") == "category"
+            else item
+            for item in report["recurring"]
+        ]
+    if flags:
+        labelled["flags"] = {
+            **flags,
+            **{
+                color: [{**flag, "department": named(flag["department"])} for flag in flags[color]]
+                for color in ("red", "yellow")
+                if color in flags
+            },
+        }
+    return labelled
+
+
 def _label_groups(report: dict) -> None:
     from officials.models import Category
 
-    names = dict(
-        Department.objects.filter(
-            pk__in=[row["key"] for row in report["by_department"] if row["key"]]
-        ).values_list("pk", "name")
-    )
+    names = _department_names([row["key"] for row in report["by_department"] if row["key"]])
     # Requests not yet assigned to a department count in the totals, not in this breakdown.
     report["by_department"] = [row for row in report["by_department"] if row["key"]]
     for row in report["by_department"]:

@@ -25,7 +25,13 @@ from officials.models import Role
 from reports import figures
 from reports.figures import Period
 from reports.models import FlagAward, QuarterSnapshot, ScopeKind
-from reports.selectors import Scope, category_counts, headline_of, quarter_figures
+from reports.selectors import (
+    Scope,
+    category_counts,
+    headline_of,
+    in_reader_language,
+    quarter_figures,
+)
 
 USER_SCOPE = "user"  # one official's linked enterprises: cached only, never stored
 CACHE_VERSION = 1  # bump when the figures' shape changes: old entries are then never read
@@ -95,7 +101,8 @@ def dashboard_report(scope: Scope, period: Period, *, now=None) -> dict:
         for quarter, months in ((period.previous(), previous), (period, report))
         for row in months["by_month"]
     ]
-    return report
+    # Kept in the language of whoever computed it: named in the reader's.
+    return in_reader_language(report)
 
 
 def kept_quarter(

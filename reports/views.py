@@ -303,7 +303,7 @@ def report_download(request, fmt: str):
     report = dashboard_report(scope, period)
     name = f"quarterly-{period.label}.{fmt}"
     if fmt == "pdf":
-        label = scope.department.name if scope.department else _scope_label(request.user)
+        label = scope.department.display_name if scope.department else _scope_label(request.user)
         body = exports.report_pdf(report, label)
         content_type = "application/pdf"
     else:
@@ -322,7 +322,7 @@ def _scope_label(user) -> str:
     if user.role == Role.ADMIN:
         return _("The whole city")
     if user.department_id:
-        return user.department.name
+        return user.department.display_name
     return user.display_name
 
 

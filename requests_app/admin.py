@@ -264,9 +264,13 @@ class EscalationRuleForm(forms.ModelForm):
 
     class Meta:
         model = EscalationRule
-        widgets = {"name": forms.TextInput(attrs={"class": "vTextField", "style": _WIDE})}
+        widgets = {
+            "name": forms.TextInput(attrs={"class": "vTextField", "style": _WIDE}),
+            "name_en": forms.TextInput(attrs={"class": "vTextField", "style": _WIDE}),
+        }
         fields = [
             "name",
+            "name_en",
             "clock",
             "trigger",
             "fraction",
@@ -285,12 +289,13 @@ class EscalationRuleForm(forms.ModelForm):
 class EscalationRuleAdmin(admin.ModelAdmin):
     form = EscalationRuleForm
     fieldsets = [
-        (None, {"fields": ["name", "active"]}),
+        (None, {"fields": ["name", "name_en", "active"]}),
         (_("Clock and moment"), {"fields": ["clock", "trigger", "fraction", "days_after"]}),
         (_("What to do"), {"fields": ["action", "recipients"]}),
     ]
     list_display = [
         "name",
+        "name_en",
         "clock",
         "trigger",
         "fraction",
@@ -300,7 +305,7 @@ class EscalationRuleAdmin(admin.ModelAdmin):
         "active",
     ]
     list_filter = ["clock", "action", "active"]
-    search_fields = ["name"]
+    search_fields = ["name", "name_en"]
 
     @admin.display(description=_("recipients"))
     def recipient_labels(self, obj) -> str:

@@ -17,7 +17,14 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from compliance import cases
 from notifications import messages
-from officials.models import Department, EnterpriseLink, LinkKind, Role, User
+from officials.models import (
+    Department,
+    EnterpriseLink,
+    LinkKind,
+    Role,
+    User,
+    lazy_display_name,
+)
 from requests_app.models import Clock, EscalationAction, Recipient
 from requests_app.sweep import postgres
 from requests_app.timeline import NewEvent, slot
@@ -199,6 +206,7 @@ def open_cases(rule, rows, now, context: Context) -> int:
             region=context.enterprises[row["enterprise_id"]][1],
             rule=rule.name,
             breach_at=row["due"],
+            rule_en=rule.name_en,
         )
         for row in rows
     ]
@@ -275,15 +283,16 @@ def notify(rule, rows, now, context: Context) -> int:
     """The batch's messages, rendered in Python (the portable path)."""
     kind, link, told = _told(rule, rows, context)
     clock = CLOCK_DEADLINES[rule.clock]  # lazy: each recipient reads it in their own language
+    # Likewise each department's name, one lazy name per department for the whole batch.
+    names = {pk: lazy_display_name(department) for pk, department in context.departments.items()}
     items = []
     for row, recipients in told:
-        department = context.departments.get(row["department_id"])
         message_context = {
             "reference": row["reference"],
             "title": row["title"],
             "enterprise": context.enterprises[row["enterprise_id"]][0],
             # Never assigned: the case concerns the liaison who did not hand it on.
-            "department": department.name if department else NOT_ASSIGNED,
+            "department": names.get(row["department_id"], NOT_ASSIGNED),
             "clock": clock,
             "due": timezone.localtime(row["due"]).strftime("%Y-%m-%d %H:%M"),
         }

@@ -25,11 +25,6 @@ RATING_CHOICES = [
     ("1", gettext_lazy("1 — very dissatisfied")),
 ]
 CHANNEL_CHOICES = list(FOLLOW_UP_CHANNELS.items())
-# An unticked radio is no verdict at all: the view refuses it before DRF reads it as False.
-VERDICT_CHOICES = [
-    ("true", gettext_lazy("Accept: the problem is solved")),
-    ("false", gettext_lazy("Reject: reopen the request")),
-]
 # Destructive actions get a warning style on the page.
 DANGER_ACTIONS = frozenset({"reject", "merge", "withdraw", "refuse_extension", "dispute"})
 # The follow-up call's fields, flat on the page ("follow_up_channel"); the view nests them as
@@ -52,7 +47,7 @@ def _select(label, *, required=True, choices=()):
 
 
 def _department_choices():
-    return [empty_choice(True), *Department.objects.values_list("pk", "name")]
+    return [empty_choice(True), *((d.pk, d.display_name) for d in Department.objects.all())]
 
 
 class HandlerSelect(forms.Select):
@@ -86,22 +81,41 @@ def _handler_choices(service_request) -> tuple[list, dict[str, int]]:
     groups: dict[str, list] = {}
     department_of = {}
     for h in handlers:
-        groups.setdefault(h.department.name, []).append((str(h.pk), h.display_name))
+        groups.setdefault(h.department.display_name, []).append((str(h.pk), h.display_name))
         department_of[str(h.pk)] = h.department_id
     return [empty_choice(False), *groups.items()], department_of
+
+
+def bulk_handler_select() -> str:
+    """The queue's bulk bar's handler picker: the assign form's picker (every active handler,
+    grouped by department), following the bar's own department select."""
+    choices, department_of = _handler_choices(None)
+    widget = HandlerSelect(
+        department_of=department_of,
+        attrs={"data-follows": "bulk-department", "id": "bulk-handler"},
+        choices=choices,
+    )
+    return widget.render("handler", None)
 
 
 # --- the action forms of the detail page ---------------------------------------------------------
 
 
 class ActionForm(SerializerForm):
-    """The form of one workflow action; its fields are those of the action's input serializer."""
+    """The form of one workflow action; its fields are those of the action's input serializer.
+
+    An action may have more than one form (the review: accept, reject), each with a `key` of its
+    own and values it fixes (`fixed`, sent as hidden inputs: the verdict).
+    """
 
     action = ""
+    key = ""  # the form's name on the page (ids, ?act=); the action's when it has one form
+    fixed: dict[str, str] = {}
 
     def __init__(self, data=None, *, user: User, service_request=None, errors=None):
-        # Several action forms share a page: their ids carry the action ("reject-reason").
-        super().__init__(data, errors=errors, auto_id=f"{self.action}-%s")
+        self.key = self.key or self.action
+        # Several action forms share a page: their ids carry the form ("reject-reason").
+        super().__init__(data, errors=errors, auto_id=f"{self.key}-%s")
         self.user, self.service_request = user, service_request
 
     @property
@@ -251,9 +265,11 @@ class RefuseExtensionForm(ActionForm):
     reason = _text(gettext_lazy("Why the extension is refused"))
 
 
-class ReviewForm(ActionForm):
-    """The enterprise's verdict; a liaison records it after a follow-up call (回访), whose
-    fields come first: whom they reached, how and when, and what was said."""
+class _ReviewForm(ActionForm):
+    """The enterprise's verdict on the answer; a liaison records it after a follow-up call
+    (回访), whose fields come first: whom they reached, how and when, and what was said. Two
+    forms, one per verdict, both the one `review` action: each asks only what its verdict
+    needs, and the workflow judges it as it judges the API's."""
 
     action = "review"
     follow_up_channel = _select(
@@ -268,23 +284,41 @@ class ReviewForm(ActionForm):
         label=gettext_lazy("Spoke with (name at the enterprise)"), max_length=100
     )
     follow_up_note = _text(gettext_lazy("What the enterprise said"))
-    accepted = forms.ChoiceField(
-        label=gettext_lazy("Verdict"), choices=VERDICT_CHOICES, widget=forms.RadioSelect
-    )
-    rating = _select(
-        gettext_lazy("Rating"),
-        required=False,
-        choices=[empty_choice(False), *RATING_CHOICES],
-    )
-    comment = _text(gettext_lazy("Comment"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["rating"].help_text = _("Needed to accept; a rejection takes no rating.")
-        self.fields["comment"].help_text = _("Needed to reject: say what is still wrong.")
         if self.user.role == Role.ENTREPRENEUR:  # the enterprise speaks for itself: no call
             for name in [name for name in self.fields if name.startswith(FOLLOW_UP_PREFIX)]:
                 del self.fields[name]
+
+
+class AcceptReviewForm(_ReviewForm):
+    """Accept: the problem is solved. A rating is needed, a comment is not."""
+
+    key = "review_accept"
+    fixed = {"accepted": "true"}
+    rating = _select(gettext_lazy("Rating"), choices=[empty_choice(True), *RATING_CHOICES])
+    comment = _text(gettext_lazy("Comment (optional)"), required=False)
+
+    @property
+    def label(self):
+        return _("Accept the answer")
+
+
+class RejectReviewForm(_ReviewForm):
+    """Reject: the request is reopened. What is still wrong is needed; no rating."""
+
+    key = "review_reject"
+    fixed = {"accepted": "false"}
+    comment = _text(gettext_lazy("What is still wrong"))
+
+    @property
+    def label(self):
+        return _("Reject the answer")
+
+    @property
+    def danger(self) -> bool:
+        return True
 
 
 class DisputeForm(ActionForm):
@@ -314,8 +348,9 @@ class CommentForm(ActionForm):
     text = _text(gettext_lazy("Comment"))
 
 
-ACTION_FORMS: dict[str, type[ActionForm]] = {
-    form.action: form
+# Each form by its key; an action's forms by the action (the review has two).
+FORMS: dict[str, type[ActionForm]] = {
+    form.key or form.action: form
     for form in [
         AssignForm,
         RejectForm,
@@ -328,7 +363,8 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
         ExtendForm,
         ApproveExtensionForm,
         RefuseExtensionForm,
-        ReviewForm,
+        AcceptReviewForm,
+        RejectReviewForm,
         DisputeForm,
         WithdrawForm,
         CommentForm,
@@ -336,15 +372,27 @@ ACTION_FORMS: dict[str, type[ActionForm]] = {
 }
 
 
-def action_form(
-    action: str, user: User, data=None, errors=None, service_request=None
-) -> ActionForm:
-    """The form of one action, with what was entered and what was wrong.
+ACTION_FORMS: dict[str, tuple[type[ActionForm], ...]] = {}
+for _form in FORMS.values():
+    ACTION_FORMS[_form.action] = (*ACTION_FORMS.get(_form.action, ()), _form)
+
+
+def form_key(action: str, data) -> str | None:
+    """Which of the action's forms `data` was posted from: the one whose fixed values it
+    carries (None: no form of the action has them, e.g. a review without a verdict)."""
+    for form in ACTION_FORMS[action]:
+        if all(data.get(name) == value for name, value in form.fixed.items()):
+            return form.key or form.action
+    return None
+
+
+def action_form(key: str, user: User, data=None, errors=None, service_request=None) -> ActionForm:
+    """One form by its key (see `FORMS`), with what was entered and what was wrong.
 
     `errors` is {field: [message, ...]} as `flatten_errors` gives it; with `service_request`,
     the handlers offered are those who may take it (no conflict of interest).
     """
-    return ACTION_FORMS[action](data, user=user, service_request=service_request, errors=errors)
+    return FORMS[key](data, user=user, service_request=service_request, errors=errors)
 
 
 # --- filing and attaching ------------------------------------------------------------------------

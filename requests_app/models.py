@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from officials.models import Category, Department, Enterprise
+from officials.models import Category, Department, Enterprise, department_name
 
 
 class Status(models.TextChoices):
@@ -641,10 +641,18 @@ class Recipient(models.TextChoices):
     INSPECTORS = "inspectors", _("Inspectors of the region")
 
 
+def rule_name(name: str, name_en: str = "") -> str:
+    """An escalation rule's name in the active language, from its two stored names."""
+    return department_name(name, name_en)  # the same choice: English where given
+
+
 class EscalationRule(models.Model):
     """One rung of the ladder: on which clock, when, what to do and whom to tell."""
 
-    name = models.CharField(_("name"), max_length=150)
+    # Named in both languages, as categories are: pages, messages and timelines show the
+    # reader's (`display_name`); a rule without an English name shows the Chinese one.
+    name = models.CharField(_("Chinese name"), max_length=150)
+    name_en = models.CharField(_("English name"), max_length=150, blank=True, default="")
     clock = models.CharField(_("clock"), max_length=10, choices=Clock.choices)
     trigger = models.CharField(_("when"), max_length=20, choices=Trigger.choices)
     fraction = models.DecimalField(
@@ -683,7 +691,11 @@ class EscalationRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return rule_name(self.name, self.name_en)
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from notifications import messages
-from officials.models import Role, User
+from officials.models import Role, User, lazy_display_name
 from requests_app.approvers import extension_approvers
 from requests_app.deadlines import dispute_until
 from requests_app.models import ServiceRequest, Status
@@ -167,7 +167,7 @@ def notify(
         "reference": request.reference,
         "title": request.title,
         "enterprise": request.enterprise.name,
-        "department": request.department.name if request.department_id else "—",
+        "department": lazy_display_name(request.department) if request.department_id else "—",
         "assign_due": _when(request.assign_due_at),
         "answer_due": _when(request.answer_due_at),
         "until": _when(request.extension_until),

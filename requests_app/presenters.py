@@ -11,10 +11,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from officials.models import Category, Department
+from core import bilingual
+from officials.models import Category, Department, department_name
 from requests_app.changes import FOLLOW_UP_CHANNELS
 from requests_app.deadlines import Clocks, DeadlinePolicy
-from requests_app.models import RequestEvent, ServiceRequest, Status
+from requests_app.models import EscalationRule, RequestEvent, ServiceRequest, Status, rule_name
 from requests_app.routing import as_seen_by
 from requests_app.working_time import Calendar, working_time_between
 
@@ -146,11 +147,43 @@ def ledger_rows(requests, now: dt.datetime, clocks: Clocks) -> list[LedgerRow]:
 
 @dataclass
 class EventRow:
-    event: RequestEvent
+    event: RequestEvent  # as stored: its chain is checked from it
     label: str
     from_label: str
     to_label: str
     details: list[str]
+    note: str = ""  # what the row says: the note as typed, or the sweep's rule by its name
+
+
+# The sweep's events: their note is the escalation rule's name as stored when it fired; the row
+# names the rule (data["rule"]) in the reader's language instead.
+SWEEP_ACTIONS = frozenset({"reminder", "escalated", "accountability_opened"})
+
+
+def _sweep_rule(event) -> int | None:
+    if event.action in SWEEP_ACTIONS and event.actor_id is None and event.data:
+        rule = event.data.get("rule")
+        return rule if isinstance(rule, int) else None
+    return None
+
+
+def _rule_names(events: list[RequestEvent]) -> dict[int, str]:
+    """The names of the escalation rules the sweep's events fired, in the active language; no
+    query when there are none."""
+    ids = {rule for event in events if (rule := _sweep_rule(event)) is not None}
+    if not ids:
+        return {}
+    rules = EscalationRule.objects.filter(pk__in=ids).values_list("pk", "name", "name_en")
+    return {pk: rule_name(name, name_en) for pk, name, name_en in rules}
+
+
+def _note(event, rule_names: dict[int, str]) -> str:
+    rule = _sweep_rule(event)
+    if rule is not None and rule in rule_names:
+        return rule_names[rule]
+    if rule is not None:  # a rule no longer stored: its name as stored, the reader's half
+        return bilingual.in_language(event.note)
+    return event.note
 
 
 def status_label(value: str) -> str:
@@ -246,8 +279,14 @@ def rows_of_events(events: list[RequestEvent], viewer=None) -> list[EventRow]:
     if viewer is not None:
         events = [as_seen_by(event, viewer) for event in events]
     ids = {e.data.get(k) for e in events for k in ("department", "to_department") if e.data}
-    departments = dict(Department.objects.filter(pk__in=ids - {None}).values_list("pk", "name"))
+    departments = {
+        pk: department_name(name, name_en)
+        for pk, name, name_en in Department.objects.filter(pk__in=ids - {None}).values_list(
+            "pk", "name", "name_en"
+        )
+    }
     categories = _category_names(events)
+    rule_names = _rule_names(events)
     return [
         EventRow(
             event=event,
@@ -255,6 +294,7 @@ def rows_of_events(events: list[RequestEvent], viewer=None) -> list[EventRow]:
             from_label=status_label(event.from_status),
             to_label=status_label(event.to_status),
             details=_event_details(event, departments, categories),
+            note=_note(event, rule_names),
         )
         for event in events
     ]

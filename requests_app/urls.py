@@ -20,6 +20,11 @@ urlpatterns = [
         "requests/<int:pk>/files/<int:attachment_id>/", views.attachment_download, name="attachment"
     ),
     path(
+        "requests/<int:pk>/files/<int:attachment_id>/view/",
+        views.attachment_view,
+        name="attachment-view",
+    ),
+    path(
         "requests/<int:pk>/files/<int:attachment_id>/preview/",
         views.attachment_preview,
         name="attachment-preview",

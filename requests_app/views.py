@@ -40,7 +40,15 @@ from requests_app.bulk import BULK_ACTIONS, BULK_MAX, bulk_act
 from requests_app.checkpoints import verify_chain
 from requests_app.deadlines import Clocks, dispute_until
 from requests_app.filters import RequestFilter
-from requests_app.forms import FOLLOW_UP_PREFIX, AttachForm, RequestCreateForm, action_form
+from requests_app.forms import (
+    ACTION_FORMS,
+    FOLLOW_UP_PREFIX,
+    AttachForm,
+    RequestCreateForm,
+    action_form,
+    bulk_handler_select,
+    form_key,
+)
 from requests_app.models import (
     OPEN_STATUSES,
     Attachment,
@@ -104,8 +112,13 @@ def _bulk_choices(user) -> dict | None:
     ]
     if not actions:
         return None
-    departments = list(Department.objects.order_by("path").values_list("pk", "name"))
-    return {"actions": actions, "departments": departments, "max": BULK_MAX}
+    departments = [(d.pk, d.display_name) for d in Department.objects.order_by("path")]
+    return {
+        "actions": actions,
+        "departments": departments,
+        "handler_select": bulk_handler_select(),
+        "max": BULK_MAX,
+    }
 
 
 # The columns a person may sort the list by: (label's column, the API ordering, asc or desc)
@@ -295,11 +308,16 @@ def _with_thumbnails(rows, attachments) -> list:
 def _render_detail(request, service_request, *, failed=None, attach_errors=None):
     """The detail page; `failed` is an action form to show again with its errors."""
     user, clocks = request.user, Clocks.current()
+    keys = [
+        form.key or form.action
+        for action in workflow.allowed_actions(service_request, user)
+        for form in ACTION_FORMS[action]
+    ]
     forms = [
         failed
-        if failed is not None and failed.action == action
-        else action_form(action, user, service_request=service_request)
-        for action in workflow.allowed_actions(service_request, user)
+        if failed is not None and failed.key == key
+        else action_form(key, user, service_request=service_request)
+        for key in keys
     ]
     attachments = list(service_request.attachments.order_by("id"))
     context = {
@@ -314,7 +332,7 @@ def _render_detail(request, service_request, *, failed=None, attach_errors=None)
         "previewable": PREVIEWABLE,
         "forms": forms,
         # A list's "Refuse…" link opens that form (?act=refuse_extension).
-        "open_form": failed.action if failed is not None else request.GET.get("act", ""),
+        "open_form": failed.key if failed is not None else request.GET.get("act", ""),
         "may_attach": may_attach(service_request, user),
         "attach_form": AttachForm(errors={"files": attach_errors} if attach_errors else None),
         "dispute_until": _dispute_until(service_request),
@@ -424,9 +442,9 @@ def request_act(request, pk, action):
     else:
         if not serializer.is_valid():
             errors = {**_page_errors(serializer.errors), **errors}
-    failed = action_form(
-        action, request.user, request.POST, errors, service_request=service_request
-    )
+    # The form it came from (accept or reject, for a review); without a verdict, the first.
+    key = form_key(action, request.POST) or (ACTION_FORMS[action][0].key or action)
+    failed = action_form(key, request.user, request.POST, errors, service_request=service_request)
     return _render_detail(request, service_request, failed=failed)
 
 
@@ -509,6 +527,7 @@ def request_bulk(request):
 def _bulk_field_label(name: str) -> str:
     labels = {
         "department": _("Department"),
+        "handler": _("Handler"),
         "reason": _("Note or reason"),
         "note": _("Note or reason"),
     }
@@ -569,6 +588,13 @@ def attachment_download(request, pk, attachment_id):
 # connection, form or frame of its own, and no page but ours may frame it (an image in an
 # <img> is not framed at all). Its type was judged from its bytes when it was stored, and
 # `nosniff` (SecurityMiddleware) holds the browser to that type.
+#
+# `sandbox` (no tokens: no script, an opaque origin, no forms, popups or navigation of ours) is
+# set here, by the response, rather than as the attribute of the <iframe> that shows a PDF
+# (templates/requests/attachment_view.html): Chromium refuses to load its PDF viewer in any
+# frame with a `sandbox` attribute, whatever tokens it allows (allow-scripts and
+# allow-same-origin included: the frame shows an error page), but shows the PDF under this
+# header. The same sandbox thus holds in every browser, also when the URL is opened by itself.
 PREVIEW_CSP = {
     "default-src": ["'none'"],
     "img-src": ["'self'"],
@@ -577,7 +603,21 @@ PREVIEW_CSP = {
     "frame-ancestors": ["'self'"],
     "base-uri": ["'none'"],
     "form-action": ["'none'"],
+    "sandbox": [True],
 }
+
+
+@login_required
+@require_GET
+def attachment_view(request, pk, attachment_id):
+    """A PDF shown in a frame of a page of ours (the preview below), with its download and the
+    way back; any other type is its preview (an image) or its download."""
+    service_request = get_visible_request(request.user, pk)
+    attachment = get_object_or_404(Attachment, pk=attachment_id, request=service_request)
+    if attachment.content_type != "application/pdf":
+        return redirect("requests:attachment-preview", pk=pk, attachment_id=attachment.pk)
+    context = {"sr": service_request, "attachment": attachment}
+    return render(request, "requests/attachment_view.html", context)
 
 
 @login_required

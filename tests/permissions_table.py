@@ -393,6 +393,12 @@ ROWS: list[Row] = [
         state="rectifying",
     ),
     Row(
+        "requests:attachment-view",
+        scoped(ALL, state="rectifying", api=False),
+        target="attachment",
+        state="rectifying",
+    ),
+    Row(
         "requests:bulk",
         unscoped(frozenset({Role.LIAISON, Role.HANDLER, Role.ADMIN}), 302, api=False),
         method="post",

@@ -27,21 +27,39 @@ from requests_app import workflow
 DEMO_PASSWORD = "qinqing-demo"
 
 # (name, region, category codes); children of the city government unless a county is named.
-CITY = ("榕城市人民政府", "榕城市")
-COUNTIES = [("鼓楼区人民政府", "鼓楼区"), ("仓山区人民政府", "仓山区")]
+CITY = ("榕城市人民政府", "榕城市", "Rongcheng Municipal Government")
+COUNTIES = [
+    ("鼓楼区人民政府", "鼓楼区", "Gulou District Government"),
+    ("仓山区人民政府", "仓山区", "Cangshan District Government"),
+]
+# Each region's and sub-district's name in English (the departments' English names use them).
+PLACES_EN = {
+    "鼓楼区": "Gulou District",
+    "仓山区": "Cangshan District",
+    "东街街道": "Dongjie Sub-district",
+    "温泉街道": "Wenquan Sub-district",
+    "仓前街道": "Cangqian Sub-district",
+}
 # Sub-district offices (街道办事处) under each district: the third level of the region tree.
 TOWNS = {"鼓楼区": ["东街街道", "温泉街道"], "仓山区": ["仓前街道"]}
 CITY_BUREAUS = [
-    ("市人力资源和社会保障局", ["labor"]),
-    ("市地方金融管理局", ["finance"]),
-    ("市自然资源和规划局", ["land"]),
-    ("市行政审批局", ["approval"]),
-    ("市生态环境局", ["environment"]),
-    ("市发展和改革委员会", ["policy", "other"]),
-    ("市住房和城乡建设局", ["infrastructure"]),
-    ("市司法局", ["legal"]),
+    ("市人力资源和社会保障局", "Municipal Human Resources and Social Security Bureau", ["labor"]),
+    ("市地方金融管理局", "Municipal Local Financial Regulatory Bureau", ["finance"]),
+    ("市自然资源和规划局", "Municipal Natural Resources and Planning Bureau", ["land"]),
+    ("市行政审批局", "Municipal Administrative Approval Bureau", ["approval"]),
+    ("市生态环境局", "Municipal Ecology and Environment Bureau", ["environment"]),
+    ("市发展和改革委员会", "Municipal Development and Reform Commission", ["policy", "other"]),
+    (
+        "市住房和城乡建设局",
+        "Municipal Housing and Urban-Rural Development Bureau",
+        ["infrastructure"],
+    ),
+    ("市司法局", "Municipal Justice Bureau", ["legal"]),
 ]
-COUNTY_BUREAUS = [("人社局", ["labor"]), ("市场监管局", ["approval", "policy"])]
+COUNTY_BUREAUS = [
+    ("人社局", "Human Resources and Social Security Bureau", ["labor"]),
+    ("市场监管局", "Market Regulation Bureau", ["approval", "policy"]),
+]
 
 INDUSTRIES = [
     "制造业",
@@ -135,22 +153,31 @@ class Demo:
         self.led: set[int] = set()  # the enterprises the linked leader (挂包领导) answers for
 
     def build_places(self):
-        city = Department.objects.create(name=CITY[0], region=CITY[1])
-        for name, codes in CITY_BUREAUS:
-            department = Department.objects.create(name=name, parent=city)
+        city = Department.objects.create(name=CITY[0], name_en=CITY[2], region=CITY[1])
+        for name, name_en, codes in CITY_BUREAUS:
+            department = Department.objects.create(name=name, name_en=name_en, parent=city)
             department.categories.set(Category.objects.filter(code__in=codes))
             for code in codes:
                 self.bureaus.setdefault(code, department)
         # Enterprise regions are the tree's (city → district → sub-district), chosen, never typed.
         regions = [CITY[1]]
-        for county_name, region in COUNTIES:
-            county = Department.objects.create(name=county_name, parent=city, region=region)
+        for county_name, region, county_en in COUNTIES:
+            county = Department.objects.create(
+                name=county_name, name_en=county_en, parent=city, region=region
+            )
             regions.append(region)
-            for suffix, codes in COUNTY_BUREAUS:
-                department = Department.objects.create(name=region + suffix, parent=county)
+            for suffix, suffix_en, codes in COUNTY_BUREAUS:
+                department = Department.objects.create(
+                    name=region + suffix, name_en=f"{PLACES_EN[region]} {suffix_en}", parent=county
+                )
                 department.categories.set(Category.objects.filter(code__in=codes))
             for town in TOWNS[region]:
-                Department.objects.create(name=town + "办事处", parent=county, region=town)
+                Department.objects.create(
+                    name=town + "办事处",
+                    name_en=f"{PLACES_EN[town]} Office",
+                    parent=county,
+                    region=town,
+                )
                 regions.append(town)
         used = set()
         for index in range(40):

@@ -128,7 +128,7 @@ NOTIFY_BATCH = """
     ),
     about AS (
         SELECT sr.id AS item, sr.reference, sr.title, e.name AS enterprise,
-               d.name AS department,
+               d.name AS department, d.name_en AS department_en,
                to_char(sr.{due_at} AT TIME ZONE %(time_zone)s, 'YYYY-MM-DD HH24:MI') AS due,
                %(link_prefix)s || sr.id || %(link_suffix)s AS link,
                -- How long ago the clock was due (`firing.overdue_by`): the words' form, from
@@ -151,7 +151,9 @@ NOTIFY_BATCH = """
     worded AS (
         SELECT p.recipient, r.language, r.email_wanted, c.*,
                CASE WHEN %(names_department)s THEN
-                   COALESCE(c.department, (%(unassigned)s::text[])[r.language]) END
+                   COALESCE(CASE WHEN (%(english)s::boolean[])[r.language]
+                                 THEN NULLIF(c.department_en, '') END,
+                            c.department, (%(unassigned)s::text[])[r.language]) END
                    AS department_words,
                CASE WHEN NOT %(names_when)s THEN NULL
                     WHEN c.ago_form IS NULL THEN format((%(when_due)s::text[])[r.language], c.due)
@@ -465,6 +467,8 @@ def notify_batch(
             # Only a message that names the department joins it (the join is dropped otherwise).
             "names_department": "department" in words.placeholders,
             "unassigned": words.defaults["department"],
+            # The department's English name for a reader of English (`Department.display_name`).
+            "english": [code.startswith("en") for code in words.language_codes],
             "clock_words": words.defaults["clock"],
             "names_when": names_when,
             **when,

@@ -1,6 +1,8 @@
 """Shared data for the inspectors' side: reports and cases built as the services build them,
 and the list of everyone who must not reach a confidential report (fixtures: conftest.py)."""
 
+import re
+
 from django.test import Client
 
 from compliance.models import AccountabilityCase, CaseSource, CaseStatus, ReportKind
@@ -28,6 +30,14 @@ def report_about_acme(cast, **kwargs):
         "department": cast.roads,
     }
     return confidential.file_report(**{**values, **kwargs})
+
+
+def receipt_shown(page: str) -> str:
+    """The receipt a filing page shows: the only place it is ever read (only its digest is
+    stored)."""
+    found = re.search(r'id="receipt">([^<]+)</p>', page)
+    assert found, "no receipt on the page"
+    return found.group(1)
 
 
 def breach_case(cast, request=None, **kwargs) -> AccountabilityCase:

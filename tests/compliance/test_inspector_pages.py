@@ -2,9 +2,12 @@
 alerts, findings, cases with the request's verified timeline, decisions with errors shown next
 to their fields, confidential reports."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
+from compliance import receipts
 from compliance.models import (
     CaseDecision,
     CaseNote,
@@ -19,6 +22,7 @@ from tests.compliance.inspection_helpers import (
     REPORT_TEXT,
     breach_case,
     page_client,
+    receipt_shown,
     report_about_acme,
 )
 
@@ -36,11 +40,12 @@ def test_anyone_files_a_report_and_sees_the_receipt_once(cast, people, name):
     response = client.post(url, {"kind": "foot_dragging", "text": "Three weeks for a stamp."})
     assert response.status_code == 200
     report = ConfidentialReport.objects.get()
-    assert report.receipt in response.content.decode()
+    receipt = receipt_shown(response.content.decode())
+    assert report.receipt_digest == receipts.digest(receipt)
     # Logged out: anonymous. Logged in: named (anonymity is the logged-out form's, see
     # test_anonymity.py).
     assert report.reporter == people[name]
-    follow = client.post(reverse("inspector:report-status"), {"receipt": report.receipt})
+    follow = client.post(reverse("inspector:report-status"), {"receipt": receipt})
     assert follow.status_code == 200
     assert str(ReportStatus.RECEIVED.label) in follow.content.decode()
 
@@ -212,3 +217,32 @@ def test_the_report_pages_move_the_status_and_open_a_case(cast, people):
     assert report.status == ReportStatus.CLOSED
     bad = client.post(reverse("inspector:report-act", args=[report.pk, "move"]), {"status": "x"})
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("page", ["inspector:reports", "inspector:cases", "inspector:findings"])
+def test_the_console_tables_stack_into_labelled_rows_on_a_phone(cast, people, page):
+    """On a phone a table's rows stack (`.rows`, static/css/qinqing.css): each cell names its
+    column (`data-label`, the header's words), but the row's title."""
+    Finding.objects.create(
+        rule_code="N01",
+        severity=Severity.VIOLATION,
+        message="Gift card accepted",
+        official=cast.hank,
+        enterprise=cast.acme,
+        region="gulou",
+    )
+    breach_case(cast, cause="Breach")
+    report_about_acme(cast)
+    html = page_client(people["gina"]).get(reverse(page)).content.decode()
+    table = html[html.index('<table class="rows">') : html.index("</table>")]
+    headers = re.findall(r'<th scope="col">([^<]+)</th>', table)
+    body = table[table.index("<tbody") :]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    assert rows and headers
+    for row in rows:
+        cells = re.findall(r"<td([^>]*)>", row)
+        assert len(cells) == len(headers)
+        labels = [re.search(r'data-label="([^"]*)"', cell) for cell in cells]
+        for cell, label, header in zip(cells, labels, headers, strict=True):
+            assert label is not None or 'class="title"' in cell, (page, header)
+            assert label is None or label.group(1) == header

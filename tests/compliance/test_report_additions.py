@@ -10,13 +10,16 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from compliance import receipts
 from compliance.models import ConfidentialReport, ReportAddition, ReportEvidence, ReportStatus
 from inspection import evidence as evidence_service
 from inspection.errors import InvalidInput
+from notifications.models import Notification, Preference
 from tests.compliance.inspection_helpers import (
     NOT_READERS,
     READERS,
     page_client,
+    receipt_shown,
     report_about_acme,
 )
 from tests.compliance.test_anonymity import (
@@ -107,8 +110,8 @@ def test_evidence_over_the_size_limit_is_refused(cast, settings):
 def test_the_receipt_page_offers_a_copy_button_from_a_script_of_our_own(cast):
     response = page_client(None).post(PAGE_ANONYMOUS, {"kind": "other", "text": "x"})
     page = response.content.decode()
-    receipt = ConfidentialReport.objects.get().receipt
-    assert f'id="receipt">{receipt}</p>' in page  # plain text: readable without a script
+    receipt = receipt_shown(page)  # plain text: readable without a script
+    assert receipts.normalise(receipt) == receipt
     assert 'data-copy="receipt"' in page and "hidden>" in page  # shown by the script only
     assert '<script src="/static/inspection/copy.js" defer></script>' in page
     assert "<script>" not in page  # nothing inline: the CSP allows 'self' scripts only
@@ -141,6 +144,36 @@ def test_the_reporter_adds_text_and_files_through_the_receipt_and_sees_them(cast
     assert addition.created_at == report.created_at.replace(hour=0)  # the day only
     assert list(addition.evidence.values_list("report", flat=True)) == [report.pk]
     assert "sessionid" not in response.cookies and "messages" not in response.cookies
+
+
+def test_the_regions_inspectors_hear_of_an_addition_and_nothing_of_the_reporter(cast, people):
+    """An addition through the receipt tells the inspectors of the report's region, through the
+    inbox and as each chose for the kind; the message names the report, never what was added or
+    who sent it, and keeps the addition's time (the day, for an anonymous report)."""
+    anonymous = report_about_acme(cast)
+    named = report_about_acme(cast, by=cast.alice, anonymous=False)
+    Preference.objects.create(user=people["gina"], kind="report_added", inbox=False, email=False)
+    Notification.objects.all().delete()
+
+    assert add(page_client(None), "22222-22222-22222-22222-22222-22222", "Planted.").status_code
+    assert not Notification.objects.exists()  # a wrong receipt tells nobody anything
+    for report in (anonymous, named):
+        text = "He came back with a colleague from Zhang Wei's office."
+        files = [upload("alice_invoice.pdf", PDF)]
+        assert add(page_client(None), sloppy(report.receipt), text, files).status_code == 200
+
+    sent = Notification.objects.filter(kind="report_added").order_by("id")
+    # gina (Gulou) turned this kind off; irene covers Minhou only.
+    assert [(n.recipient.username, n.link) for n in sent] == [
+        ("ivan", reverse("inspector:report", args=[anonymous.pk])),
+        ("ivan", reverse("inspector:report", args=[named.pk])),
+    ]
+    for note, report in zip(sent, (anonymous, named), strict=True):
+        words = f"{note.subject} {note.body} {note.body_html}".lower()
+        assert f"#{report.pk}" in note.subject
+        for leak in ("alice", cast.alice.display_name.lower(), "colleague", "zhang", "invoice"):
+            assert leak not in words, leak
+    assert sent[0].created_at == anonymous.created_at.replace(hour=0)  # the day only
 
 
 @pytest.mark.parametrize(
@@ -205,7 +238,9 @@ def test_the_api_answers_413_for_an_oversized_file(cast, api, settings):
 
 def test_a_receipt_of_the_old_format_still_works(cast, api):
     report = report_about_acme(cast)
-    ConfidentialReport.objects.filter(pk=report.pk).update(receipt=OLD_RECEIPT)
+    ConfidentialReport.objects.filter(pk=report.pk).update(
+        receipt_digest=receipts.digest(OLD_RECEIPT)
+    )
     assert api(None).get(f"{API}status/{OLD_RECEIPT}/").status_code == 200
     assert api(None).get(f"{API}status/{OLD_RECEIPT.lower()}/").status_code == 404
     assert page_client(None).post(PAGE_STATUS, {"receipt": OLD_RECEIPT}).status_code == 200

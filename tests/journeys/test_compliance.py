@@ -56,7 +56,9 @@ def test_meal_paid_by_enterprise_is_found_and_quiet_day_visit_refused(journey, c
     assert Finding.objects.filter(interaction=meal, rule_code="N02").exists()
 
     journey.nav(t("Visits"))
+    journey.expect_heading(t("Visits"))
     page.locator("main").get_by_role("link", name=t("File a visit")).click()
+    journey.expect_heading(t("File a visit"))
     page.locator("#id_enterprise").select_option(label=cast.acme.name)
     page.locator("#id_planned_start").fill(local_input(at(f"{QUIET_DAY} 09:00")))
     page.locator("#id_planned_end").fill(local_input(at(f"{QUIET_DAY} 11:00")))

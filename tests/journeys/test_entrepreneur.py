@@ -43,6 +43,7 @@ def test_entrepreneur_registers_files_answers_and_reviews(journey, cast):
 
     # The claim page (its own journey, with the liaison's side: test_accounts.py).
     journey.go("/enterprises/new/")
+    journey.expect_heading(t("Claim an enterprise"))
     page.locator("#id_name").fill(ENTERPRISE)
     page.locator("#id_credit_code").fill(bad_code)
     page.locator("#id_region").select_option("gulou")
@@ -80,7 +81,7 @@ def test_entrepreneur_registers_files_answers_and_reviews(journey, cast):
     journey.expect_status(Status.SUBMITTED.label)
     # A PDF's name opens it in the browser's viewer; its "Download" link downloads it.
     preview = page.locator("ul.files").get_by_role("link", name="flooded-road.pdf")
-    expect(preview).to_have_attribute("href", re.compile(r"/preview/$"))
+    expect(preview).to_have_attribute("href", re.compile(r"/view/$"))
     with page.expect_download() as download:
         page.locator("ul.files").get_by_role("link", name=t("Download"), exact=True).click()
     assert download.value.suggested_filename == "flooded-road.pdf"
@@ -109,9 +110,8 @@ def test_entrepreneur_registers_files_answers_and_reviews(journey, cast):
     journey.expect_status(Status.FEEDBACK.label)
     expect(page.locator("ol.timeline")).to_contain_text("Pumped the water out.")
     journey.act(
-        t(label("review")),
-        {"review-comment": "The drain is still blocked; it floods again with every rain."},
-        choose={"accepted": "false"},
+        t("Reject the answer"),
+        {"review_reject-comment": "The drain is still blocked; it floods again with every rain."},
     )
     journey.expect_message(t("Done: %(action)s.", action=t(label("review"))))
     journey.expect_status(Status.RECTIFYING.label)
@@ -122,10 +122,7 @@ def test_entrepreneur_registers_files_answers_and_reviews(journey, cast):
     transition(request.pk, "feedback", by=cast.hank, message="Cleared the drain and raised it.")
     page.reload()
     journey.expect_status(Status.FEEDBACK.label)
-    journey.act(
-        t(label("review")),
-        choose={"accepted": "true", "review-rating": t("5 — very satisfied")},
-    )
+    journey.act(t("Accept the answer"), choose={"review_accept-rating": t("5 — very satisfied")})
     journey.expect_message(t("Done: %(action)s.", action=t(label("review"))))
     journey.expect_status(Status.CLOSED.label)
     rating = page.locator("dl.facts dt", has_text=t("Rating"))

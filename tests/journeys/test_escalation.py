@@ -3,6 +3,7 @@
 from io import StringIO
 
 from django.core.management import call_command
+from django.utils import translation
 from playwright.sync_api import expect
 
 from compliance.models import AccountabilityCase, CaseDecision, CaseStatus, Outcome
@@ -87,6 +88,7 @@ def test_sweep_escalates_leader_is_told_inspector_verifies(journey, cast, time_m
 
     case_row.locator("a").click()
     expect(page.locator("ol.timeline")).to_contain_text(t(EVENT_LABELS["accountability_opened"]))
+    journey.check_accessibility()  # the request before its history is verified
     page.get_by_role("button", name=t("Verify the history"), exact=True).click()
     events = RequestEvent.objects.filter(request=road).count()
     journey.expect_message(t("The history is intact: %(n)d events verified.", n=events))
@@ -95,9 +97,12 @@ def test_sweep_escalates_leader_is_told_inspector_verifies(journey, cast, time_m
 
     # The case itself, in the inspectors' console: the history again, then the decision.
     journey.nav(t("Inspector console"))
+    journey.expect_heading(t("Inspector console"))
     page.locator("main nav.tabs").get_by_role("link", name=t("Cases"), exact=True).click()
     journey.expect_heading(t("Accountability cases"))
-    page.get_by_role("link", name=f"#{case.pk} {case.cause}").click()
+    with translation.override(journey.language):
+        cause = case.cause_text  # the case's cause as the inspector reads it
+    page.get_by_role("link", name=f"#{case.pk} {cause}").click()
     expect(page.locator("main .badge.ok")).to_have_text(
         t("History intact: %(n)s events verified", n=events)
     )

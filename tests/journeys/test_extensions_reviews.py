@@ -114,16 +114,15 @@ def test_a_follow_up_call_closes_and_the_enterprise_disputes_it(journey, cast):
     journey.login(cast.liam)
     journey.click_link(ROAD)
     journey.act(
-        t(label("review")),
+        t("Accept the answer"),
         {
-            "review-follow_up_contacted_at": local_input(road.answered_at),
-            "review-follow_up_contact_name": "Alice Wang, plant manager",
-            "review-follow_up_note": "The lorries get through again; she is satisfied.",
+            "review_accept-follow_up_contacted_at": local_input(road.answered_at),
+            "review_accept-follow_up_contact_name": "Alice Wang, plant manager",
+            "review_accept-follow_up_note": "The lorries get through again; she is satisfied.",
         },
         choose={
-            "review-follow_up_channel": t("Phone call"),
-            "accepted": "true",
-            "review-rating": t("4 — satisfied"),
+            "review_accept-follow_up_channel": t("Phone call"),
+            "review_accept-rating": t("4 — satisfied"),
         },
     )
     journey.expect_message(t("Done: %(action)s.", action=t(label("review"))))

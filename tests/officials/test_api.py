@@ -162,10 +162,29 @@ def test_departments_list(cast, api, persona):
     assert roads == {
         "id": cast.roads.pk,
         "name": "Gulou Roads Bureau",
+        "name_en": "",  # none given: pages in English show the name
         "parent": cast.gulou.pk,
         "region": "gulou",
         "categories": ["infrastructure"],
     }
+
+
+def test_admin_names_a_department_in_english_too(cast, api):
+    response = api(cast.ada).post(
+        "/api/v1/departments/",
+        {"name": "鼓楼区人社局", "name_en": "Gulou Labour Bureau", "parent": cast.gulou.pk},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert (response.json()["name"], response.json()["name_en"]) == (
+        "鼓楼区人社局",
+        "Gulou Labour Bureau",
+    )
+    too_long = api(cast.ada).post(
+        "/api/v1/departments/", {"name": "鼓楼区财政局", "name_en": "x" * 201}, format="json"
+    )
+    assert too_long.status_code == 400
+    assert "name_en" in too_long.json()
 
 
 def test_admin_creates_a_department_under_a_parent(cast, api):

@@ -37,3 +37,15 @@ def test_columns_show_each_series_with_a_legend():
 def test_nothing_to_draw_is_empty():
     assert horizontal_bars([], title="x") == ""
     assert grouped_columns([], series=["a"], title="x") == ""
+
+
+def test_a_chart_of_links_is_a_group_and_a_plain_chart_an_image():
+    # An image hides its insides from screen readers, links too (axe: nested-interactive).
+    linked = horizontal_bars([Bar("Roads", 1.0, "100%", "/reports/requests/")], title="On time")
+    plain = horizontal_bars([Bar("Roads", 1.0, "100%", "")], title="On time")
+    assert linked.startswith('<svg class="chart" role="group" aria-label="On time"')
+    assert plain.startswith('<svg class="chart" role="img" aria-label="On time"')
+    columns = [Column("2026-07", (3, 1))]
+    assert 'role="img"' in grouped_columns(columns, series=["a", "b"], title="Trend")
+    columns = [Column("2026-07", (3, 1), ("/a", ""))]
+    assert 'role="group"' in grouped_columns(columns, series=["a", "b"], title="Trend")

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -231,12 +232,56 @@ def test_images_and_pdfs_preview_inline_and_may_do_nothing_else(cast, api, reque
         policy = response["Content-Security-Policy"]
         assert "default-src 'none'" in policy and "script-src" not in policy
         assert "frame-ancestors 'self'" in policy
+        # Sandboxed by its own response: no script, an opaque origin (see PREVIEW_CSP).
+        assert "sandbox" in [part.strip() for part in policy.split(";")]
+        assert "allow-" not in policy
+        assert response["X-Frame-Options"] == "SAMEORIGIN"
         b"".join(response.streaming_content)
     html = client.get(f"/requests/{service_request.pk}/").content.decode()
     preview = f"/requests/{service_request.pk}/files/{image['id']}/preview/"
-    # The image as a thumbnail in the list and on the timeline; the PDF as a link to preview.
+    # The image as a thumbnail in the list and on the timeline; the PDF as a link to its page.
     assert html.count(f'<img class="thumb" src="{preview}"') == 2
-    assert f'href="/requests/{service_request.pk}/files/{pdf["id"]}/preview/"' in html
+    assert f'href="/requests/{service_request.pk}/files/{pdf["id"]}/view/"' in html
+    assert f'href="/requests/{service_request.pk}/files/{pdf["id"]}/preview/"' not in html
+
+
+def _iframes(html: str) -> list[str]:
+    return re.findall(r"<iframe\b[^>]*>", html)
+
+
+def test_a_pdf_previews_in_a_frame_of_its_own_page(cast, api, request_in):
+    service_request = request_in("rectifying")
+    pdf = upload(api, cast.hank, service_request, "report.pdf", b"%PDF-1.4\n%%EOF\n").json()
+    base = f"/requests/{service_request.pk}/files/{pdf['id']}"
+    response = _page(cast.alice).get(f"{base}/view/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    [frame] = _iframes(html)
+    assert f'src="{base}/preview/"' in frame and 'title="report.pdf"' in frame
+    # Nothing in the frame may run or reach the page: no token that would allow it, anywhere.
+    assert "allow-scripts" not in frame and "allow-same-origin" not in frame
+    assert f'href="{base}/" download' in html  # the download, next to it
+    # The portal's own page may frame our own URLs only, and nobody may frame it.
+    policy = response["Content-Security-Policy"]
+    assert "frame-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "sandbox" not in policy  # the page itself is an ordinary page of ours
+
+
+def test_the_pdf_page_is_for_pdfs_and_for_those_who_see_the_request(cast, api, request_in):
+    service_request = request_in("rectifying")
+    image = upload(api, cast.hank, service_request, "photo.png", PNG).json()
+    pdf = upload(api, cast.hank, service_request, "report.pdf", b"%PDF-1.4\n%%EOF\n").json()
+    image_page = f"/requests/{service_request.pk}/files/{image['id']}/view/"
+    response = _page(cast.alice).get(image_page)
+    # An image stays an image: its preview, never a frame.
+    assert (response.status_code, response["Location"]) == (302, image_page[:-5] + "preview/")
+    for outsider in (cast.mallory, cast.olga, cast.hugo):
+        for end in ("view/", "preview/"):
+            url = f"/requests/{service_request.pk}/files/{pdf['id']}/{end}"
+            assert _page(outsider).get(url).status_code == 404, (outsider, end)
+    # An attachment of another request, through this one's URL: 404 as well.
+    other = request_in("rectifying")
+    assert _page(cast.alice).get(f"/requests/{other.pk}/files/{pdf['id']}/view/").status_code == 404
 
 
 def test_other_types_download_and_outsiders_see_nothing(cast, api, request_in):

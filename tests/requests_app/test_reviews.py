@@ -362,7 +362,7 @@ def test_the_liaisons_review_form_records_the_call(cast, request_in, language, w
     )
     page = response.content.decode()
     for name in ("channel", "contacted_at", "contact_name", "note"):
-        assert f'id="err-review-follow_up_{name}"' in page
+        assert f'id="err-review_accept-follow_up_{name}"' in page
     assert ServiceRequest.objects.get(pk=service_request.pk).status == Status.FEEDBACK
 
 
@@ -377,3 +377,109 @@ def test_the_entrepreneurs_page_says_until_when_to_dispute(cast):
     with time_machine.travel(at("2026-03-10 10:00"), tick=False):
         late = _page(cast.alice, "en").get(f"/requests/{service_request.pk}/").content.decode()
     assert "Dispute the follow-up call" not in late
+
+
+# --- the review on the page: one form to accept, one to reject ------------------------------------
+
+
+def _forms(html: str) -> dict[str, str]:
+    """Each review form of the page by its key, as the HTML of its <details>."""
+    return {
+        key: html[html.index(f'id="action-{key}"') :].split("</details>", 1)[0]
+        for key in ("review_accept", "review_reject")
+    }
+
+
+def test_the_page_offers_accept_with_a_rating_and_reject_with_what_is_wrong(cast, request_in):
+    service_request = request_in("feedback")
+    html = _page(cast.alice, "en").get(f"/requests/{service_request.pk}/").content.decode()
+    accept, reject = _forms(html).values()
+    act = f'action="/requests/{service_request.pk}/act/review/"'
+    assert act in accept and act in reject  # both are the one review action
+    assert '<input type="hidden" name="accepted" value="true">' in accept
+    assert '<input type="hidden" name="accepted" value="false">' in reject
+    # Accept: a rating is required, the comment is not; Reject: what is wrong is, no rating.
+    assert '<select name="rating" required id="review_accept-rating">' in accept
+    assert 'for="review_accept-rating">Rating <span class="req"' in accept
+    assert '<label for="review_accept-comment">Comment (optional)</label>' in accept
+    assert 'name="rating"' not in reject
+    assert 'for="review_reject-comment">What is still wrong <span class="req"' in reject
+    assert ">Accept the answer</button>" in accept and ">Reject the answer</button>" in reject
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_accepting_on_the_page_closes_with_the_rating(cast, request_in, language):
+    service_request = request_in("feedback")
+    response = _page(cast.alice, language).post(
+        f"/requests/{service_request.pk}/act/review/",
+        {"accepted": "true", "rating": "4", "comment": ""},
+    )
+    assert response.status_code == 302
+    service_request.refresh_from_db()
+    assert (service_request.status, service_request.rating) == (Status.CLOSED, 4)
+
+
+def test_rejecting_on_the_page_reopens_with_what_is_wrong(cast, request_in):
+    service_request = request_in("feedback")
+    response = _page(cast.alice, "en").post(
+        f"/requests/{service_request.pk}/act/review/",
+        {"accepted": "false", "comment": "The drain still floods."},
+    )
+    assert response.status_code == 302
+    service_request.refresh_from_db()
+    assert (service_request.status, service_request.reopen_count) == (Status.RECTIFYING, 1)
+    assert service_request.rating is None
+    review = RequestEvent.objects.filter(request=service_request).order_by("-seq").first()
+    assert (review.action, review.note) == ("review", "The drain still floods.")
+
+
+@pytest.mark.parametrize(
+    "posted, form, field, message",
+    [
+        (
+            {"accepted": "true", "rating": "", "comment": "Fine."},
+            "review_accept",
+            "rating",
+            "Give a rating from 1 to 5 to accept.",
+        ),
+        (
+            {"accepted": "false", "comment": "   "},
+            "review_reject",
+            "comment",
+            "Say why the answer is not acceptable.",
+        ),
+    ],
+    ids=["accept without a rating", "reject without a reason"],
+)
+def test_what_a_verdict_needs_is_asked_on_its_own_form(
+    cast, request_in, posted, form, field, message
+):
+    service_request = request_in("feedback")
+    before = _snapshot(service_request)
+    response = _page(cast.alice, "en").post(f"/requests/{service_request.pk}/act/review/", posted)
+    assert response.status_code == 200
+    html = response.content.decode()
+    errors = html[html.index(f'id="err-{form}-{field}"') :].split("</ul>", 1)[0]
+    assert message in errors
+    # The form that failed is the one open again, with what was typed.
+    assert f'id="action-{form}" open' in html
+    assert _snapshot(service_request) == before
+
+
+@pytest.mark.parametrize(
+    "persona, code", [("hank", 403), ("leona", 403), ("olga", 404), ("mallory", 404)]
+)
+def test_who_may_not_review_is_refused_on_the_page_and_nothing_changes(
+    cast, request_in, persona, code
+):
+    """The handler and the leader see the request but may not review it (403); someone who may
+    not see it gets 404, as everywhere else."""
+    service_request = request_in("feedback")
+    before = _snapshot(service_request)
+    url = f"/requests/{service_request.pk}/act/review/"
+    for posted in ({"accepted": "true", "rating": "5"}, {"accepted": "false", "comment": "No."}):
+        assert _page(getattr(cast, persona), "en").post(url, posted).status_code == code
+    html = _page(getattr(cast, persona), "en").get(f"/requests/{service_request.pk}/")
+    if code == 403:
+        assert 'id="action-review_accept"' not in html.content.decode()
+    assert _snapshot(service_request) == before

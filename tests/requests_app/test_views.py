@@ -327,7 +327,7 @@ def test_the_enterprise_reviews_with_a_rating(cast, request_in):
     response = client.post(
         f"/requests/{service_request.pk}/act/review/", {"accepted": "true", "rating": ""}
     )
-    assert 'id="err-review-rating"' in response.content.decode()
+    assert 'id="err-review_accept-rating"' in response.content.decode()
     response = client.post(
         f"/requests/{service_request.pk}/act/review/",
         {"accepted": "true", "rating": "5", "comment": "Thanks"},
@@ -608,10 +608,10 @@ def test_roles_shown_in_the_header(cast):
 
 def test_a_review_without_a_verdict_is_not_taken_as_a_rejection(cast, request_in):
     service_request = request_in("feedback")
-    response = page_client(cast.alice).post(
+    response = page_client(cast.alice, "en").post(
         f"/requests/{service_request.pk}/act/review/", {"comment": "Hmm"}
     )
-    assert 'id="err-review-accepted"' in response.content.decode()
+    assert "Choose whether you accept the answer." in response.content.decode()
     assert ServiceRequest.objects.get(pk=service_request.pk).status == Status.FEEDBACK
 
 
@@ -670,7 +670,7 @@ def test_the_answer_comes_with_its_documents_and_is_shown_in_full_above_the_verd
     attachment = Attachment.objects.get(request=service_request)
     html = page_client(cast.alice, "en").get(f"/requests/{service_request.pk}/").content.decode()
     answer = html.index('id="h-answer"')
-    assert answer < html.index('id="action-review"')
+    assert answer < html.index('id="action-review_accept"')
     assert "The gate road was repaved on 3 June.<br>Photos attached." in html
     assert f"/requests/{service_request.pk}/files/{attachment.pk}/" in html[answer:]
 

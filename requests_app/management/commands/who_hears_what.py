@@ -53,6 +53,11 @@ ELSEWHERE = (
         "the inspectors of the report's region",
     ),
     (
+        "the reporter adds information to a confidential report through its receipt",
+        "report_added",
+        "the inspectors of the report's region",
+    ),
+    (
         "an inspector decides a case",
         "case_decided",
         "the official concerned and the head of their department",
