@@ -49,10 +49,13 @@ def test_entrepreneur_reads_the_reply_previews_a_photo_and_accepts(journey, cast
         expect(answer.locator(".description")).to_contain_text(line)
     expect(answer).to_contain_text(cast.hank.display_name)
     expect(answer.locator("ul.files")).to_contain_text("repaved-road.png")
+    # The photo sent with the answer shows as a thumbnail, as in the attachments below.
+    expect(answer.locator("ul.files img.thumb")).to_have_count(1)
     # Read before judging: the answer stands above the Accept and Reject forms.
     actions = page.locator("section[aria-labelledby='h-actions']")
     for label in (t("Accept the answer"), t("Reject the answer")):
-        expect(actions.locator("summary", has_text=label)).to_have_count(1)
+        # Exactly: in Chinese "认可答复" (accept) is part of "不认可答复" (reject).
+        expect(actions.locator(f'summary:text-is("{label}")')).to_have_count(1)
     assert answer.bounding_box()["y"] < actions.bounding_box()["y"]
     journey.shot("reply-in-full")
 
