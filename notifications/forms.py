@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import PageForm
-from notifications.models import Kind
+from notifications.models import Kind, kinds_for
 from notifications.preferences import CHOICES, Flags, choice_of
 
 
@@ -25,10 +25,11 @@ class InboxFilterForm(PageForm):
 class PreferencesForm(PageForm):
     """One choice per kind of message, of the four settings that can be delivered."""
 
-    def __init__(self, data=None, *, current: dict[str, Flags], **kwargs):
+    def __init__(self, data=None, *, current: dict[str, Flags], entrepreneur: bool, **kwargs):
         super().__init__(data, **kwargs)
         options = [(name, label) for name, (_flags, label) in CHOICES.items()]
-        for kind, label in Kind.choices:
+        # Only the kinds this person can be sent: an entrepreneur is never told of a case.
+        for kind, label in kinds_for(entrepreneur=entrepreneur):
             self.fields[kind] = forms.ChoiceField(
                 label=label,
                 choices=options,
@@ -38,4 +39,4 @@ class PreferencesForm(PageForm):
 
     def changes(self) -> dict[str, dict[str, bool]]:
         """The flags of every kind as chosen (call after is_valid)."""
-        return {kind: CHOICES[self.cleaned_data[kind]][0].as_dict() for kind in Kind.values}
+        return {kind: CHOICES[self.cleaned_data[kind]][0].as_dict() for kind in self.fields}

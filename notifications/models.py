@@ -42,6 +42,27 @@ class Kind(models.TextChoices):
     TIMELINE_TAMPERED = "timeline_tampered", _("Case history does not verify")
 
 
+# What reaches the people of an enterprise (`manage.py who_hears_what`: "the enterprise's
+# people"); every other kind goes to officials only. An entrepreneur's message settings offer
+# these alone, and an official's settings the others.
+ENTERPRISE_KINDS = frozenset(
+    {
+        Kind.REQUEST_ASSIGNED,
+        Kind.REQUEST_REJECTED,
+        Kind.REQUEST_MERGED,
+        Kind.INFO_REQUESTED,
+        Kind.FEEDBACK_GIVEN,
+        Kind.FOLLOW_UP_CLOSED,
+        Kind.FOLLOW_UP_REOPENED,
+    }
+)
+
+
+def kinds_for(*, entrepreneur: bool) -> list[tuple[str, str]]:
+    """The kinds (value, label) a person of this side can be sent, in the order of `Kind`."""
+    return [(k, label) for k, label in Kind.choices if (k in ENTERPRISE_KINDS) == entrepreneur]
+
+
 class Notification(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,

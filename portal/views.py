@@ -24,6 +24,7 @@ from core.throttles import ClientThrottle
 from notifications import inbox as inboxes
 from notifications import preferences, profile
 from notifications.forms import InboxFilterForm, PreferencesForm
+from officials.models import Role
 from portal import tokens
 from requests_app.selectors import requests_visible_to
 
@@ -133,7 +134,11 @@ def inbox_mark_all_read(request):
 def inbox_settings(request):
     """Per kind of message: not at all, the inbox only, e-mail at once, or the daily digest."""
     current = preferences.preferences_of(request.user)
-    form = PreferencesForm(request.POST or None, current=current)
+    form = PreferencesForm(
+        request.POST or None,
+        current=current,
+        entrepreneur=request.user.role == Role.ENTREPRENEUR,
+    )
     if request.method == "POST" and form.is_valid():
         preferences.set_preferences(request.user, form.changes())
         messages.success(request, _("Your message settings are saved."))

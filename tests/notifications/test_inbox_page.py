@@ -12,10 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications import messages
-from notifications.models import Notification
+from notifications import messages, preferences
+from notifications.models import ENTERPRISE_KINDS, Kind, Notification
 from notifications.preferences import preferences_of
 from portal import views
+from requests_app.notices import WHO_HEARS
 from requests_app.workflow import transition
 from tests.factories import ServiceRequestFactory
 from tests.notifications.test_inbox import note, page_client
@@ -118,7 +119,7 @@ def test_the_inbox_reads_as_many_queries_for_100_messages_as_for_20(cast, monkey
 
 
 def test_the_settings_page_shows_and_saves_each_kinds_choice_without_javascript(cast):
-    client = page_client(cast.alice)
+    client = page_client(cast.liam)
     page = client.get(reverse("portal:inbox-settings"))
     assert page.status_code == 200
     html = page.content.decode()
@@ -127,20 +128,41 @@ def test_the_settings_page_shows_and_saves_each_kinds_choice_without_javascript(
     choices.update({"reminder": "digest", "request_closed": "off", "escalated": "inbox"})
     saved = client.post(reverse("portal:inbox-settings"), choices)
     assert saved.status_code == 302
-    flags = preferences_of(cast.alice)
+    flags = preferences_of(cast.liam)
     assert flags["reminder"].as_dict() == {"inbox": True, "email": True, "digest": True}
     assert flags["request_closed"].as_dict() == {"inbox": False, "email": False, "digest": False}
     assert flags["escalated"].as_dict() == {"inbox": True, "email": False, "digest": False}
-    assert flags["request_assigned"].as_dict() == {"inbox": True, "email": True, "digest": False}
+    assert flags["new_request"].as_dict() == {"inbox": True, "email": True, "digest": False}
     again = client.get(reverse("portal:inbox-settings")).context["form"]
     assert again["reminder"].initial == "digest"
 
 
 def test_a_choice_that_is_not_offered_is_refused_and_changes_nothing(cast):
-    client = page_client(cast.alice)
+    client = page_client(cast.liam)
     answer = client.post(reverse("portal:inbox-settings"), {"reminder": "sms"})
     assert answer.status_code == 400
-    assert preferences_of(cast.alice)["reminder"].as_dict()["email"] is True
+    assert preferences_of(cast.liam)["reminder"].as_dict()["email"] is True
+
+
+def test_each_side_is_offered_the_kinds_it_can_be_sent(cast):
+    """An entrepreneur chooses for the kinds that reach an enterprise's people, and only those;
+    an official for the rest. The split follows who hears what (requests_app.notices)."""
+    to_enterprises = {n.kind for n in WHO_HEARS if n.audience == "enterprise"}
+    to_officials = {n.kind for n in WHO_HEARS if n.audience != "enterprise"}
+    assert to_enterprises == ENTERPRISE_KINDS and not to_enterprises & to_officials
+    offered = {}
+    for person in (cast.alice, cast.liam):
+        page = page_client(person).get(reverse("portal:inbox-settings"))
+        offered[person] = set(page.context["form"].fields)
+    assert offered[cast.alice] == ENTERPRISE_KINDS
+    assert offered[cast.liam] == set(Kind.values) - ENTERPRISE_KINDS
+    # A kind the page does not offer cannot be set through it either.
+    client = page_client(cast.alice)
+    choices = {kind: "inbox" for kind in ENTERPRISE_KINDS} | {"reminder": "off"}
+    assert client.post(reverse("portal:inbox-settings"), choices).status_code == 302
+    flags = preferences_of(cast.alice)
+    assert flags["reminder"] == preferences.DEFAULT
+    assert flags["request_assigned"].as_dict() == {"inbox": True, "email": False, "digest": False}
 
 
 # --- the language switch -------------------------------------------------------------------------
