@@ -11,7 +11,10 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from compliance import receipts
+from compliance import receipts, rules
+
+# The settings' names live with the rules that read them; re-exported for the model's choices.
+from compliance.rules import ThresholdKey
 from officials.models import Department, Enterprise
 
 # ---------------------------------------------------------------------------------------------
@@ -118,20 +121,6 @@ class ListAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.position} → {self.rule_id}"
-
-
-class ThresholdKey(models.TextChoices):
-    MEAL_PER_CAPITA_CAP = "meal_per_capita_cap", _("Meal cap per person (CNY)")
-    GIFT_REGISTER_MIN = "gift_register_min", _("Gift registration threshold (CNY)")
-    GIFT_SURRENDER_MIN = "gift_surrender_min", _("Gift surrender threshold (CNY)")
-    GIFT_REGISTER_DAYS = "gift_register_days", _("Gift registration deadline (days)")
-    SOUVENIR_CAP = "souvenir_cap", _("Souvenir cap per person (CNY)")
-    ASSET_BORROW_MAX_DAYS = "asset_borrow_max_days", _("Longest loan of an enterprise asset (days)")
-    TRANSFER_THRESHOLD = "transfer_threshold", _("Repeated-transfer threshold (transfers)")
-    DISSATISFACTION_THRESHOLD = (
-        "dissatisfaction_threshold",
-        _("Repeated-dissatisfaction threshold (rejected reviews)"),
-    )
 
 
 class Threshold(models.Model):
@@ -484,8 +473,6 @@ class Finding(models.Model):
     def message_text(self) -> str:
         """What the rule said, in the active language; the stored text for a finding without
         a message id."""
-        from compliance import rules
-
         return rules.render(self.message_id, self.params) if self.message_id else self.message
 
 
@@ -794,8 +781,6 @@ def cause_text(code: str, params: dict, stored: str = "") -> str:
                 rule = params["rule_en"]
             return _("%(reference)s: %(rule)s") % {"reference": params["reference"], "rule": rule}
         if code == CauseCode.FINDING:
-            from compliance import rules
-
             message = rules.render(params["message_id"], params.get("params") or {})
             return _("%(rule)s: %(message)s") % {"rule": params["rule"], "message": message}
         if code == CauseCode.REPORT:

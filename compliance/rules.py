@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
 INFO, WARNING, VIOLATION = "info", "warning", "violation"
@@ -237,10 +238,24 @@ MESSAGES = {
 }
 
 
+class ThresholdKey(TextChoices):
+    """The locality's settings the rules read (`compliance.models.Threshold` keeps their values)."""
+
+    MEAL_PER_CAPITA_CAP = "meal_per_capita_cap", _("Meal cap per person (CNY)")
+    GIFT_REGISTER_MIN = "gift_register_min", _("Gift registration threshold (CNY)")
+    GIFT_SURRENDER_MIN = "gift_surrender_min", _("Gift surrender threshold (CNY)")
+    GIFT_REGISTER_DAYS = "gift_register_days", _("Gift registration deadline (days)")
+    SOUVENIR_CAP = "souvenir_cap", _("Souvenir cap per person (CNY)")
+    ASSET_BORROW_MAX_DAYS = "asset_borrow_max_days", _("Longest loan of an enterprise asset (days)")
+    TRANSFER_THRESHOLD = "transfer_threshold", _("Repeated-transfer threshold (transfers)")
+    DISSATISFACTION_THRESHOLD = (
+        "dissatisfaction_threshold",
+        _("Repeated-dissatisfaction threshold (rejected reviews)"),
+    )
+
+
 def render(message_id: str, params: dict) -> str:
     """The message in the active language; an unknown id reads as itself."""
-    from compliance.models import ThresholdKey  # labels only: no database access
-
     template = MESSAGES.get(message_id)
     if template is None:
         return message_id
