@@ -10,16 +10,9 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from requests_app.workflow import transition
+from tests.pages import page_client
 
 pytestmark = pytest.mark.django_db
-
-
-def page_client(user=None, language="en") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies["django_language"] = language
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def note(user, subject="Reminder: QQ1 is due", link="/requests/", **kwargs) -> Notification:

@@ -19,7 +19,8 @@ from portal import views
 from requests_app.notices import WHO_HEARS
 from requests_app.workflow import transition
 from tests.factories import ServiceRequestFactory
-from tests.notifications.test_inbox import note, page_client
+from tests.notifications.test_inbox import note
+from tests.pages import page_client
 
 pytestmark = pytest.mark.django_db
 

@@ -16,6 +16,7 @@ from officials.models import Enterprise, EnterpriseClaim, EnterpriseMember
 from requests_app.deadlines import DeadlinePolicy
 from requests_app.models import Attachment, RequestEvent, ServiceRequest, Status
 from requests_app.presenters import clock_badge
+from tests import pages
 from tests.conftest import INSIDERS, OUTSIDERS, PENDING_EXTENSION
 from tests.factories import PASSWORD, ServiceRequestFactory, credit_code
 
@@ -27,11 +28,8 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def page_client(user=None, language="zh-hans") -> Client:
-    client = Client(HTTP_ACCEPT_LANGUAGE=language)
-    client.cookies["django_language"] = language
-    if user is not None:
-        client.force_login(user)
-    return client
+    """These pages are read in Chinese unless a test says otherwise."""
+    return pages.page_client(user, language)
 
 
 def snapshot(service_request):
