@@ -1,7 +1,8 @@
-"""Texts stored before each language had its own field: "中文 / English" in one string.
+"""Texts kept in two languages: which one a reader sees.
 
-Migrations split them into their two fields, and pages showing a row not yet split show the
-reader's half. Nothing new is stored this way (one language at a time, issue 15).
+Names are stored as a Chinese and an English field (`pick` chooses). Texts stored before each
+language had its own field were "中文 / English" in one string: migrations split them, and pages
+showing a row not yet split show the reader's half (`in_language`). Nothing new is stored that way.
 """
 
 import re
@@ -10,6 +11,13 @@ from django.utils.translation import get_language
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 SEPARATOR = " / "
+
+
+def pick(chinese: str, english: str = "") -> str:
+    """The English text on an English page when there is one; else the Chinese."""
+    if english and (get_language() or "").startswith("en"):
+        return english
+    return chinese
 
 
 def split(text: str) -> tuple[str, str] | None:

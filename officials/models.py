@@ -6,9 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.functional import lazy
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from core import bilingual
 from officials.credit_code import normalize, validate_credit_code
 
 
@@ -39,15 +39,13 @@ class Category(models.Model):
 
     @property
     def name(self) -> str:
-        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+        return bilingual.pick(self.name_zh, self.name_en)
 
 
 def department_name(name: str, name_en: str = "") -> str:
     """A department's name in the active language, from its two stored names (values() rows,
     SQL results and snapshots name it without a model instance)."""
-    if name_en and (get_language() or "").startswith("en"):
-        return name_en
-    return name
+    return bilingual.pick(name, name_en)
 
 
 def _display_name(department) -> str:

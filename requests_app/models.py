@@ -14,7 +14,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from officials.models import Category, Department, Enterprise, department_name
+from core import bilingual
+from officials.models import Category, Department, Enterprise
 
 
 class Status(models.TextChoices):
@@ -643,7 +644,7 @@ class Recipient(models.TextChoices):
 
 def rule_name(name: str, name_en: str = "") -> str:
     """An escalation rule's name in the active language, from its two stored names."""
-    return department_name(name, name_en)  # the same choice: English where given
+    return bilingual.pick(name, name_en)
 
 
 class EscalationRule(models.Model):
