@@ -123,7 +123,23 @@ def personas() -> dict:
     from officials.models import User
 
     users = {user.username: user for user in User.objects.filter(username__in=PERSONAS.values())}
-    return {role: users[username] for role, username in PERSONAS.items()}
+    people = {role: users[username] for role, username in PERSONAS.items()}
+    enrol_two_factor(people.values())
+    return people
+
+
+def enrol_two_factor(users) -> None:
+    """Give the roles that must use two-factor (MFA_REQUIRED_ROLES) an authenticator, as they
+    have in production: otherwise every page of theirs is a redirect to setting it up, and the
+    figures would time the redirect. force_login then stands for a sign-in that passed it."""
+    from allauth.mfa.models import Authenticator
+    from django.conf import settings
+
+    for user in users:
+        if user.role in settings.MFA_REQUIRED_ROLES:
+            Authenticator.objects.get_or_create(
+                user=user, type=Authenticator.Type.TOTP, defaults={"data": {"secret": "bench"}}
+            )
 
 
 def samples(people: dict) -> dict:

@@ -245,11 +245,15 @@ def measure_queue(repeat: int = 10) -> None:
     first = Department.objects.exclude(parent=None).order_by("pk").first().pk
     from django.db import connection
 
+    from benchmarks.read_benchmark import enrol_two_factor
+
     with override_settings(ALLOWED_HOSTS=["*"]):
         for name in QUEUE_ROLES:
             username = name.format(first=first)
+            user = User.objects.get(username=username)
+            enrol_two_factor([user])  # as in production; else a redirect to set it up
             client = Client()
-            client.force_login(User.objects.get(username=username))
+            client.force_login(user)
             client.get("/requests/")  # warm
             times, queries = [], 0
             for _ in range(repeat):
@@ -314,6 +318,11 @@ def main() -> None:
         "--queue", action="store_true", help="also measure the queue page of each role"
     )
     parser.add_argument(
+        "--fill-only",
+        action="store_true",
+        help="fill and stop (measure later with --reuse, on a quiet machine)",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="keep the filled data; undo the last run's firings instead",
@@ -336,6 +345,8 @@ def main() -> None:
             f"Filled {args.requests:,} requests ({args.due:,} past due) "
             f"in {time.perf_counter() - started:.1f} s."
         )
+        if args.fill_only:
+            return
     explain()
     if args.queue:
         print(f"\nLoad average before the queue: {os.getloadavg()[0]:.1f}")
