@@ -90,6 +90,14 @@ class ServiceRequestQuerySet(models.QuerySet):
     def with_related(self):
         return self.select_related("enterprise", "category", "department", "handler", "liaison")
 
+    def for_rows(self):
+        """What a row of the request lists shows: the request with its enterprise, category and
+        department, without the long texts. A page of 50 then reads a third of the columns, and
+        PostgreSQL plans three joins instead of five (planning was most of the page's query)."""
+        return self.select_related("enterprise", "category", "department").defer(
+            "description", "extension_plan"
+        )
+
 
 @dataclass(frozen=True)
 class OverdueRule:

@@ -55,7 +55,7 @@ def queue_for(user: User) -> QuerySet:
     return (
         requests_visible_to(user)
         .filter(status__in=OPEN_STATUSES)
-        .with_related()
+        .for_rows()
         .annotate(next_due=NEXT_DUE)
         .order_by(F("next_due").asc(nulls_last=True), "id")
     )
