@@ -257,7 +257,10 @@ class AccountabilityCaseViewSet(
     def list(self, request, *args, **kwargs):
         if not request.user.has_perm("inspection.list_cases"):
             raise PermissionDenied("Accountability cases are for inspectors and administrators.")
-        return super().list(request, *args, **kwargs)
+        # The ids are paged, then the page's rows read with their relations (as the page does).
+        ids = selectors.case_ids_in_order(self.filter_queryset(self.get_queryset()))
+        page = selectors.cases_in_order(self.paginate_queryset(ids))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(responses=CaseDetailSerializer)
     def retrieve(self, request, pk=None):
