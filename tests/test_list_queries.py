@@ -468,3 +468,101 @@ def test_the_inbox_is_read_off_its_index(cast):
     notifications_for(cast.liam, 300)
     text = plan(notifications_of(cast.alice))
     assert read_in_order_off("notification_inbox_order", text), text
+
+
+# --- the inspector's case list, page and API -----------------------------------------------------
+
+CASE_PERSONAS = ["ivan", "irene", "ada"]  # the whole portal, one county's inspector, an admin
+
+
+def cases(cast, n: int = ROWS) -> list:
+    """`n` cases in Minhou County (irene's), each of its own request, department and official
+    (a per-row query would show), opened at three moments only, so that most rows tie."""
+    from compliance.models import AccountabilityCase, CaseSource, CaseStatus
+
+    base = timezone.now().replace(microsecond=0)
+    requests = raw_requests(cast, n)
+    return [
+        AccountabilityCase.objects.create(
+            source=CaseSource.BREACH,
+            status=CaseStatus.OPEN if i % 2 else CaseStatus.DECIDED,
+            request=request,
+            department=cast.roads,
+            official=cast.hank,
+            inspector=cast.ivan if i % 3 else None,
+            region="minhou",
+            cause="Answer deadline passed",
+            rule="answer breach",
+            opened_at=base - dt.timedelta(hours=i % 3),
+        )
+        for i, request in enumerate(requests)
+    ]
+
+
+def case_order(rows) -> list[int]:
+    return [c.pk for c in sorted(rows, key=lambda c: (c.opened_at, c.pk), reverse=True)]
+
+
+@pytest.mark.parametrize("persona", CASE_PERSONAS)
+def test_the_case_list_runs_the_same_queries_for_20_and_100_rows(cast, monkeypatch, persona):
+    cases(cast)
+    same_queries_at_both_sizes(
+        page_client(cast[persona]),
+        "/inspector/cases/",
+        lambda size: monkeypatch.setattr("inspection.views.PAGE_SIZE", size),
+    )
+
+
+@pytest.mark.parametrize("persona", CASE_PERSONAS)
+def test_the_api_case_list_runs_the_same_queries_for_20_and_100_rows(cast, api, persona):
+    cases(cast)
+    client = api(cast[persona])
+    path = "/api/v1/accountability-cases/?"
+    client.get(f"{path}page_size={LARGE}")  # warms what a process loads once
+    counts = {}
+    for size in (SMALL, LARGE):
+        counts[size], response = count_queries(client, f"{path}page_size={size}")
+        assert len(rows_of(response)) == size
+    assert counts[SMALL] == counts[LARGE]
+
+
+def test_paging_through_the_case_list_shows_every_case_once_newest_first(cast, monkeypatch):
+    rows = cases(cast)
+    monkeypatch.setattr("inspection.views.PAGE_SIZE", 8)  # 105 rows: 14 pages, the last short
+    client = page_client(cast.irene)
+    seen = []
+    for number in range(1, 15):
+        seen += rows_of(client.get(f"/inspector/cases/?page={number}"))
+    assert seen == case_order(rows)
+
+
+def test_paging_the_api_case_list_shows_every_case_once_newest_first(cast, api):
+    rows = cases(cast)
+    client = api(cast.irene)
+    seen, url = [], "/api/v1/accountability-cases/?page_size=8"
+    while url:
+        body = client.get(url).json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert seen == case_order(rows)
+
+
+def test_a_long_case_list_says_1000_plus_and_still_pages_to_its_end(cast, monkeypatch, small_cap):
+    rows = cases(cast, 60)
+    monkeypatch.setattr("inspection.views.PAGE_SIZE", 20)
+    client = page_client(cast.irene)
+    first = client.get("/inspector/cases/").content.decode()
+    assert re.search(r"Page 1\s*<", first) and "Page 1 of" not in first
+    last = client.get("/inspector/cases/?page=3")
+    assert rows_of(last) == case_order(rows)[40:] and 'rel="next"' not in last.content.decode()
+
+
+def test_the_console_alerts_run_the_same_queries_for_few_and_many_cases(cast):
+    client = page_client(cast.irene)
+    cases(cast, 3)
+    client.get("/inspector/")
+    few, _ = count_queries(client, "/inspector/")
+    cases(cast, 40)
+    many, response = count_queries(client, "/inspector/")
+    assert len(response.context["alerts"].open_cases) == 20
+    assert few == many
