@@ -364,6 +364,53 @@ def main() -> None:
         + ", ".join(f"{round(run['seconds'] * 1000)} ms" for run in idle)
         + f"; peak RSS {max(run['peak_rss_mb'] for run in idle)} MB."
     )
+    if args.queue:
+        measure_growing_tables()
+
+
+def measure_growing_tables(repeat: int = 10) -> None:
+    """What partitioning by month would be for: the sizes of the tables that grow fastest, and
+    the pages that read them (the inbox of whoever has most messages, a request's timeline),
+    to compare with the same pages at 1M requests."""
+    import statistics
+
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    from notifications.models import Notification
+    from officials.models import User
+    from requests_app.models import RequestEvent
+
+    with connection.cursor() as cursor:
+        for table in ("requests_app_requestevent", "portal_notification"):
+            cursor.execute(
+                "SELECT reltuples::bigint, pg_size_pretty(pg_relation_size(oid)), "
+                "pg_size_pretty(pg_indexes_size(oid)) FROM pg_class WHERE relname = %s",
+                [table],
+            )
+            rows, heap, indexes = cursor.fetchone()
+            print(f"{table}: about {rows:,} rows, {heap} heap, {indexes} indexes")
+    top = Notification.objects.values("recipient").annotate(n=Count("pk")).order_by("-n").first()
+    request_id = RequestEvent.objects.order_by("-id").values_list("request_id", flat=True)[0]
+    pages = [("/inbox/", top["recipient"]), (f"/api/v1/requests/{request_id}/events/", None)]
+    admin = User.objects.get(username="admin")
+    with override_settings(ALLOWED_HOSTS=["*"]):
+        for url, user_id in pages:
+            client = Client()
+            client.force_login(User.objects.get(pk=user_id) if user_id else admin)
+            client.get(url)
+            times = []
+            for _ in range(repeat):
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    status = client.get(url).status_code
+                    times.append((time.perf_counter() - started) * 1000)
+            print(
+                f"{url:40} p50 {statistics.median(times):6.1f} ms, {len(captured)} queries, "
+                f"HTTP {status}" + (f" ({top['n']:,} messages)" if user_id else "")
+            )
 
 
 if __name__ == "__main__":
