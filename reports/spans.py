@@ -234,7 +234,8 @@ def _split(rows, keys: list[str], counts: list[Count_]) -> tuple[list[dict], dic
     A spans row's part is 1 + GROUPING(keys): a bit per key, the first key's highest, set when
     the row does not group by that key; every bit set is the total.
     """
-    cube, spans = [], {}
+    cube: list[dict] = []
+    spans: dict[tuple, dict] = {}
     total = 1 << len(keys)
     for row in rows:
         part, values, month = row[0], row[1 : 1 + len(keys)], row[1 + len(keys)]
