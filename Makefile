@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo demo-reset test lint format venv venv-run node-tools clean
+.PHONY: demo demo-reset test lint format venv venv-run node-tools system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Qinqing needs Python 3.11"'
@@ -47,6 +47,15 @@ $(NODE_STAMP): package.json package-lock.json
 
 node-tools: $(NODE_STAMP)
 
+# The system packages the tests use: Chromium for the journeys, CJK fonts and Pango for the PDF
+# report, npm for axe-core (.ci/browser-deps says which; it does nothing when all are there).
+# Installed when this user may (root, or sudo without a password); otherwise the journeys and
+# the PDF's text checks skip, each saying what it needs.
+system-deps:
+	@if [ "$$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then bash .ci/browser-deps; \
+	else echo "Not installing Chromium, CJK fonts, Pango or npm (no root or sudo): run" \
+		".ci/browser-deps as root for the journeys and the PDF checks."; fi
+
 # The demo keeps its database, mail, uploads and logs in var/ (or QINQING_VAR_DIR). The terminal
 # shows a short banner; migrate and seed_demo write to var/log/setup.log, the web server and the
 # worker to var/log/web.log and var/log/worker.log. SITE_URL, unless set, follows HOST and PORT.
@@ -77,7 +86,7 @@ demo-reset: venv-run
 		>$(DEMO_LOG)/setup.log 2>&1 || { tail -n 30 $(DEMO_LOG)/setup.log; exit 1; }
 	@echo "The demo data was seeded again (details in $(DEMO_LOG)/setup.log). Start it: make demo"
 
-test: venv node-tools
+test: venv system-deps node-tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
