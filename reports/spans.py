@@ -165,6 +165,7 @@ def cube_and_spans(
     table: DayTable,
     *,
     closed_before: dt.datetime,
+    broken_down: bool = True,
 ) -> tuple[list[dict], dict[tuple, dict]]:
     """(the counts by every key and the month, the rows reports.selectors.cube_query gives; the
     time figures, as span_figures gives them) from one read of the received requests.
@@ -173,7 +174,8 @@ def cube_and_spans(
     month, one flag per count and its local timestamps. A flag is the count's condition, the
     very expression `Count(filter=...)` puts in its FILTER (`condition_of(count)` gives it). The
     counts are then grouped by every key and the month, and the spans of the measured rows by
-    each key and in total, as two parts of one statement.
+    each key and in total, as two parts of one statement. Without `broken_down`, the spans are
+    the total's only: each breakdown's percentiles sort the quarter's spans once more.
     """
     # "received" counts every row: no flag.
     flags = {
@@ -189,7 +191,13 @@ def cube_and_spans(
     grouped = [*key_names, "month"]
     counted = _count_aggregates(counts)
     measures = _percentiles()
-    sets = ", ".join([*(f"({k})" for k in key_names), "()"])
+    if broken_down:
+        sets = ", ".join([*(f"({k})" for k in key_names), "()"])
+        part, keyed = f"1 + GROUPING({', '.join(key_names)})", ", ".join(key_names)
+    else:
+        # The total alone: every key bit set, as GROUPING gives a row grouped by none of them.
+        sets = "()"
+        part, keyed = f"{1 << len(key_names)}", ", ".join(["NULL"] * len(key_names))
     # The counts by every key and month (hashed: a few hundred groups), then the spans' total and
     # breakdowns (sorted: percentiles); one shape for both parts' rows, told apart by `part`.
     sql = _spans_sql(inner, columns, passed, key_names, table) + (
@@ -197,7 +205,7 @@ def cube_and_spans(
         f"{', '.join(['NULL::float8'] * len(measures))} "
         f"FROM t GROUP BY {', '.join(grouped)} "
         "UNION ALL "
-        f"SELECT 1 + GROUPING({', '.join(key_names)}), {', '.join(key_names)}, NULL, "
+        f"SELECT {part}, {keyed}, NULL, "
         f"{', '.join(['NULL::bigint'] * len(counted))}, {', '.join(measures)} "
         f"FROM spans GROUP BY GROUPING SETS ({sets})"
     )  # noqa: S608 - only generated names

@@ -44,3 +44,17 @@ def test_recurring_phrases_and_growing_categories(cast, quarter):
 
 def test_scoping_applies_to_recurring_problems(cast, quarter):
     assert growing_categories(report_scope(cast.irene).requests, Period(2026, 3)) == []
+
+
+def test_the_quarters_figures_carry_the_phrases_mined_beside_the_statement(cast, quarter):
+    """quarter_figures mines the phrases in a thread while the database counts: the same
+    recurring problems as mined in turn."""
+    from django.utils import timezone
+
+    from reports.selectors import quarter_figures
+
+    scope = report_scope(cast.ada)
+    period = Period(2026, 3)
+    figures = quarter_figures(scope, period, now=timezone.now())
+    assert figures["recurring"] == recurring_problems(scope.requests, period)
+    assert any(item["kind"] == "phrase" for item in figures["recurring"])

@@ -80,3 +80,24 @@ def test_on_postgresql_one_statement_reads_the_quarter(quarter):
             received, Q3, Q3.end, ReportSettings.current(), working_clock(Q3.previous())
         )
     assert len([q for q in queries if "servicerequest" in q["sql"]]) == 1
+
+
+def test_without_breakdowns_the_total_spans_are_the_same(quarter):
+    """The quarter before's headline needs the total's time figures only: the same total,
+    no breakdown's, and the same counts."""
+    received = figures.received_in(ServiceRequest.objects.all(), Q3)
+    clock = working_clock(Q3.previous())
+    settings = ReportSettings.current()
+    now = Q3.end + dt.timedelta(days=3)
+    cube, spans = counts_and_spans(received, Q3, now, settings, clock)
+    short_cube, short_spans = counts_and_spans(
+        received, Q3, now, settings, clock, broken_down=False
+    )
+    assert list(short_spans) == [(None, None)]
+    assert short_spans[(None, None)] == spans[(None, None)]
+    assert short_spans[(None, None)]["median_hours_to_assign"] is not None
+
+    def ordered(rows):
+        return sorted(rows, key=lambda row: [str(row[k]) for k in (*GROUPINGS.values(), "month")])
+
+    assert ordered(short_cube) == ordered(cube)
