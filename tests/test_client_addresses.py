@@ -35,7 +35,7 @@ def fresh_cache():
 
 
 @pytest.fixture
-def login_rate(settings):
+def login_rate(settings, still_clock):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {
@@ -126,6 +126,7 @@ def test_rotating_forwarded_for_does_not_escape_the_token_login_throttle(
     assert codes == [400] * login_rate + [429] * 3
 
 
+@pytest.mark.usefixtures("still_clock")
 def test_rotating_forwarded_for_does_not_escape_the_report_throttle(cast, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,

@@ -146,6 +146,7 @@ def test_a_stamp_counts_once(cast):
 # --- global rates, per window --------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("still_clock")
 def test_reports_without_a_stamp_meet_a_strict_global_rate_and_stamped_ones_a_generous_one(
     cast, settings
 ):
@@ -161,6 +162,7 @@ def test_reports_without_a_stamp_meet_a_strict_global_rate_and_stamped_ones_a_ge
     assert ConfidentialReport.objects.count() == 5
 
 
+@pytest.mark.usefixtures("still_clock")
 def test_the_page_without_javascript_meets_the_strict_rate(cast, settings):
     rates(settings, confidential_report_unstamped="1/hour")
     client, url = page_client(None), reverse("inspector:report-file")
@@ -187,6 +189,7 @@ def test_the_counters_name_only_their_window_and_expire_with_it(cast, settings, 
     assert client.post(URL, body(), format="json", REMOTE_ADDR=IP).status_code == 201
 
 
+@pytest.mark.usefixtures("still_clock")
 def test_receipt_look_ups_are_throttled_globally(cast, settings):
     rates(settings, confidential_status="2/minute")
     receipt = api().post(URL, body(), format="json").json()["receipt"]
