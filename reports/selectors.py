@@ -123,21 +123,10 @@ GROUPINGS = {
 }
 
 
-def headline(
-    scope: Scope, period: Period, *, now, settings: ReportSettings, clock, counts=None, spans=None
-) -> dict:
-    """The headline figures of one period (no breakdowns): counts, rates, times, cases.
-
-    `counts` and `spans` are the period's totals and working-time spans when the caller has
-    already read them.
-    """
-    received = figures.received_in(scope.requests, period)
-    if counts is None:
-        aggregates = figures.count_aggregates(period, now, settings.count_three_as_satisfied)
-        counts = received.order_by().aggregate(**aggregates)
+def headline(scope: Scope, period: Period, *, counts: dict, spans: dict) -> dict:
+    """The headline figures of one period (no breakdowns): counts, rates, times, cases, from
+    the period's totals and working-time spans (`counts_and_spans`)."""
     result = {"period": period.label, **figures.with_rates(counts)}
-    if spans is None:
-        spans = span_figures(received, [], clock, closed_before=period.end)
     result.update(spans.get((None, None)) or figures.time_figures({}))
     result.update(_cases_and_findings(scope, period))
     return result
@@ -301,9 +290,7 @@ def quarter_figures(
         # report's `previous` and trend read) the time figures of breakdowns are not shown.
         cube, spans = counts_and_spans(received, period, now, settings, clock, broken_down=details)
     totals = _roll_up(cube, None).get(None, dict.fromkeys(figures.COUNT_NAMES, 0))
-    report = headline(
-        scope, period, now=now, settings=settings, clock=clock, counts=totals, spans=spans
-    )
+    report = headline(scope, period, counts=totals, spans=spans)
     for position, (name, column) in enumerate(GROUPINGS.items()):
         report[name] = [
             {

@@ -1,14 +1,14 @@
 """The working-time figures (median and 90th percentile of the hours to assign, to first answer
 and to close), totals and breakdowns, computed where the data is.
 
-On PostgreSQL one statement does it: the calendar's running totals of working seconds per day
-(`WorkingClock.table`, from requests_app.working_time) go in as arrays with the zone's UTC offset,
-each timestamp becomes working seconds by its local day's place in them, and `percentile_cont`
-over GROUPING SETS gives the total and every breakdown in one scan. `cube_and_spans` adds a
-quarter's counts to that same statement, so one read of the quarter's requests serves both.
+On PostgreSQL one statement does it, with the quarter's counts (`cube_and_spans`): the
+calendar's running totals of working seconds per day (`WorkingClock.table`, from
+requests_app.working_time) go in as arrays with the zone's UTC offset, each timestamp becomes
+working seconds by its local day's place in them, and `percentile_cont` over GROUPING SETS gives
+the total and every breakdown, from the same read of the quarter's requests as the counts.
 Elsewhere (SQLite: tests, the embedded demo), or when the zone's offset changes within the days
-counted, the same arithmetic runs in Python over the timestamps. Both follow the definitions in
-reports/figures.py.
+counted, the same arithmetic runs in Python over the timestamps (`span_figures`). Both follow the
+definitions in reports/figures.py.
 """
 
 import datetime as dt
@@ -30,11 +30,10 @@ MEASURED = Q(assigned_at__isnull=False) | Q(answered_at__isnull=False)
 def span_figures(
     received: QuerySet, keys: list[str], clock: WorkingClock, *, closed_before: dt.datetime
 ) -> dict[tuple, dict]:
-    """{(None, None): totals, (position, key value): a breakdown's} time figures."""
+    """{(None, None): totals, (position, key value): a breakdown's} time figures, counted in
+    Python over the measured rows' timestamps: where `postgres_day_table` gives no table (on
+    PostgreSQL the quarter's one statement, `cube_and_spans`, computes them instead)."""
     rows = received.order_by().filter(MEASURED)
-    table = postgres_day_table(clock, closed_before)
-    if table is not None:
-        return _in_postgres(rows, keys, table, closed_before)
     spans = figures.working_spans(
         rows.values_list(*keys, *SPAN_COLUMNS).iterator(chunk_size=5000),
         clock,
@@ -123,34 +122,6 @@ def _spans_sql(
             WHERE t.measured
         )
     """  # noqa: S608 - only generated names; every value is a parameter
-
-
-def _in_postgres(rows: QuerySet, keys: list[str], table: DayTable, closed_before) -> dict:
-    inner, params = rows.values_list(*keys, *SPAN_COLUMNS).query.sql_with_params()
-    key_names = [f"k{i}" for i in range(len(keys))]
-    columns = [*key_names, "submitted", "assigned", "answered", "closed"]
-    measures = _percentiles()
-    sets = ", ".join(["()", *(f"({k})" for k in key_names)])
-    grouping = [f"GROUPING({k})" for k in key_names] or ["0"]
-    sql = _spans_sql(inner, columns, key_names, key_names, table) + (
-        f"SELECT {', '.join(grouping)}, {', '.join([*key_names, '1'])}, {', '.join(measures)} "
-        f"FROM spans GROUP BY GROUPING SETS ({sets})"
-    )  # noqa: S608 - only generated names
-    # In the order the placeholders appear: the day table, the close cut-off, the inner query's.
-    arguments = [table.before, table.working, closed_before, *params]
-    width = max(1, len(key_names))
-    result = {}
-    # On the database the router gives the queryset: the replica, in replica-safe code.
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(sql, arguments)
-        for row in cursor.fetchall():
-            flags, values = row[:width], row[width : width + len(key_names)]
-            position = next((i for i, grouped in enumerate(flags) if not grouped), None)
-            if not key_names:
-                position = None
-            key = (None, None) if position is None else (position, values[position])
-            result[key] = _named(row[-len(measures) :])
-    return result
 
 
 # --- counts and spans in one statement ----------------------------------------------------------
