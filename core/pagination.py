@@ -63,13 +63,32 @@ class CappedPaginator(Paginator):
     the end) counts every row, exactly, and only when it is asked.
     """
 
-    def __init__(self, object_list, per_page, *, cap: int | None = None, **kwargs):
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *,
+        cap: int | None = None,
+        known: int | None = None,
+        at_least: int | None = None,
+        **kwargs,
+    ):
+        """What the caller has already counted (a search's probe, requests_app.search.Matches):
+        `known`, the exact number of rows; `at_least`, a number there are at least. The count
+        then asks the database nothing, if `known` is given or `at_least` passes the cap."""
         super().__init__(object_list, per_page, **kwargs)
         self.cap = cap
+        self.known = known
+        self.at_least = at_least
 
     @cached_property
     def capped(self) -> CappedCount:
-        return capped_count(self.object_list, self.cap)
+        cap = COUNT_CAP if self.cap is None else self.cap
+        if self.known is not None:
+            return CappedCount(count=min(self.known, cap), capped=self.known > cap)
+        if self.at_least is not None and self.at_least > cap:
+            return CappedCount(count=cap, capped=True)
+        return capped_count(self.object_list, cap)
 
     @cached_property
     def count(self) -> int:
@@ -87,7 +106,8 @@ class CappedPaginator(Paginator):
     def num_pages(self) -> int:
         if not self.count_capped:
             return super().num_pages
-        exact = super().count  # the one exact count, asked only by a jump to the end
+        # The one exact count, asked only by a jump to the end.
+        exact = super().count if self.known is None else self.known
         return math.ceil(max(1, exact - self.orphans) / self.per_page)
 
     def validate_number(self, number) -> int:

@@ -15,7 +15,7 @@ from requests_app.checkpoints import anchors_of
 from requests_app.filters import _local_midnight
 from requests_app.models import RequestEvent
 from requests_app.presenters import EventRow, rows_of_events, status_label
-from requests_app.search import matching
+from requests_app.search import matches
 from requests_app.selectors import requests_visible_to
 from requests_app.timeline import check_chain, heads_of
 
@@ -155,8 +155,10 @@ class _Results:
     """Histories built only for the slice taken; `queryset`: the requests they are of (a page
     can count them up to a cap, then build the histories of its rows with `of_requests`)."""
 
-    def __init__(self, queryset):
+    def __init__(self, queryset, known: int | None = None, at_least: int | None = None):
         self.queryset = queryset
+        # What the text search learnt of how many match (requests_app.search.Matches).
+        self.known, self.at_least = known, at_least
 
     def count(self) -> int:
         return self.queryset.count()
@@ -202,5 +204,5 @@ def search(user, criteria: Criteria) -> _Results:
             if criteria.reopened
             else queryset.filter(reopen_count=0)
         )
-    queryset = matching(queryset, criteria.text)
-    return _Results(queryset.order_by("-submitted_at", "-id"))
+    found = matches(queryset, criteria.text)
+    return _Results(found.queryset.order_by("-submitted_at", "-id"), found.known, found.at_least)

@@ -456,9 +456,13 @@ def search(request):
     page, results = None, []
     if form.is_bound and form.is_valid():
         found = histories.search(user, form.criteria())
-        # Counted up to a cap ("1,000+"): a common word matches most of the table. The page's
+        # Counted up to a cap ("1,000+"): a common word matches most of the table. What the
+        # text search has counted already (the ids it read) is not counted again. The page's
         # histories are then built in a few queries, whatever its size.
-        page = CappedPaginator(found.queryset, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        paginator = CappedPaginator(
+            found.queryset, SEARCH_PAGE_SIZE, known=found.known, at_least=found.at_least
+        )
+        page = paginator.get_page(request.GET.get("page"))
         page.object_list = histories.of_requests(list(page.object_list))
         cases: dict[int, list] = {}
         ids = [history.request_id for history in page]

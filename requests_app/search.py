@@ -34,6 +34,8 @@ A text that most requests hold (企业) matches most of the table whatever the i
 page is quick (the newest rows match), its exact count is not; pages count up to a cap.
 """
 
+from dataclasses import dataclass
+
 from django.db import connections
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.fields import TextField
@@ -113,6 +115,21 @@ def contains(text: str) -> Q:
     return Q(title__icontains=text) | Q(description__icontains=text) | Q(reference__icontains=text)
 
 
+@dataclass(frozen=True)
+class Matches:
+    """A search's requests, and what the search learnt of their number, so that a page counting
+    them up to a cap need not read them again.
+
+    `known`: the exact number, when the probe (see `MANY`) read every match's id. `at_least`:
+    MANY, when the probe stopped there. Both None when no probe ran (SQLite, a text of up to
+    EXACT_LENGTH, a blank text).
+    """
+
+    queryset: QuerySet
+    known: int | None = None
+    at_least: int | None = None
+
+
 def matching(queryset: QuerySet, text: str) -> QuerySet:
     """The requests of `queryset` whose title, description or reference contains `text`
     (case-insensitive; surrounding blanks ignored; blank text narrows nothing). It only
@@ -120,23 +137,30 @@ def matching(queryset: QuerySet, text: str) -> QuerySet:
 
     On PostgreSQL a text longer than `EXACT_LENGTH` costs one query more, here: it reads the
     ids of up to `MANY` matches within the scope, which choose the plan (see `MANY`)."""
+    return matches(queryset, text).queryset
+
+
+def matches(queryset: QuerySet, text: str) -> Matches:
+    """`matching`, with what its probe learnt of the number of matches (see `Matches`). The
+    numbers are of `queryset` narrowed by the text: a caller that narrows it further must not
+    use them."""
     text = text.strip()
     if not text:
-        return queryset
+        return Matches(queryset)
     if connections[queryset.db].vendor != "postgresql":
-        return queryset.filter(contains(text))
+        return Matches(queryset.filter(contains(text)))
     if len(text) <= EXACT_LENGTH:
-        return queryset.filter(BigramsMatch(text))
+        return Matches(queryset.filter(BigramsMatch(text)))
     # A newline could match across two fields in `_HeldIn`.
     held = contains(text) if "\n" in text else _HeldIn(text)
     found = queryset.filter(BigramsMatch(text), held)
     ids = list(found.order_by().values_list("pk", flat=True)[:MANY])
     if len(ids) <= FEW:
-        return queryset.filter(pk__in=ids)
+        return Matches(queryset.filter(pk__in=ids), known=len(ids))
     if len(ids) < MANY:
-        return found
+        return Matches(found, known=len(ids))
     # Many match. With the check, any one of the text's bigrams finds the same rows as all of
     # them (every match holds each), and one lexeme, unlike an AND, the planner estimates from
     # the column's statistics: it sees it common and walks the list's order. The last one, as
     # a text's end tells requests apart best (a reference's last digits, not its QQ).
-    return queryset.filter(BigramsMatch(text[-2:]), held)
+    return Matches(queryset.filter(BigramsMatch(text[-2:]), held), at_least=len(ids))

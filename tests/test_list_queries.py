@@ -319,6 +319,30 @@ def test_a_capped_paginator_pages_past_the_cap(cast):
     assert (below.count, below.count_capped, below.num_pages) == (23, False, 5)
 
 
+def test_a_paginator_told_the_count_asks_the_database_none(cast):
+    """A search that counted its matches already (requests_app.search.Matches) hands the number
+    over: the count, the label and the last page come from it; a lower bound, only past the
+    cap."""
+    raw_requests(cast, 23)
+    rows = ServiceRequest.objects.order_by("id")
+    with CaptureQueriesContext(connection) as queries:
+        above = CappedPaginator(rows, 5, cap=7, known=23)
+        assert (above.count, above.count_label, above.num_pages) == (7, "7+", 5)
+        below = CappedPaginator(rows, 5, cap=30, known=23)
+        assert (below.count, below.count_capped, below.num_pages) == (23, False, 5)
+    assert not queries.captured_queries
+    assert [r.pk for r in above.get_page(99)] == [r.pk for r in rows[20:]]  # past the end: the last
+    with CaptureQueriesContext(connection) as queries:
+        past = CappedPaginator(rows, 5, cap=7, at_least=10)
+        assert (past.count, past.count_label) == (7, "7+")
+    assert not queries.captured_queries
+    assert past.num_pages == 5  # the exact count, asked only for the end
+    under = CappedPaginator(rows, 5, cap=30, at_least=10)
+    with CaptureQueriesContext(connection) as queries:
+        assert (under.count, under.count_capped) == (23, False)
+    assert len(queries.captured_queries) == 1  # a lower bound under the cap says too little
+
+
 @pytest.fixture
 def small_cap(monkeypatch):
     """A cap of 50 instead of 1,000."""

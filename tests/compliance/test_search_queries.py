@@ -12,7 +12,7 @@ from django.urls import reverse
 from core import pagination
 from inspection import histories, views
 from inspection.histories import Criteria
-from requests_app import checkpoints
+from requests_app import checkpoints, search
 from requests_app.checkpoints import verify_chain
 from requests_app.models import ServiceRequest
 from tests.compliance.inspection_helpers import breach_case, page_client
@@ -74,6 +74,47 @@ def test_the_console_counts_hits_up_to_the_cap(people, many, monkeypatch):
     shown = {history.request_id for history, _cases in following.context["results"]}
     oldest = {service_request.pk for service_request in many[3:13]}  # filed first
     assert shown == oldest  # the last ten of 110, ten a page: pages go on past the cap
+
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (set DATABASE_URL): the bigram index's probe counts the matches",
+)
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("few", "most", "cap", "label", "counted_again"),
+    [
+        (200, 5000, 1000, "107 requests", False),
+        (10, 5000, 1000, "107 requests", False),
+        (0, 5, 4, "4+ requests", False),
+        (0, 1, 1000, "107 requests", True),
+    ],
+    ids=["read by ids", "found and sorted", "walked past the cap", "walked under the cap"],
+)
+def test_the_console_takes_the_count_its_search_made(
+    people, many, monkeypatch, few, most, cap, label, counted_again
+):
+    """社保缴费 (107 requests) is longer than two characters: the search first reads the ids of
+    up to MANY matches. When it read them all, the page shows their number without counting
+    them again; when it stopped at MANY, past the page's cap, the count is the cap. Only a
+    probe that stopped under the cap leaves the page to count."""
+    monkeypatch.setattr(search, "FEW", few)
+    monkeypatch.setattr(search, "MANY", most)
+    monkeypatch.setattr(pagination, "COUNT_CAP", cap)
+    client = page_client(people["gina"])
+    client.get(reverse("inspector:search"))  # the session and the first look-ups
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("inspector:search"), {"go": "1", "text": "社保缴费"})
+    assert label in response.content.decode()
+    counts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "COUNT(" in q["sql"].upper() and "requests_app_servicerequest" in q["sql"]
+    ]
+    assert bool(counts) == counted_again, counts
 
 
 def test_a_page_of_histories_costs_the_same_queries_at_20_and_100(people, many):

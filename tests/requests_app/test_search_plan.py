@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from requests_app import search
 from requests_app.models import ServiceRequest
-from requests_app.search import contains, matching
+from requests_app.search import contains, matches, matching
 from tests.factories import RawServiceRequestFactory, category
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +156,37 @@ def way_of(text: str) -> str:
 def test_the_number_of_matches_chooses_the_way(requests, monkeypatch, text, way):
     choose(monkeypatch, 2, 5)
     assert way_of(text) == way
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("text", "known", "at_least"),
+    [
+        ("社保审批", 2, None),  # read by its ids
+        ("north GATE", 3, None),  # found and sorted
+        ("不存在的", 0, None),
+        ("融资贷款", None, 5),  # 30: MANY or more, walked; the probe stopped at MANY
+        ("融资", None, None),  # two characters: no probe
+        ("  ", None, None),  # blank: nothing searched
+    ],
+)
+def test_the_probe_counts_the_matches_it_read(requests, monkeypatch, text, known, at_least):
+    choose(monkeypatch, 2, 5)
+    found = matches(ServiceRequest.objects.all(), text)
+    assert (found.known, found.at_least) == (known, at_least)
+    if known is not None:
+        assert found.queryset.count() == known
+    if at_least is not None:
+        assert found.queryset.count() >= at_least
+
+
+def test_without_the_index_the_search_counts_nothing_ahead(requests):
+    """SQLite has no probe: a page counts the matches itself."""
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL probes: the test above")
+    found = matches(ServiceRequest.objects.all(), "融资贷款")
+    assert (found.known, found.at_least) == (None, None)
 
 
 @postgres_only
