@@ -26,6 +26,7 @@ from notifications.models import Kind, Notification
 from requests_app.filters import RequestFilter
 from requests_app.models import OPEN_STATUSES, ExtensionState, ServiceRequest, Status
 from requests_app.selectors import queue_for, requests_visible_to
+from requests_app.views import _pending_extensions
 from tests.factories import RawServiceRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -481,6 +482,22 @@ def test_the_ledger_is_read_off_its_indexes(cast, status, order, index):
         extension_state=ExtensionState.APPROVED, status__in=status
     ).order_by(*order)
     assert read_in_order_off(index, plan(rows))
+
+
+@postgres_only
+@pytest.mark.postgres
+def test_waiting_extensions_are_counted_off_their_index_alone(cast):
+    """The count of extensions a leader decides (on the ledger and its list) checks each
+    waiting one's enterprise, liaison and department: the index carries them, so the table is
+    not read."""
+    raw_requests(cast, 300, status=Status.RECTIFYING, extension_state=ExtensionState.PENDING)
+    raw_requests(cast, 300)
+    waiting = _pending_extensions(cast.leona, mine=True).order_by().values("pk")
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+    text = waiting.explain()
+    assert "Index Only Scan using req_extension_pending" in text, text
 
 
 @postgres_only
