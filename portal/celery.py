@@ -78,6 +78,13 @@ app.conf.beat_schedule = {
         "schedule": 240.0,
         "options": {"expires": 230},
     },
+    # The same for every department's and jurisdiction's dashboard read in the last
+    # REPORTS_KEEP_READ_DAYS: its handlers and inspectors find it kept too.
+    "reports-keep-read-quarters": {
+        "task": "reports.tasks.keep_read_quarters",
+        "schedule": 240.0,
+        "options": {"expires": 230},
+    },
     "reports-recompute-last-quarter": {
         "task": "reports.tasks.recompute_last_quarter",
         "schedule": crontab(minute=0, hour=20),

@@ -468,6 +468,9 @@ REPORTS_EXPORT_STALL_MINUTES = env_int("REPORTS_EXPORT_STALL_MINUTES", 10, minim
 # How long the dashboard keeps the current quarter's figures before a view computes them again
 # (reports.snapshots); beat refreshes the whole portal's on the same interval.
 REPORTS_FIGURES_SECONDS = env_int("REPORTS_FIGURES_SECONDS", 300, minimum=1)
+# Beat keeps the current quarter of a department's or a jurisdiction's dashboard computed while
+# someone read it within this many days (reports.snapshots.keep_read_scopes); 0: the portal's only.
+REPORTS_KEEP_READ_DAYS = env_int("REPORTS_KEEP_READ_DAYS", 7, minimum=0)
 
 # Celery: Redis when REDIS_URL is set; otherwise kombu's file-system transport, so the embedded
 # demo runs a worker and beat with no services installed. Exactly one beat runs per deployment.

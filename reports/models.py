@@ -239,3 +239,39 @@ class QuarterSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}-Q{self.quarter} {self.scope_kind} {self.scope_id}/{self.narrowed_to}"
+
+
+class ReadScope(models.Model):
+    """A scope whose current quarter's dashboard was read lately: beat keeps its figures computed
+    (reports.snapshots.keep_read_scopes), so its readers find them kept, not only the portal's.
+
+    Only stored scopes (a department's, a jurisdiction's, each possibly narrowed) are noted: they
+    are shared by every reader of that department and bounded by the number of departments.
+    `reader` is the last official who read it: beat builds the scope again from them, and drops
+    the row when that no longer gives the same scope (they moved, left or lost the reports).
+    """
+
+    scope_kind = models.CharField(_("scope"), max_length=12, choices=ScopeKind.choices)
+    scope_id = models.PositiveBigIntegerField(_("scope id"), default=0)
+    narrowed_to = models.PositiveBigIntegerField(_("narrowed to department"), default=0)
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("reader"),
+    )
+    read_at = models.DateTimeField(_("last read"))
+
+    class Meta:
+        verbose_name = _("dashboard read lately")
+        verbose_name_plural = _("dashboards read lately")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope_kind", "scope_id", "narrowed_to"], name="unique_read_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.scope_kind} {self.scope_id}/{self.narrowed_to} ({self.read_at:%Y-%m-%d %H:%M})"
+        )

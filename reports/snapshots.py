@@ -9,28 +9,36 @@ read far more often than its figures change. So:
   snapshots, so they settle, and nothing older is recomputed unless its rows are deleted;
 - the **current** quarter (and any scope made of one official's links, which change) is kept in
   the cache for `REPORTS_FIGURES_SECONDS` and computed again by the first view after that.
+  Beat computes it before then for the whole portal, and for every department's and
+  jurisdiction's scope read within `REPORTS_KEEP_READ_DAYS` (noted by `note_reader`): their
+  readers find it kept, as administrators do, except on a scope's first read.
 
 Every key names the scope it counts, so a kept result is only ever read for that same scope: a
 department's reader never gets the portal's figures, whatever is in the cache.
 """
 
+import datetime as dt
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from officials.models import Role
 from reports import figures
 from reports.figures import Period
-from reports.models import FlagAward, QuarterSnapshot, ScopeKind
+from reports.models import FlagAward, QuarterSnapshot, ReadScope, ScopeKind
 from reports.selectors import (
     Scope,
     category_counts,
     headline_of,
     in_reader_language,
+    narrow_to_department,
     quarter_figures,
+    report_scope,
 )
 
 USER_SCOPE = "user"  # one official's linked enterprises: cached only, never stored
@@ -56,13 +64,15 @@ class ScopeKey:
         )
 
     def fields(self, period: Period) -> dict:
-        return {
-            "year": period.year,
-            "quarter": period.quarter,
-            "scope_kind": self.kind,
-            "scope_id": self.id,
-            "narrowed_to": self.narrowed_to,
-        }
+        return {"year": period.year, "quarter": period.quarter, **self.names()}
+
+    def names(self) -> dict:
+        """The scope's columns (QuarterSnapshot, ReadScope)."""
+        return {"scope_kind": self.kind, "scope_id": self.id, "narrowed_to": self.narrowed_to}
+
+
+# The whole portal, not narrowed: beat keeps its current quarter in any case (refresh_portal).
+PORTAL = ScopeKey(ScopeKind.PORTAL, 0, 0)
 
 
 def scope_key(scope: Scope) -> ScopeKey:
@@ -90,6 +100,7 @@ def dashboard_report(scope: Scope, period: Period, *, now=None) -> dict:
     were computed) and `trend` (received and closed by month, the quarter before and this one).
     """
     now = now or timezone.now()
+    note_reader(scope, period, now=now)
     # The quarter before only lends its headline, months and categories. A stored scope keeps
     # it whole (its snapshot is also what a view of that quarter shows); one official's scope,
     # kept for minutes only, skips its recurring problems and flags, the costliest parts.
@@ -121,6 +132,80 @@ def kept_quarter(
     if kept is None or not figures.kept_is_fresh(kept["computed_at"], now):
         kept = _compute(scope, period, now, previous_categories, details=details)
         cache.set(cache_key, kept, settings.REPORTS_FIGURES_SECONDS)
+    return kept
+
+
+def note_reader(scope: Scope, period: Period, *, now) -> None:
+    """Note that a stored scope's current quarter was read, so that beat keeps it computed
+    (keep_read_scopes). At most once an hour per scope: one cache call a view, a write an hour.
+
+    One official's links are not noted: there are as many such scopes as liaisons and leaders,
+    each cheaper, and beat's work would grow with the staff, not with the departments.
+    """
+    key = scope_key(scope)
+    if not key.stored or key == PORTAL or period != Period.containing(now):
+        return
+    flag = f"reports:read:{CACHE_VERSION}:{key.kind}:{key.id}:{key.narrowed_to}"
+    if cache.add(flag, True, NOTE_READ_SECONDS):
+        # One statement (INSERT … ON CONFLICT DO UPDATE): two readers at once both succeed.
+        ReadScope.objects.bulk_create(
+            [ReadScope(**key.names(), reader=scope.user, read_at=now)],
+            update_conflicts=True,
+            unique_fields=["scope_kind", "scope_id", "narrowed_to"],
+            update_fields=["reader", "read_at"],
+        )
+
+
+NOTE_READ_SECONDS = 3600
+
+
+def keep_read_scopes(period: Period, *, now=None) -> int:
+    """Compute again, now, the current quarter of every scope read within
+    `REPORTS_KEEP_READ_DAYS`, most lately read first (the beat task, with the portal's).
+
+    Rows older than that are dropped, as is a row whose reader no longer gives the same scope
+    (moved to another department, left, lost the reports): a scope is always built again from a
+    reader who counts exactly it, never from its name alone. Stops when a run has taken most of
+    the interval, so runs do not pile up; the scopes not reached are computed on their next view.
+    The number of scopes kept.
+    """
+    now = now or timezone.now()
+    days = dt.timedelta(days=settings.REPORTS_KEEP_READ_DAYS)
+    ReadScope.objects.filter(read_at__lt=now - days).delete()
+    deadline = time.monotonic() + settings.REPORTS_FIGURES_SECONDS * 0.75
+    kept = 0
+    for row in ReadScope.objects.select_related("reader").order_by("-read_at", "-id"):
+        if time.monotonic() > deadline:
+            break
+        scope = _scope_read(row)
+        if scope is None:
+            row.delete()
+            continue
+        keep_current(scope, period, now=now)
+        kept += 1
+    return kept
+
+
+def _scope_read(row: ReadScope) -> Scope | None:
+    """The scope a ReadScope row names, built from its reader; None when theirs is another."""
+    reader = row.reader
+    if not (reader.is_active and reader.has_perm("reports.view")):
+        return None
+    try:
+        scope = narrow_to_department(report_scope(reader), row.narrowed_to or None)
+    except Http404:
+        return None
+    named = ScopeKey(row.scope_kind, row.scope_id, row.narrowed_to)
+    return scope if scope_key(scope) == named else None
+
+
+def keep_current(scope: Scope, period: Period, *, now) -> dict:
+    """Compute a scope's current quarter now and keep it, as its first view after the interval
+    would (the quarter before is read from its snapshot, or stored now)."""
+    key = scope_key(scope)
+    previous = kept_quarter(scope, period.previous(), now=now, details=key.stored)
+    kept = _compute(scope, period, now, category_counts(previous))
+    cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
     return kept
 
 
@@ -180,7 +265,6 @@ def recompute_finished(period: Period) -> tuple[int, dict]:
 def refresh_portal(period: Period, *, now=None) -> dict:
     """Compute the whole portal's figures of a quarter now and keep them (the beat tasks)."""
     from officials.models import User
-    from reports.selectors import report_scope
 
     now = now or timezone.now()
     # An administrator's scope is the whole portal: the one definition of who counts what.

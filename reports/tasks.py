@@ -52,6 +52,17 @@ def keep_current_quarter() -> None:
 
 
 @shared_task
+def keep_read_quarters() -> int:
+    """Compute again the current quarter of the departments' and jurisdictions' dashboards read
+    lately (snapshots.keep_read_scopes); the number kept."""
+    from django.utils import timezone
+
+    from reports import snapshots
+
+    return snapshots.keep_read_scopes(Period.containing(timezone.now()))
+
+
+@shared_task
 def recompute_last_quarter() -> int:
     """Recompute the last finished quarter's snapshots: the portal's now, the others on view."""
     from django.utils import timezone

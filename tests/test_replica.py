@@ -343,6 +343,27 @@ def test_the_dashboard_reads_the_replica(standby, cast):
 
 @needs_replica
 @on_the_replica
+def test_a_departments_dashboard_read_on_the_replica_is_noted_on_the_primary(standby, cast):
+    """The note that beat should keep the handler's scope (reports.snapshots.note_reader) is a
+    write: it goes to the primary while the figures are read on the replica."""
+    from reports.models import ReadScope
+
+    _caught_up()
+    table = ServiceRequest._meta.db_table
+    with (
+        CaptureQueriesContext(connections["default"]) as on_primary,
+        CaptureQueriesContext(standby) as on_replica,
+    ):
+        response = _client(cast.hank).get(reverse("reports:dashboard"))
+    assert response.status_code == 200
+    assert ReadScope._meta.db_table in _tables(on_primary.captured_queries)
+    assert table in _tables(on_replica.captured_queries)
+    assert table not in _tables(on_primary.captured_queries)
+    assert ReadScope.objects.using("default").filter(reader=cast.hank).exists()
+
+
+@needs_replica
+@on_the_replica
 def test_a_user_who_just_acted_reads_the_primary(standby, cast):
     client = _client(cast.ada)
     acted = client.post(reverse("set_language"), {"language": "en"})
