@@ -13,9 +13,12 @@ Pages are requested in-process (django.test.Client, force_login, no network): ea
 warm, then --repeat times. It prints a table (page, role, size, p50 and p95 in ms, queries,
 HTTP status), the pages that did not answer 200, and the EXPLAIN (ANALYZE, BUFFERS) of the
 slowest single query seen. A dashboard's first view empties every cache before each run; its
-"beat running" line then lets the portal's current quarter be kept again first, untimed, as
-beat does in production. --load serves the portal with gunicorn (3 workers, portal/gunicorn.py)
-and drives the queue page and the API list from a bounded Python client (benchmarks/load_run.py).
+"beat running" lines then let beat's tasks run first, untimed, as in production: the portal's
+current quarter kept again, and with "read before", every department's and jurisdiction's
+dashboard read lately too (the reader's own scope was read by the warm-up run), while without it
+nobody's scope counts as read (a scope's first read). --load serves the portal with gunicorn
+(3 workers, portal/gunicorn.py) and drives the queue page and the API list from a bounded Python
+client (benchmarks/load_run.py).
 Targets (issue 14): lists p50 ≤ 50 ms, search ≤ 100 ms, detail ≤ 20 ms, dashboard first view
 ≤ 1 s then ≤ 50 ms, console search ≤ 100 ms, queries constant between sizes 20 and 100; load
 ≥ 100 requests/s with p99 ≤ 250 ms and no errors.
@@ -47,6 +50,8 @@ PERSONAS = {
     "admin": "admin",
 }
 SIZES = (20, 100)
+BEAT_PORTAL = "portal"  # reports.tasks.keep_current_quarter, with no scope noted as read
+BEAT_READ = "read"  # and reports.tasks.keep_read_quarters, the reader's scope read before
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,9 @@ class Page:
     url: str
     sized: bool = False  # a list: measured at each of SIZES (?page_size=)
     fresh: bool = False  # every cache emptied before each run (a first view)
-    # With `fresh`: the portal's current quarter then kept again, untimed, as beat keeps it in
-    # production (reports.tasks.keep_current_quarter): a first view as a user meets it there.
-    beat: bool = False
+    # With `fresh`: beat's tasks then run, untimed, as in production: BEAT_PORTAL the portal's
+    # current quarter only, nobody's scope read before; BEAT_READ the scopes read lately too.
+    beat: str = ""
 
 
 @dataclass
@@ -183,7 +188,20 @@ def pages(people: dict, ids: dict) -> list[Page]:
             Page("queue /requests/", role, "/requests/", sized=True),
             Page("API list", role, "/api/v1/requests/", sized=True),
             Page("dashboard, first view", role, "/reports/", fresh=True),
-            Page("dashboard, first view, beat running", role, "/reports/", fresh=True, beat=True),
+            Page(
+                "dashboard, first view, beat running",
+                role,
+                "/reports/",
+                fresh=True,
+                beat=BEAT_PORTAL,
+            ),
+            Page(
+                "dashboard, first view, beat running, read before",
+                role,
+                "/reports/",
+                fresh=True,
+                beat=BEAT_READ,
+            ),
             Page("dashboard, second view", role, "/reports/"),
         ]
         sample = ids["detail"][role]
@@ -284,15 +302,20 @@ def fetch(client, url: str, problems: set[str]) -> int:
     return response.status_code
 
 
-def forget_caches(*, beat: bool = False) -> None:
+def forget_caches(*, beat: str = "") -> None:
     from django.core.cache import caches
 
     for cache in caches.all():
         cache.clear()
     if beat:
-        from reports.tasks import keep_current_quarter
+        from reports.models import ReadScope
+        from reports.tasks import keep_current_quarter, keep_read_quarters
 
         keep_current_quarter()
+        if beat == BEAT_READ:
+            keep_read_quarters()
+        else:
+            ReadScope.objects.all().delete()
 
 
 def measure(client, page: Page, size: int | None, repeat: int, slowest: SlowestQuery) -> Result:
