@@ -208,15 +208,18 @@ class ScopeKind(models.TextChoices):
     PORTAL = "portal", _("The whole portal")
     REGION = "region", _("A jurisdiction")
     DEPARTMENT = "department", _("A department")
+    USER = "user", _("One official's links")
 
 
 class QuarterSnapshot(models.Model):
     """A finished quarter's figures for one scope, as computed at `computed_at` (reports.snapshots).
 
     The scope is who counts (the whole portal; the jurisdiction of department `scope_id`, as an
-    inspector of it sees it; department `scope_id`, as its handlers see it), optionally narrowed
-    to the requests of department `narrowed_to` (0: not narrowed). A scope made of one official's
-    linked enterprises is never stored: links change, and the cache keeps it briefly instead.
+    inspector of it sees it; department `scope_id`, as its handlers see it; official `scope_id`'s
+    own links, kind "user"), optionally narrowed to the requests of department `narrowed_to` (0:
+    not narrowed). An official's scope also carries `scope_version`, a digest of what it is made
+    of (role, department, jurisdiction, linked enterprises): their links change, and a quarter
+    stored for the old links is then another row, never read for the new.
     """
 
     year = models.PositiveSmallIntegerField(_("year"))
@@ -224,6 +227,7 @@ class QuarterSnapshot(models.Model):
     scope_kind = models.CharField(_("scope"), max_length=12, choices=ScopeKind.choices)
     scope_id = models.PositiveBigIntegerField(_("scope id"), default=0)
     narrowed_to = models.PositiveBigIntegerField(_("narrowed to department"), default=0)
+    scope_version = models.CharField(_("scope version"), max_length=32, blank=True, default="")
     figures = models.JSONField(_("figures"))
     computed_at = models.DateTimeField(_("computed"))
 
@@ -232,8 +236,15 @@ class QuarterSnapshot(models.Model):
         verbose_name_plural = _("quarter snapshots")
         constraints = [
             models.UniqueConstraint(
-                fields=["year", "quarter", "scope_kind", "scope_id", "narrowed_to"],
-                name="unique_snapshot_per_quarter_and_scope",
+                fields=[
+                    "year",
+                    "quarter",
+                    "scope_kind",
+                    "scope_id",
+                    "narrowed_to",
+                    "scope_version",
+                ],
+                name="unique_snapshot_per_quarter_and_scope_version",
             ),
         ]
 

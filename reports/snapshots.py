@@ -7,17 +7,20 @@ read far more often than its figures change. So:
   `QuarterSnapshot`: its figures as of `computed_at`. Late events (a rating, a reopen) still
   change such a quarter a little; the nightly task recomputes the last finished quarter's
   snapshots, so they settle, and nothing older is recomputed unless its rows are deleted;
-- the **current** quarter (and any scope made of one official's links, which change) is kept in
-  the cache for `REPORTS_FIGURES_SECONDS` and computed again by the first view after that.
+- the **current** quarter is kept in the cache for `REPORTS_FIGURES_SECONDS` and computed again
+  by the first view after that.
   Beat computes it before then for the whole portal, and for every department's and
   jurisdiction's scope read within `REPORTS_KEEP_READ_DAYS` (noted by `note_reader`): their
   readers find it kept, as administrators do, except on a scope's first read.
 
 Every key names the scope it counts, so a kept result is only ever read for that same scope: a
-department's reader never gets the portal's figures, whatever is in the cache.
+department's reader never gets the portal's figures, whatever is in the cache. One official's
+scope (a leader's, a liaison's: their links) is named by the official and by what it is made of
+today, so a finished quarter stored for their old links is never shown for the new.
 """
 
 import datetime as dt
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -28,6 +31,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from officials.models import Role
+from officials.selectors import jurisdiction_regions, linked_enterprise_ids
 from reports import figures
 from reports.figures import Period
 from reports.models import FlagAward, QuarterSnapshot, ReadScope, ScopeKind
@@ -41,30 +45,42 @@ from reports.selectors import (
     report_scope,
 )
 
-USER_SCOPE = "user"  # one official's linked enterprises: cached only, never stored
-CACHE_VERSION = 1  # bump when the figures' shape changes: old entries are then never read
+USER_SCOPE = ScopeKind.USER  # one official's scope: their links, named by what it is made of
+CACHE_VERSION = 2  # bump when the figures' shape changes: old entries are then never read
 
 
 @dataclass(frozen=True)
 class ScopeKey:
-    """Which requests a scope counts, as a name: (kind, id, the department it is narrowed to)."""
+    """Which requests a scope counts, as a name: (kind, id, the department it is narrowed to,
+    and for one official's scope what it is made of)."""
 
     kind: str
     id: int
     narrowed_to: int
+    # One official's scope: a digest of their role, department, jurisdiction and the enterprises
+    # linked to them now (`links_version`). Links change: another set is another scope, so a
+    # figure kept for the old set is never read for the new. Empty for the shared scopes.
+    version: str = ""
 
     @property
-    def stored(self) -> bool:
+    def shared(self) -> bool:
+        """Whether every official of a department (or of the portal) reads this scope, not one
+        person alone: what beat keeps computed (keep_read_scopes)."""
         return self.kind != USER_SCOPE
 
     def cache_key(self, period: Period) -> str:
         return (
             f"reports:quarter:{CACHE_VERSION}:{period.label}:"
-            f"{self.kind}:{self.id}:{self.narrowed_to}"
+            f"{self.kind}:{self.id}:{self.narrowed_to}:{self.version}"
         )
 
     def fields(self, period: Period) -> dict:
-        return {"year": period.year, "quarter": period.quarter, **self.names()}
+        return {
+            "year": period.year,
+            "quarter": period.quarter,
+            **self.names(),
+            "scope_version": self.version,
+        }
 
     def names(self) -> dict:
         """The scope's columns (QuarterSnapshot, ReadScope)."""
@@ -80,7 +96,8 @@ def scope_key(scope: Scope) -> ScopeKey:
 
     Two readers share a key only when report_scope gives them the same requests, cases and
     findings: the city-wide readers; a department's handlers; the inspectors of one department's
-    jurisdiction. Everyone else (leaders, liaisons: their own links) gets a key of their own.
+    jurisdiction. Everyone else (leaders, liaisons: their own links) gets a key of their own,
+    which changes with what their scope is made of.
     """
     narrowed = scope.department.pk if scope.department is not None else 0
     user = scope.user
@@ -90,7 +107,17 @@ def scope_key(scope: Scope) -> ScopeKey:
         return ScopeKey(ScopeKind.DEPARTMENT, user.department_id, narrowed)
     if user.department_id is not None and user.role == Role.INSPECTOR:
         return ScopeKey(ScopeKind.REGION, user.department_id, narrowed)
-    return ScopeKey(USER_SCOPE, user.pk, narrowed)
+    return ScopeKey(USER_SCOPE, user.pk, narrowed, links_version(user))
+
+
+def links_version(user) -> str:
+    """What one official's report scope is made of, as a digest (two small queries): their
+    role and department, the regions of their jurisdiction, and the enterprises linked to them
+    today (reports.selectors.report_scope)."""
+    links = sorted(linked_enterprise_ids(user).values_list("enterprise_id", flat=True))
+    regions = jurisdiction_regions(user)
+    made_of = (user.role, user.department_id, regions, links)
+    return hashlib.sha256(repr(made_of).encode()).hexdigest()[:32]
 
 
 def dashboard_report(scope: Scope, period: Period, *, now=None) -> dict:
@@ -100,12 +127,14 @@ def dashboard_report(scope: Scope, period: Period, *, now=None) -> dict:
     were computed) and `trend` (received and closed by month, the quarter before and this one).
     """
     now = now or timezone.now()
-    note_reader(scope, period, now=now)
-    # The quarter before only lends its headline, months and categories. A stored scope keeps
-    # it whole (its snapshot is also what a view of that quarter shows); one official's scope,
-    # kept for minutes only, skips its recurring problems and flags, the costliest parts.
-    previous = kept_quarter(scope, period.previous(), now=now, details=scope_key(scope).stored)
-    report = kept_quarter(scope, period, now=now, previous_categories=category_counts(previous))
+    key = scope_key(scope)
+    note_reader(scope, key, period, now=now)
+    # The quarter before lends its headline, months and categories; finished, it is stored
+    # whole (the snapshot is also what a view of that quarter shows).
+    previous = kept_quarter(scope, period.previous(), now=now, key=key)
+    report = kept_quarter(
+        scope, period, now=now, previous_categories=category_counts(previous), key=key
+    )
     report["previous"] = headline_of(previous)
     report["trend"] = [
         {**row, "period": quarter}
@@ -117,33 +146,29 @@ def dashboard_report(scope: Scope, period: Period, *, now=None) -> dict:
 
 
 def kept_quarter(
-    scope: Scope, period: Period, *, now, previous_categories=None, details=True
+    scope: Scope, period: Period, *, now, previous_categories=None, key: ScopeKey | None = None
 ) -> dict:
     """One quarter's figures for the scope: stored, cached, or computed now and kept.
-
-    Without `details` (no recurring problems, no flags) it is kept apart from the whole
-    figures, so that a view of that quarter never gets the shorter version.
-    """
-    key = scope_key(scope)
-    if key.stored and period.end <= now:
+    `key`: the scope's name (scope_key), when the caller has it."""
+    key = key or scope_key(scope)
+    if period.end <= now:
         return _snapshot(scope, key, period, now, previous_categories)
-    cache_key = key.cache_key(period) + ("" if details else ":headline")
+    cache_key = key.cache_key(period)
     kept = cache.get(cache_key)
     if kept is None or not figures.kept_is_fresh(kept["computed_at"], now):
-        kept = _compute(scope, period, now, previous_categories, details=details)
+        kept = _compute(scope, period, now, previous_categories)
         cache.set(cache_key, kept, settings.REPORTS_FIGURES_SECONDS)
     return kept
 
 
-def note_reader(scope: Scope, period: Period, *, now) -> None:
+def note_reader(scope: Scope, key: ScopeKey, period: Period, *, now) -> None:
     """Note that a stored scope's current quarter was read, so that beat keeps it computed
     (keep_read_scopes). At most once an hour per scope: one cache call a view, a write an hour.
 
     One official's links are not noted: there are as many such scopes as liaisons and leaders,
     each cheaper, and beat's work would grow with the staff, not with the departments.
     """
-    key = scope_key(scope)
-    if not key.stored or key == PORTAL or period != Period.containing(now):
+    if not key.shared or key == PORTAL or period != Period.containing(now):
         return
     flag = f"reports:read:{CACHE_VERSION}:{key.kind}:{key.id}:{key.narrowed_to}"
     if cache.add(flag, True, NOTE_READ_SECONDS):
@@ -203,7 +228,7 @@ def keep_current(scope: Scope, period: Period, *, now) -> dict:
     """Compute a scope's current quarter now and keep it, as its first view after the interval
     would (the quarter before is read from its snapshot, or stored now)."""
     key = scope_key(scope)
-    previous = kept_quarter(scope, period.previous(), now=now, details=key.stored)
+    previous = kept_quarter(scope, period.previous(), now=now, key=key)
     kept = _compute(scope, period, now, category_counts(previous))
     cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
     return kept
@@ -234,11 +259,9 @@ def _flags_awarded(period: Period) -> bool:
     return FlagAward.objects.filter(year=period.year, quarter=period.quarter).exists()
 
 
-def _compute(scope: Scope, period: Period, now, previous_categories, *, details=True) -> dict:
+def _compute(scope: Scope, period: Period, now, previous_categories) -> dict:
     with figures.analytic_queries():
-        kept = quarter_figures(
-            scope, period, now=now, previous_categories=previous_categories, details=details
-        )
+        kept = quarter_figures(scope, period, now=now, previous_categories=previous_categories)
     kept["computed_at"] = now
     return kept
 

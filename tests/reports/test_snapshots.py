@@ -235,9 +235,12 @@ def test_scope_keys_name_what_each_reader_counts(cast):
     assert keys["hank"] == keys["hilda"] == snapshots.ScopeKey("department", cast.roads.pk, 0)
     assert keys["hugo"] != keys["hank"]
     assert keys["irene"] == snapshots.ScopeKey("region", cast.minhou.pk, 0)
-    # Linked enterprises are one official's own: a key per person, never stored.
+    # Linked enterprises are one official's own: a key per person, named by what it is made of.
     assert len({keys["liam"], keys["olga"], keys["leona"]}) == 3
-    assert not any(keys[name].stored for name in ("liam", "olga", "leona"))
+    for name in ("liam", "olga", "leona"):
+        assert (keys[name].kind, keys[name].id) == ("user", cast[name].pk)
+        assert len(keys[name].version) == 32 and not keys[name].shared
+    assert all(keys[name].version == "" and keys[name].shared for name in ("ada", "hank", "irene"))
     narrowed = narrow_to_department(report_scope(cast.ada), cast.roads.pk)
     assert snapshots.scope_key(narrowed) == snapshots.ScopeKey("portal", 0, cast.roads.pk)
     assert len({keys[n].cache_key(Q3) for n in keys} | {keys["ada"].cache_key(Q3.previous())}) == 8
@@ -297,22 +300,28 @@ def test_the_page_says_when_its_figures_were_computed(cast, statutory, moment, w
     assert page.context["report"]["computed_at"] == at(moment)
 
 
-def test_a_liaisons_previous_quarter_is_kept_short_and_viewed_whole(cast, statutory):
-    """For one official's scope the quarter before is kept for the comparison only (no
-    recurring problems, no flags); a view of that quarter itself computes them, and never
-    reads the short version."""
+def test_a_liaisons_finished_quarter_is_stored_under_what_their_scope_is_made_of(cast, statutory):
+    """One official's finished quarter is stored whole, like a department's; linked to another
+    enterprise, theirs is another scope: counted afresh, never read from the old links' row."""
+    from officials.models import EnterpriseLink, LinkKind
+
     _fill(12, 2)
     RawServiceRequestFactory(enterprise=cast.acme, submitted_at=at("2026-09-03 10:00"))
+    RawServiceRequestFactory(enterprise=cast.globex, submitted_at=at("2026-09-04 10:00"))
     RawServiceRequestFactory(enterprise=cast.acme, submitted_at=at("2026-10-03 10:00"))
-    scope = report_scope(cast.liam)
     with time_machine.travel(at("2026-10-15 12:00"), tick=False):
-        current = snapshots.dashboard_report(scope, Period(2026, 4))
+        current = snapshots.dashboard_report(report_scope(cast.liam), Period(2026, 4))
         assert current["previous"]["received"] == 1
-        short = cache.get(snapshots.scope_key(scope).cache_key(Q3) + ":headline")
-        assert short is not None and "recurring" not in short and "flags" not in short
-        whole = snapshots.dashboard_report(scope, Q3)
-    assert whole["received"] == 1
-    assert "recurring" in whole and "flags" in whole
+        stored = QuarterSnapshot.objects.get(scope_kind="user", scope_id=cast.liam.pk)
+        assert "recurring" in stored.figures and "flags" in stored.figures
+        assert snapshots.dashboard_report(report_scope(cast.liam), Q3)["received"] == 1
+        EnterpriseLink.objects.create(
+            official=cast.liam, enterprise=cast.globex, kind=LinkKind.LIAISON
+        )
+        current = snapshots.dashboard_report(report_scope(cast.liam), Period(2026, 4))
+    assert current["previous"]["received"] == 2
+    q3 = QuarterSnapshot.objects.filter(scope_kind="user", scope_id=cast.liam.pk, quarter=3)
+    assert len(set(q3.values_list("scope_version", flat=True))) == 2
 
 
 def test_the_command_recomputes_a_finished_quarter(cast, statutory):
