@@ -211,7 +211,20 @@ class ScopeKind(models.TextChoices):
     USER = "user", _("One official's links")
 
 
-class QuarterSnapshot(models.Model):
+class ScopeColumns(models.Model):
+    """Which requests a kept figure counts, as columns (reports.snapshots.ScopeKey): the kind of
+    scope, whose it is (a department's or an official's id; 0 for the portal), and the
+    department it is narrowed to (0: not narrowed)."""
+
+    scope_kind = models.CharField(_("scope"), max_length=12, choices=ScopeKind.choices)
+    scope_id = models.PositiveBigIntegerField(_("scope id"), default=0)
+    narrowed_to = models.PositiveBigIntegerField(_("narrowed to department"), default=0)
+
+    class Meta:
+        abstract = True
+
+
+class QuarterSnapshot(ScopeColumns):
     """A finished quarter's figures for one scope, as computed at `computed_at` (reports.snapshots).
 
     The scope is who counts (the whole portal; the jurisdiction of department `scope_id`, as an
@@ -224,9 +237,6 @@ class QuarterSnapshot(models.Model):
 
     year = models.PositiveSmallIntegerField(_("year"))
     quarter = models.PositiveSmallIntegerField(_("quarter"))
-    scope_kind = models.CharField(_("scope"), max_length=12, choices=ScopeKind.choices)
-    scope_id = models.PositiveBigIntegerField(_("scope id"), default=0)
-    narrowed_to = models.PositiveBigIntegerField(_("narrowed to department"), default=0)
     scope_version = models.CharField(_("scope version"), max_length=32, blank=True, default="")
     figures = models.JSONField(_("figures"))
     computed_at = models.DateTimeField(_("computed"))
@@ -252,19 +262,16 @@ class QuarterSnapshot(models.Model):
         return f"{self.year}-Q{self.quarter} {self.scope_kind} {self.scope_id}/{self.narrowed_to}"
 
 
-class ReadScope(models.Model):
+class ReadScope(ScopeColumns):
     """A scope whose current quarter's dashboard was read lately: beat keeps its figures computed
     (reports.snapshots.keep_read_scopes), so its readers find them kept, not only the portal's.
 
-    Only stored scopes (a department's, a jurisdiction's, each possibly narrowed) are noted: they
-    are shared by every reader of that department and bounded by the number of departments.
+    Only shared scopes (a department's, a jurisdiction's, each possibly narrowed) are noted: every
+    reader of that department reads them, and there are no more of them than departments.
     `reader` is the last official who read it: beat builds the scope again from them, and drops
     the row when that no longer gives the same scope (they moved, left or lost the reports).
     """
 
-    scope_kind = models.CharField(_("scope"), max_length=12, choices=ScopeKind.choices)
-    scope_id = models.PositiveBigIntegerField(_("scope id"), default=0)
-    narrowed_to = models.PositiveBigIntegerField(_("narrowed to department"), default=0)
     reader = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,

@@ -162,7 +162,7 @@ def kept_quarter(
 
 
 def note_reader(scope: Scope, key: ScopeKey, period: Period, *, now) -> None:
-    """Note that a stored scope's current quarter was read, so that beat keeps it computed
+    """Note that a shared scope's current quarter was read, so that beat keeps it computed
     (keep_read_scopes). At most once an hour per scope: one cache call a view, a write an hour.
 
     One official's links are not noted: there are as many such scopes as liaisons and leaders,
