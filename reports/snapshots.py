@@ -161,6 +161,9 @@ def kept_quarter(
     return kept
 
 
+NOTE_READ_SECONDS = 3600  # a scope's readers are noted once in this long
+
+
 def note_reader(scope: Scope, key: ScopeKey, period: Period, *, now) -> None:
     """Note that a shared scope's current quarter was read, so that beat keeps it computed
     (keep_read_scopes). At most once an hour per scope: one cache call a view, a write an hour.
@@ -179,9 +182,6 @@ def note_reader(scope: Scope, key: ScopeKey, period: Period, *, now) -> None:
             unique_fields=["scope_kind", "scope_id", "narrowed_to"],
             update_fields=["reader", "read_at"],
         )
-
-
-NOTE_READ_SECONDS = 3600
 
 
 def keep_read_scopes(period: Period, *, now=None) -> int:
