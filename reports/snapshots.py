@@ -162,11 +162,12 @@ def kept_quarter(
 
 
 NOTE_READ_SECONDS = 3600  # a scope's readers are noted once in this long
+NOTE_READ = dt.timedelta(seconds=NOTE_READ_SECONDS)
 
 
 def note_reader(scope: Scope, key: ScopeKey, period: Period, *, now) -> None:
     """Note that a shared scope's current quarter was read, so that beat keeps it computed
-    (keep_read_scopes). At most once an hour per scope: one cache call a view, a write an hour.
+    (keep_read_scopes). At most once an hour per scope: one cache read a view, a write an hour.
 
     One official's links are not noted: there are as many such scopes as liaisons and leaders,
     each cheaper, and beat's work would grow with the staff, not with the departments.
@@ -174,14 +175,19 @@ def note_reader(scope: Scope, key: ScopeKey, period: Period, *, now) -> None:
     if not key.shared or key == PORTAL or period != Period.containing(now):
         return
     flag = f"reports:read:{CACHE_VERSION}:{key.kind}:{key.id}:{key.narrowed_to}"
-    if cache.add(flag, True, NOTE_READ_SECONDS):
-        # One statement (INSERT … ON CONFLICT DO UPDATE): two readers at once both succeed.
-        ReadScope.objects.bulk_create(
-            [ReadScope(**key.names(), reader=scope.user, read_at=now)],
-            update_conflicts=True,
-            unique_fields=["scope_kind", "scope_id", "narrowed_to"],
-            update_fields=["reader", "read_at"],
-        )
+    noted = cache.get(flag)
+    # The hour runs on the portal's clock (as kept_is_fresh): the cache's expiry runs on its
+    # server's, and only ends it for good.
+    if noted is not None and dt.timedelta(0) <= now - noted < NOTE_READ:
+        return
+    cache.set(flag, now, NOTE_READ_SECONDS)
+    # One statement (INSERT … ON CONFLICT DO UPDATE): two readers at once both succeed.
+    ReadScope.objects.bulk_create(
+        [ReadScope(**key.names(), reader=scope.user, read_at=now)],
+        update_conflicts=True,
+        unique_fields=["scope_kind", "scope_id", "narrowed_to"],
+        update_fields=["reader", "read_at"],
+    )
 
 
 def keep_read_scopes(period: Period, *, now=None) -> int:
