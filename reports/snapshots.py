@@ -153,11 +153,9 @@ def kept_quarter(
     key = key or scope_key(scope)
     if period.end <= now:
         return _snapshot(scope, key, period, now, previous_categories)
-    cache_key = key.cache_key(period)
-    kept = cache.get(cache_key)
+    kept = cache.get(key.cache_key(period))
     if kept is None or not figures.kept_is_fresh(kept["computed_at"], now):
-        kept = _compute(scope, period, now, previous_categories)
-        cache.set(cache_key, kept, settings.REPORTS_FIGURES_SECONDS)
+        kept = _compute_and_cache(scope, key, period, now, previous_categories)
     return kept
 
 
@@ -235,9 +233,7 @@ def keep_current(scope: Scope, period: Period, *, now) -> dict:
     would (the quarter before is read from its snapshot, or stored now)."""
     key = scope_key(scope)
     previous = kept_quarter(scope, period.previous(), now=now, key=key)
-    kept = _compute(scope, period, now, category_counts(previous))
-    cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
-    return kept
+    return _compute_and_cache(scope, key, period, now, category_counts(previous))
 
 
 def _snapshot(scope, key: ScopeKey, period: Period, now, previous_categories) -> dict:
@@ -272,6 +268,13 @@ def _compute(scope: Scope, period: Period, now, previous_categories) -> dict:
     return kept
 
 
+def _compute_and_cache(scope, key: ScopeKey, period: Period, now, previous_categories) -> dict:
+    """Compute a current quarter now and cache it for `REPORTS_FIGURES_SECONDS`."""
+    kept = _compute(scope, period, now, previous_categories)
+    cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
+    return kept
+
+
 def _stored(kept: dict) -> dict:
     return {name: value for name, value in kept.items() if name != "computed_at"}
 
@@ -299,12 +302,11 @@ def refresh_portal(period: Period, *, now=None) -> dict:
     # An administrator's scope is the whole portal: the one definition of who counts what.
     scope = report_scope(User(role=Role.ADMIN, is_active=True))
     key = scope_key(scope)
+    if period.end > now:
+        return _compute_and_cache(scope, key, period, now, None)
     kept = _compute(scope, period, now, None)
-    if period.end <= now:
-        QuarterSnapshot.objects.update_or_create(
-            **key.fields(period),
-            defaults={"figures": _stored(kept), "computed_at": kept["computed_at"]},
-        )
-    else:
-        cache.set(key.cache_key(period), kept, settings.REPORTS_FIGURES_SECONDS)
+    QuarterSnapshot.objects.update_or_create(
+        **key.fields(period),
+        defaults={"figures": _stored(kept), "computed_at": kept["computed_at"]},
+    )
     return kept
