@@ -79,7 +79,8 @@ app.conf.beat_schedule = {
         "options": {"expires": 230},
     },
     # The same for every department's and jurisdiction's dashboard read in the last
-    # REPORTS_KEEP_READ_DAYS: its handlers and inspectors find it kept too.
+    # REPORTS_KEEP_READ_DAYS, and every inspection jurisdiction: its handlers and inspectors
+    # find it kept too.
     "reports-keep-read-quarters": {
         "task": "reports.tasks.keep_read_quarters",
         "schedule": 240.0,

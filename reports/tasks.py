@@ -54,7 +54,7 @@ def keep_current_quarter() -> None:
 @shared_task
 def keep_read_quarters() -> int:
     """Compute again the current quarter of the departments' and jurisdictions' dashboards read
-    lately (snapshots.keep_read_scopes); the number kept."""
+    lately, and of every inspection jurisdiction (snapshots.keep_read_scopes); the number kept."""
     from django.utils import timezone
 
     from reports import snapshots

@@ -271,15 +271,21 @@ class ServiceRequest(models.Model):
                 fields=["department", "submitted_at", "id"], name="req_department_submitted"
             ),
             models.Index(fields=["answer_due_at", "id"], name="req_answer_due_id"),
+            # The ledger's two tabs, in their order. Covering (PostgreSQL) the columns the scopes
+            # ask, like req_extension_pending below: a leader's capped count walks some 3,000
+            # struck-off rows at 1M requests to find 1,001 of theirs, from the index alone
+            # (12 ms from the table, 2 ms from the index).
             models.Index(
                 fields=["answer_due_at", "id"],
                 name="req_ledger_open",
                 condition=Q(extension_state="approved", status__in=_OPEN),
+                include=["enterprise", "liaison", "department"],
             ),
             models.Index(
                 fields=["-closed_at", "-id"],
                 name="req_ledger_closed",
                 condition=Q(extension_state="approved", status="closed"),
+                include=["enterprise", "liaison", "department"],
             ),
             # Covering (PostgreSQL) the columns the scopes ask of a waiting extension: a leader's
             # count of those to decide (on the ledger and its own list) checks every waiting

@@ -1,6 +1,7 @@
 """Beat keeps the dashboards read lately (reports.snapshots.note_reader, keep_read_scopes): a
 department's or a jurisdiction's current quarter is noted when read, computed again by beat
-from a reader who counts exactly it, and forgotten when nobody reads it or its reader moved."""
+from a reader who counts exactly it, and forgotten when nobody reads it or its reader moved.
+Every inspection jurisdiction is kept, read or not."""
 
 import datetime as dt
 
@@ -21,6 +22,9 @@ from tests.factories import RawServiceRequestFactory
 
 Q3 = Period(2026, 3)
 IN_Q3 = at("2026-09-20 12:00")
+# Irene inspects Minhou: beat keeps her jurisdiction whether or not it was read, one scope in
+# every run's number below.
+JURISDICTIONS = 1
 
 
 @pytest.fixture(autouse=True)
@@ -45,12 +49,13 @@ def test_beat_keeps_a_departments_dashboard_once_read(cast, statutory):
     _roads_request(cast)
     later = IN_Q3 + dt.timedelta(minutes=4)
     with time_machine.travel(IN_Q3, tick=False):
-        assert tasks.keep_read_quarters() == 0  # nobody read a department's dashboard yet
+        # Nobody read a department's dashboard yet.
+        assert tasks.keep_read_quarters() == JURISDICTIONS
         assert snapshots.dashboard_report(report_scope(cast.hank), Q3)["received"] == 1
     _roads_request(cast, "2026-09-19 10:00")
     with time_machine.travel(later, tick=False):
         assert snapshots.dashboard_report(report_scope(cast.hank), Q3)["received"] == 1  # kept
-        assert tasks.keep_read_quarters() == 1
+        assert tasks.keep_read_quarters() == 1 + JURISDICTIONS
         # The handler's next view reads what beat computed, not a computation of its own.
         kept = cache.get(snapshots.scope_key(report_scope(cast.hank)).cache_key(Q3))
         assert kept["computed_at"] == later and kept["received"] == 2
@@ -124,7 +129,7 @@ def test_a_reader_who_no_longer_counts_the_scope_keeps_nothing_for_it(cast, stat
     cast.hank.save()
     _roads_request(cast, "2026-09-19 10:00")
     with time_machine.travel(IN_Q3 + dt.timedelta(minutes=4), tick=False):
-        assert tasks.keep_read_quarters() == 0
+        assert tasks.keep_read_quarters() == JURISDICTIONS
         # (Read at that moment: the cache's expiry runs on the clock too.)
         assert cache.get(roads.cache_key(Q3))["computed_at"] == IN_Q3  # as the view left it
         environment = snapshots.ScopeKey("department", cast.environment.pk, 0)
@@ -137,9 +142,9 @@ def test_a_scope_nobody_read_lately_is_forgotten(cast, statutory, settings):
     with time_machine.travel(IN_Q3, tick=False):
         snapshots.dashboard_report(report_scope(cast.hank), Q3)
     with time_machine.travel(IN_Q3 + dt.timedelta(days=6, hours=23), tick=False):
-        assert tasks.keep_read_quarters() == 1
+        assert tasks.keep_read_quarters() == 1 + JURISDICTIONS
     with time_machine.travel(IN_Q3 + dt.timedelta(days=7, minutes=1), tick=False):
-        assert tasks.keep_read_quarters() == 0
+        assert tasks.keep_read_quarters() == JURISDICTIONS
     assert _noted() == set()
 
 
@@ -149,6 +154,32 @@ def test_no_days_keeps_only_the_portal(cast, statutory, settings):
         snapshots.dashboard_report(report_scope(cast.hank), Q3)
     with time_machine.travel(IN_Q3 + dt.timedelta(seconds=1), tick=False):
         assert tasks.keep_read_quarters() == 0
+        assert cache.get(snapshots.scope_key(report_scope(cast.irene)).cache_key(Q3)) is None
+
+
+def test_beat_keeps_every_jurisdiction_before_its_first_read(cast, statutory):
+    """An inspector's first view finds their jurisdiction kept, though nobody read it: built
+    from an inspector of that department who reads reports, and counting only its region."""
+    RawServiceRequestFactory(
+        department=cast.roads, enterprise=cast.globex, submitted_at=at("2026-08-03 10:00")
+    )
+    _roads_request(cast)  # a Gulou enterprise's: not Minhou's
+    later = IN_Q3 + dt.timedelta(minutes=4)
+    with time_machine.travel(later, tick=False):
+        assert tasks.keep_read_quarters() == JURISDICTIONS
+        assert _noted() == set()  # kept, not noted as read
+        report = snapshots.dashboard_report(report_scope(cast.irene), Q3)
+    assert report["computed_at"] == later  # beat's, not a computation of the view
+    assert report["received"] == 1
+
+
+def test_a_jurisdiction_with_no_active_inspector_is_not_kept(cast, statutory):
+    cast.irene.is_active = False
+    cast.irene.save()
+    with time_machine.travel(IN_Q3, tick=False):
+        assert tasks.keep_read_quarters() == 0
+        minhou = snapshots.ScopeKey("region", cast.minhou.pk, 0)
+        assert cache.get(minhou.cache_key(Q3)) is None
 
 
 def test_beat_runs_it_as_often_as_the_portals():
