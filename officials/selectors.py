@@ -217,6 +217,19 @@ def inspectors_of(region: str) -> list[User]:
     return inspectors_by_region([region])[region]
 
 
+def one_inspector_per_department() -> list[User]:
+    """For every department with active inspectors, the first of them (by id): one reader per
+    jurisdiction (`jurisdiction_regions`), for work done once per jurisdiction, not per person.
+    Inspectors without a department (the whole portal) are not among them."""
+    firsts: dict[int, User] = {}
+    inspectors = User.objects.filter(
+        role=Role.INSPECTOR, is_active=True, department__isnull=False
+    ).order_by("department_id", "pk")
+    for user in inspectors:
+        firsts.setdefault(user.department_id, user)
+    return list(firsts.values())
+
+
 def linked_enterprise_ids(user: User) -> QuerySet:
     return EnterpriseLink.objects.active().filter(official=user).values("enterprise_id")
 

@@ -25,8 +25,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain, groupby
-from operator import attrgetter
+from itertools import chain
 
 from django.conf import settings
 from django.core.cache import cache
@@ -34,8 +33,12 @@ from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
-from officials.models import Role, User
-from officials.selectors import jurisdiction_regions, linked_enterprise_ids
+from officials.models import Role
+from officials.selectors import (
+    jurisdiction_regions,
+    linked_enterprise_ids,
+    one_inspector_per_department,
+)
 from reports import figures
 from reports.figures import Period
 from reports.models import FlagAward, QuarterSnapshot, ReadScope, ScopeKind
@@ -239,12 +242,8 @@ def _jurisdictions() -> Iterator[Scope]:
     requests). There are as many as departments with inspectors, a handful, not one per
     official.
     """
-    inspectors = User.objects.filter(
-        role=Role.INSPECTOR, is_active=True, department__isnull=False
-    ).order_by("department_id", "pk")
-    for _department, staff in groupby(inspectors, key=attrgetter("department_id")):
-        reader = next((user for user in staff if user.has_perm("reports.view")), None)
-        if reader is not None:
+    for reader in one_inspector_per_department():
+        if reader.has_perm("reports.view"):
             yield report_scope(reader)
 
 

@@ -24,6 +24,7 @@ from officials.selectors import (
     enterprises_visible_to,
     inspectors_by_region,
     jurisdiction_regions,
+    one_inspector_per_department,
     region_choices,
     region_tree,
 )
@@ -130,6 +131,19 @@ def test_inspectors_answer_for_the_regions_below_theirs_in_two_queries(tree):
         "dongjie": {"ivan", "cora", "rhea", "dina"},
         "minhou": {"ivan", "cora", "irene"},
     }
+
+
+def test_one_active_inspector_stands_for_each_department_with_inspectors(tree):
+    """Beat keeps each jurisdiction once (reports.snapshots), from one reader of it."""
+    gone = UserFactory(username="gone", role=Role.INSPECTOR, department=tree.roads)
+    gone.is_active = False
+    gone.save()
+    rhea = UserFactory(username="rhea", role=Role.INSPECTOR, department=tree.roads)
+    UserFactory(username="rory", role=Role.INSPECTOR, department=tree.roads)
+    UserFactory(username="hal", role=Role.HANDLER, department=tree.dongjie)
+    # Ivan, without a department, reads the whole portal: no jurisdiction of a department.
+    found = one_inspector_per_department()
+    assert len(found) == 2 and set(found) == {tree.irene, rhea}
 
 
 # --- an enterprise's region: chosen, never typed -------------------------------------------------
