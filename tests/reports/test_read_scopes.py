@@ -171,6 +171,10 @@ def test_beat_keeps_every_jurisdiction_before_its_first_read(cast, statutory):
         report = snapshots.dashboard_report(report_scope(cast.irene), Q3)
     assert report["computed_at"] == later  # beat's, not a computation of the view
     assert report["received"] == 1
+    with time_machine.travel(later + dt.timedelta(minutes=4), tick=False):
+        # Read now, and a jurisdiction still: one scope kept, not two.
+        assert _noted() == {("region", cast.minhou.pk, 0, cast.irene.pk)}
+        assert tasks.keep_read_quarters() == JURISDICTIONS
 
 
 def test_a_jurisdiction_with_no_active_inspector_is_not_kept(cast, statutory):
