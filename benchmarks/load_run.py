@@ -21,6 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = (
     ("queue /requests/", "liaison", "/requests/"),
     ("queue /requests/", "admin", "/requests/"),
+    # The queue at the page size it had before the reader chose one (core.pagination).
+    ("queue, 50 rows", "liaison", "/requests/?page_size=50"),
+    ("queue, 50 rows", "admin", "/requests/?page_size=50"),
     ("API list", "admin", "/api/v1/requests/"),
 )
 

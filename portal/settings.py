@@ -147,6 +147,8 @@ TEMPLATES = [
                 "portal.context_processors.inbox",
                 "portal.context_processors.calendar_warning",
             ],
+            # `|minute`, the one format of a moment on the pages, with no {% load %}.
+            "builtins": ["core.template_filters"],
         },
     },
 ]

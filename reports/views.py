@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from core.pagination import CappedPaginator
+from core.pagination import PAGE_SIZES, CappedPaginator, chosen_page_size
 from core.replica import reads_from_replica
 from officials.models import Role
 from reports import charts, exports, figures, jobs
@@ -40,7 +40,8 @@ from reports.selectors import (
 )
 from reports.snapshots import dashboard_report
 
-PAGE_SIZE = 50
+# The page size of the drill-down list when none is chosen (core.pagination.PAGE_SIZES).
+PAGE_SIZE = PAGE_SIZES[0]
 
 
 def _require_reader(user) -> None:
@@ -243,7 +244,9 @@ def figure_requests(request):
         if fmt not in FORMATS:
             return _bad_request(request, {"format": [_("Choose csv or xlsx.")]})
         return _export_requests(request, queryset, context, fmt)
-    page = CappedPaginator(listed(queryset), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(
+        listed(queryset), chosen_page_size(request.GET, PAGE_SIZE), sizes=PAGE_SIZES
+    ).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
     context.update(

@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.errors import NotPermitted
+from core.template_filters import minute_text
 from officials.models import Role
 from requests_app import calendar
 from requests_app.calendar_csv import HEADER, DaysFileError
@@ -190,7 +191,7 @@ class CalendarYearAdmin(admin.ModelAdmin):
         if obj.fallback_confirmed_at is None:
             return "—"
         return gettext("%(when)s by %(who)s") % {
-            "when": timezone.localtime(obj.fallback_confirmed_at).strftime("%Y-%m-%d %H:%M"),
+            "when": minute_text(obj.fallback_confirmed_at),
             "who": obj.fallback_confirmed_by.display_name,
         }
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from compliance.selectors import conflicts
 from core.errors import InvalidInput
+from core.template_filters import minute_text
 from officials.models import Category, Department, Role, User
 from requests_app.models import OPEN_STATUSES, ExtensionState, ServiceRequest
 from requests_app.timeline import append_event
@@ -219,7 +220,7 @@ def extend(request, *, by, now, clocks, until: dt.datetime, plan: str) -> Change
         until <= latest,
         "until",
         _("An extension reaches at most %(days)d working days ahead: %(latest)s at the latest.")
-        % {"days": days, "latest": timezone.localtime(latest).strftime("%Y-%m-%d %H:%M")},
+        % {"days": days, "latest": minute_text(latest)},
     )
     request.extension_state = ExtensionState.PENDING
     request.extension_until = until

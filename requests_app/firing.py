@@ -16,6 +16,7 @@ from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy, ngettext
 
 from compliance import cases
+from core.template_filters import minute_text
 from notifications import messages
 from officials.models import (
     Department,
@@ -251,7 +252,7 @@ _lazy_ago_words = lazy(_ago_words, str)
 
 def when_due(due: dt.datetime, now: dt.datetime) -> Promise:
     """The reminder's `when`, read in each recipient's language (a lazy string)."""
-    due_text = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
+    due_text = minute_text(due)
     return cast(Promise, _lazy_when_words(due_text, overdue_by(due, now)))
 
 
@@ -294,7 +295,7 @@ def notify(rule, rows, now, context: Context) -> int:
             # Never assigned: the case concerns the liaison who did not hand it on.
             "department": names.get(row["department_id"], NOT_ASSIGNED),
             "clock": clock,
-            "due": timezone.localtime(row["due"]).strftime("%Y-%m-%d %H:%M"),
+            "due": minute_text(row["due"]),
         }
         if rule.action == EscalationAction.REMIND:  # the one message that says when
             message_context["when"] = when_due(row["due"], now)

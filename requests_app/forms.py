@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from compliance.selectors import declared_official_ids
-from core.forms import SerializerForm, empty_choice
+from core.forms import QuickSelect, SerializerForm, empty_choice
 from officials.models import Category, Department, Role, User
 from requests_app.attachments import ACCEPT, MAX_FILES
 from requests_app.changes import FOLLOW_UP_CHANNELS
@@ -50,7 +50,7 @@ def _department_choices():
     return [empty_choice(True), *((d.pk, d.display_name) for d in Department.objects.all())]
 
 
-class HandlerSelect(forms.Select):
+class HandlerSelect(QuickSelect):
     """Handlers grouped by department, each option naming its department in
     `data-department`: static/requests/pickers.js then offers only the chosen department's
     handlers. Without JavaScript the groups still say whose handler is whose, and the
@@ -61,11 +61,11 @@ class HandlerSelect(forms.Select):
         self.department_of: dict[str, int] = department_of or {}
         self.attrs.setdefault("data-follows", "department")
 
-    def create_option(self, name, value, *args, **kwargs):
-        option = super().create_option(name, value, *args, **kwargs)
-        if str(value) in self.department_of:
-            option["attrs"]["data-department"] = str(self.department_of[str(value)])
-        return option
+    def option_attrs(self, value: str, selected: bool) -> dict:
+        attrs = super().option_attrs(value, selected)
+        if value in self.department_of:
+            attrs["data-department"] = str(self.department_of[value])
+        return attrs
 
 
 def _handler_choices(service_request) -> tuple[list, dict[str, int]]:

@@ -257,7 +257,16 @@ class ServiceRequest(models.Model):
             # page reads its rows off an index and stops: the queue of open requests (and the
             # handler's, of one department), the API's two orderings read forwards or
             # backwards, the ledger's two tabs and the extensions waiting for a decision.
-            models.Index(NEXT_DUE, models.F("id"), name="req_queue", condition=Q(status__in=_OPEN)),
+            # Covering (PostgreSQL) the scope's columns: a liaison's capped count of their queue
+            # checks some 10,000 open requests at 1M to find 1,001 of theirs, from the index
+            # alone (6 ms from the table, 2 ms from the index; migration 0022).
+            models.Index(
+                NEXT_DUE,
+                models.F("id"),
+                name="req_queue",
+                condition=Q(status__in=_OPEN),
+                include=["enterprise", "liaison", "department"],
+            ),
             models.Index(
                 models.F("department"),
                 NEXT_DUE,

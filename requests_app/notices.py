@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
-from django.utils import timezone
 
+from core.template_filters import minute_text
 from notifications import messages
 from officials.models import Role, User, lazy_display_name
 from requests_app.approvers import extension_approvers
@@ -137,7 +137,7 @@ WHO_HEARS: tuple[Notice, ...] = (
 
 
 def _when(moment) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return minute_text(moment) if moment else "—"
 
 
 def _dispute_until(request: ServiceRequest) -> str:

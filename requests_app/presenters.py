@@ -4,14 +4,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core import bilingual
+from core.template_filters import minute_text
 from officials.models import Category, Department, department_name
 from requests_app.changes import FOLLOW_UP_CHANNELS
 from requests_app.deadlines import Clocks, DeadlinePolicy
@@ -73,10 +72,8 @@ class Badge:
         without a template include, which cost more than the rest of a queue row."""
         if self.due is None:
             return format_html('<span class="badge {}">{}</span>', self.level, self.text)
-        due = date_format(timezone.localtime(self.due), "Y-m-d H:i")
-        return format_html(
-            '<span class="badge {}" title="{}">{}</span>', self.level, due, self.text
-        )
+        markup = '<span class="badge {}" title="{}">{}</span>'
+        return format_html(markup, self.level, minute_text(self.due), self.text)
 
     # Templates turn a value into text with str() before escaping it: the markup, marked safe.
     __str__ = __html__
@@ -210,7 +207,7 @@ def _event_details(event, departments: dict, categories: dict) -> list[str]:
             details.append(_("Channel: %s") % CHANNEL_LABELS.get(data["channel"], data["channel"]))
     if data.get("until"):
         until = dt.datetime.fromisoformat(data["until"])
-        details.append(_("Until: %s") % timezone.localtime(until).strftime("%Y-%m-%d %H:%M"))
+        details.append(_("Until: %s") % minute_text(until))
     if data.get("reference"):
         details.append(_("Request: %s") % data["reference"])
     return details
@@ -220,8 +217,7 @@ def _rebased_details(data: dict) -> list[str]:
     """Which clock the calendar moved, from when to when."""
     clock = CLOCK_LABELS.get(data.get("clock"), data.get("clock"))
     old, new = (
-        timezone.localtime(dt.datetime.fromisoformat(data[key])).strftime("%Y-%m-%d %H:%M")
-        for key in ("old_due_at", "new_due_at")
+        minute_text(dt.datetime.fromisoformat(data[key])) for key in ("old_due_at", "new_due_at")
     )
     return [_("%(clock)s: %(old)s → %(new)s") % {"clock": clock, "old": old, "new": new}]
 
@@ -230,8 +226,8 @@ def _follow_up_details(data: dict) -> list[str]:
     """How, when and with whom the liaison spoke (the note is the event's own)."""
     details = [_("Channel: %s") % CHANNEL_LABELS.get(data.get("channel"), data.get("channel"))]
     if data.get("contacted_at"):
-        contacted_at = timezone.localtime(dt.datetime.fromisoformat(data["contacted_at"]))
-        details.append(_("Contacted on: %s") % contacted_at.strftime("%Y-%m-%d %H:%M"))
+        contacted_at = dt.datetime.fromisoformat(data["contacted_at"])
+        details.append(_("Contacted on: %s") % minute_text(contacted_at))
     if data.get("contact_name"):
         details.append(_("Spoke with: %s") % data["contact_name"])
     return details

@@ -1,8 +1,8 @@
 """Saved views of the request list ("my views"): an official's own filters and order, by name.
 
-Only the list's own filters are kept (RequestFilter's, and the status), each value as typed
-and capped, so a saved view is a link to the list and never more: opening it runs the same
-scoped queryset and filters as typing them again.
+Only the list's own filters are kept (RequestFilter's, the status) and its page size, each value
+as typed and capped, so a saved view is a link to the list and never more: opening it runs the
+same scoped queryset and filters as typing them again.
 """
 
 from django.http import QueryDict
@@ -14,7 +14,8 @@ from requests_app.models import SavedView
 
 MAX_VIEWS = 20
 MAX_VALUE = 200
-KEPT = tuple(RequestFilter.base_filters)  # status, category, enterprise, …, ordering
+# The list's filters (status, category, enterprise, …, ordering) and the page size chosen.
+KEPT = (*RequestFilter.base_filters, "page_size")
 
 
 def kept_query(params: QueryDict) -> str:

@@ -607,3 +607,58 @@ def test_the_console_alerts_run_the_same_queries_for_few_and_many_cases(cast):
     many, response = count_queries(client, "/inspector/")
     assert len(response.context["alerts"].open_cases) == 20
     assert few == many
+
+
+# --- the page size a reader chooses ---------------------------------------------------------------
+
+
+def test_a_request_list_shows_the_page_size_chosen_and_offers_the_others(cast):
+    raw_requests(cast)
+    client = page_client(cast.liam)
+    response = client.get("/requests/?page=2")
+    assert len(rows_of(response)) == pagination.PAGE_SIZES[0]  # none chosen: the first
+    html = response.content.decode()
+    sizes = re.search(r'<nav class="pager page-sizes"(.*?)</nav>', html, re.S).group(1)
+    assert '<span class="current" aria-current="true">20</span>' in sizes
+    # Another size starts again at page 1.
+    assert 'href="?page_size=50"' in sizes and 'href="?page_size=100"' in sizes
+    for size in pagination.PAGE_SIZES:  # each less than the 105 rows
+        shown = rows_of(client.get(f"/requests/?page_size={size}"))
+        following = rows_of(client.get(f"/requests/?page_size={size}&page=2"))
+        assert len(shown) == size and following and not set(shown) & set(following)
+    # Filters and the size go together; the size links keep the filters.
+    html = client.get("/requests/?status=submitted&page_size=50").content.decode()
+    assert 'href="?status=submitted&amp;page_size=20"' in html
+
+
+@pytest.mark.parametrize("asked", ["7", "abc", "-20", "100000", "", "20.0", "1e2", " 50x"])
+def test_a_page_size_not_offered_shows_the_default_size(cast, asked):
+    raw_requests(cast)
+    response = page_client(cast.liam).get("/requests/", {"page_size": asked})
+    assert response.status_code == 200
+    assert len(rows_of(response)) == pagination.PAGE_SIZES[0]
+
+
+def test_a_short_list_offers_no_page_sizes(cast):
+    raw_requests(cast, n=pagination.PAGE_SIZES[0])
+    html = page_client(cast.liam).get("/requests/").content.decode()
+    assert "page-sizes" not in html
+
+
+@pytest.mark.parametrize(
+    "path", ["/ledger/", "/ledger/?show=closed", "/extensions/?show=all"], ids=str
+)
+def test_the_ledger_and_the_extensions_take_the_page_size_chosen(cast, path):
+    status = Status.CLOSED if "closed" in path else Status.RECTIFYING
+    state = ExtensionState.PENDING if "extensions" in path else ExtensionState.APPROVED
+    raw_requests(
+        cast,
+        n=60,
+        status=status,
+        extension_state=state,
+        extension_until=timezone.now(),
+        closed_at=timezone.now() if status == Status.CLOSED else None,
+    )
+    client = page_client(cast.ada)
+    assert len(rows_of(client.get(path))) == 20
+    assert len(rows_of(client.get(f"{path}{'&' if '?' in path else '?'}page_size=50"))) == 50

@@ -154,3 +154,14 @@ def test_the_page_of_one_departments_figure_is_read_off_its_index(cast, figure):
     queryset, _context = figure_queryset(cast.ada, {**params, "department": cast.roads.pk})
     text = plan(views.listed(queryset))
     assert read_in_order_off("req_department_submitted", text), text
+
+
+def test_the_list_behind_a_figure_takes_the_page_size_chosen(cast):
+    overdue_requests(cast, "acme")
+    client = page_client(cast.ada)
+    assert len(rows_of(client.get(figure_path("received")))) == SMALL  # none chosen
+    chosen = client.get(f"{figure_path('received')}&page_size=50")
+    assert len(rows_of(chosen)) == 50
+    assert 'aria-current="true">50</span>' in chosen.content.decode()
+    # A size not offered: the list at its own size, not an error.
+    assert len(rows_of(client.get(f"{figure_path('received')}&page_size=7"))) == SMALL

@@ -78,3 +78,9 @@ def test_only_known_filters_are_kept_and_capped():
 
     params = QueryDict("search=" + "a" * 500 + "&ordering=-submitted_at&foo=bar&page=2")
     assert kept_query(params) == "search=" + "a" * 200 + "&ordering=-submitted_at"
+
+
+def test_a_view_keeps_the_page_size_chosen(cast):
+    client = client_of(cast.liam)
+    client.post("/requests/views/", {"name": "Long", "page_size": "100", "overdue": "true"})
+    assert SavedView.objects.get(user=cast.liam, name="Long").query == "overdue=true&page_size=100"

@@ -74,7 +74,7 @@ def queue_found(user, text: str) -> set[int]:
     client.force_login(user)
     response = client.get(reverse("requests:list"), {"search": text})
     assert response.status_code == 200
-    return {row.pk for row, _badge in response.context["rows"]}
+    return {row.pk for row, *_shown in response.context["rows"]}
 
 
 def console_found(user, text: str) -> set[int]:

@@ -2,9 +2,11 @@
 
 import datetime as dt
 import re
+from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
+from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.template.loader import render_to_string
@@ -12,8 +14,10 @@ from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.forms import QuickSelect
 from officials.models import Enterprise, EnterpriseClaim, EnterpriseMember
 from requests_app.deadlines import DeadlinePolicy
+from requests_app.forms import HandlerSelect
 from requests_app.models import Attachment, RequestEvent, ServiceRequest, Status
 from requests_app.presenters import clock_badge
 from tests import pages
@@ -149,6 +153,21 @@ def test_the_entrepreneurs_status_filter_says_all_not_the_queue(cast):
     html = page_client(cast.alice, "en").get("/requests/").content.decode()
     assert "Open (the queue)" not in html
     assert "Open (the queue)" in page_client(cast.liam, "en").get("/requests/").content.decode()
+
+
+def test_the_enterprise_filter_offers_the_readers_enterprises_and_marks_the_chosen(cast):
+    cast.globex.name = "Globex <Textiles> & Co"
+    cast.globex.save()
+    client = page_client(cast.ada, "en")  # an administrator: every enterprise
+    select = re.search(
+        r'<select name="enterprise" id="f-enterprise">(.*?)</select>',
+        client.get(f"/requests/?enterprise={cast.globex.pk}").content.decode(),
+    ).group(1)
+    assert select.startswith('<option value="">All</option>')
+    assert f'<option value="{cast.acme.pk}">{cast.acme.name}</option>' in select
+    assert f'<option value="{cast.globex.pk}" selected>Globex &lt;Textiles&gt; &amp; Co' in select
+    # One enterprise (alice's): nothing to choose.
+    assert 'name="enterprise"' not in page_client(cast.alice).get("/requests/").content.decode()
 
 
 def test_queue_is_sorted_by_nearest_deadline_and_paginated(cast):
@@ -698,3 +717,54 @@ def test_an_answer_to_a_question_takes_its_files_in_the_same_form(cast, request_
     )
     assert response.status_code == 302
     assert Attachment.objects.filter(request=service_request, original_name="许可证.pdf").exists()
+
+
+def elements(html: str) -> list:
+    """The elements of `html` in order: each tag with its attributes (in any order) and text."""
+
+    class Reader(HTMLParser):
+        found: list = []
+
+        def handle_starttag(self, tag, attrs):
+            self.found.append((tag, sorted(attrs, key=lambda pair: pair[0])))
+
+        def handle_endtag(self, tag):
+            self.found.append(f"/{tag}")
+
+        def handle_data(self, data):
+            if data.strip():
+                self.found.append(data.strip())
+
+    reader = Reader()
+    reader.found = []
+    reader.feed(str(html))
+    return reader.found
+
+
+def test_a_quick_select_has_the_markup_of_djangos_select_templates(cast):
+    """QuickSelect writes its markup itself (a template per option cost more than a page's
+    rows): the elements, attributes and text Django's select templates give, for a chosen
+    value, an empty choice, groups, choices outside a group and labels that need escaping."""
+    choices = [
+        ("", "---------"),
+        ("Roads & <Bridges>", [(str(cast.hank.pk), "Hank"), ("9999", 'O"Brien')]),
+        (7, "Seven <7>"),
+        (None, "None"),
+    ]
+    attrs = {"id": "bulk-handler", "data-follows": "bulk-department", "required": True}
+    ours = QuickSelect(attrs=attrs, choices=choices)
+    theirs = forms.Select(attrs=attrs, choices=choices)
+    for value in (None, "", str(cast.hank.pk), "9999", 7):
+        assert elements(ours.render("handler", value)) == elements(theirs.render("handler", value))
+    assert 'label="Roads &amp; &lt;Bridges&gt;"' in ours.render("handler", None)
+
+
+def test_the_handler_picker_names_each_handlers_department(cast):
+    picker = HandlerSelect(
+        department_of={str(cast.hank.pk): cast.roads.pk},
+        choices=[("", "---------"), ("Roads", [(str(cast.hank.pk), "Hank"), ("9999", "Other")])],
+    )
+    html = picker.render("handler", str(cast.hank.pk))
+    assert f'<option value="{cast.hank.pk}" data-department="{cast.roads.pk}" selected>' in html
+    assert '<option value="9999">Other</option>' in html
+    assert 'data-follows="department"' in html
