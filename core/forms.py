@@ -40,7 +40,7 @@ class QuickSelect(forms.Select):
 
     def render(self, name, value, attrs=None, renderer=None):
         chosen = set(self.format_value(value))
-        parts = []
+        parts: list[str] = []
         for group, choices in self.choices:
             if isinstance(choices, (list, tuple)):
                 markup = self._options(choices, chosen)
