@@ -8,5 +8,6 @@ class RequestsAppConfig(AppConfig):
 
     def ready(self):
         # Connects the signals that make every process forget its copy of the calendar table
-        # when an admin changes a row of it.
-        from requests_app import working_time  # noqa: F401
+        # when an admin changes a row of it, and the bulk bar's departments and handlers when
+        # a department or a user changes.
+        from requests_app import forms, working_time  # noqa: F401

@@ -2,11 +2,15 @@
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from compliance.selectors import declared_official_ids
 from core.forms import QuickSelect, SerializerForm, empty_choice
@@ -96,6 +100,45 @@ def bulk_handler_select() -> str:
         choices=choices,
     )
     return widget.render("handler", None)
+
+
+# The queue's bulk bar offers every department and every active handler of the city, on every
+# page of the queue: two queries and the picker cost a fifth of the pages two cores serve a
+# second (docs/performance.md). They change seldom, so they are kept in the cache, a copy per
+# language, and dropped when a department or a user is saved or deleted (at once, and again
+# on commit for the other processes). A bulk UPDATE sends no signal: the time limit bounds
+# what it leaves, and the workflow refuses a handler who left or moved meanwhile
+# (changes._check_handler).
+BULK_CHOICES_KEY = "requests:bulk-choices:{language}"
+BULK_CHOICES_SECONDS = 300
+
+
+def bulk_assign_choices() -> tuple[list[tuple[int, str]], str]:
+    """(every department as (id, name), the handler picker's markup) for the queue's bulk bar,
+    in the current language."""
+    key = BULK_CHOICES_KEY.format(language=get_language())
+    kept = cache.get(key)
+    if kept is None:
+        departments = [(d.pk, d.display_name) for d in Department.objects.order_by("path")]
+        kept = (departments, bulk_handler_select())
+        cache.set(key, kept, BULK_CHOICES_SECONDS)
+    return kept
+
+
+def forget_bulk_choices() -> None:
+    keys = [BULK_CHOICES_KEY.format(language=code) for code, _name in settings.LANGUAGES]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+@receiver(post_save, sender="officials.Department")
+@receiver(post_delete, sender="officials.Department")
+@receiver(post_save, sender="officials.User")
+@receiver(post_delete, sender="officials.User")
+def _on_staff_row(update_fields=None, **kwargs) -> None:
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # a login: nothing the bar shows
+    forget_bulk_choices()
 
 
 # --- the action forms of the detail page ---------------------------------------------------------

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import InvalidInput, InvalidTransition, NotPermitted
 from core.forms import QuickSelect, flatten_errors
 from core.pagination import PAGE_SIZES, CappedPaginator, chosen_page_size
-from officials.models import Category, Department, Role
+from officials.models import Category, Role
 from officials.selectors import enterprises_visible_to
 from requests_app import saved_views, workflow
 from requests_app.approvers import decidable_by, prefetch_linked_leaders
@@ -46,7 +46,7 @@ from requests_app.forms import (
     AttachForm,
     RequestCreateForm,
     action_form,
-    bulk_handler_select,
+    bulk_assign_choices,
     form_key,
 )
 from requests_app.models import (
@@ -117,11 +117,11 @@ def _bulk_choices(user) -> dict | None:
     ]
     if not actions:
         return None
-    departments = [(d.pk, d.display_name) for d in Department.objects.order_by("path")]
+    departments, handler_select = bulk_assign_choices()
     return {
         "actions": actions,
         "departments": departments,
-        "handler_select": bulk_handler_select(),
+        "handler_select": handler_select,
         "max": BULK_MAX,
     }
 

@@ -116,6 +116,7 @@ def _count_queries(client, path) -> int:
 @pytest.mark.parametrize(("username", "path"), [("liam", "/requests/"), ("alice", "/requests/")])
 def test_list_runs_a_constant_number_of_queries(cast, username, path):
     client = page_client(cast[username])
+    client.get(path)  # what a process keeps once read (the bulk bar's departments and handlers)
     for _ in range(3):
         ServiceRequestFactory(enterprise=cast.acme, by=cast.alice)
     few = _count_queries(client, path)
