@@ -103,12 +103,12 @@ def bulk_handler_select() -> str:
 
 
 # The queue's bulk bar offers every department and every active handler of the city, on every
-# page of the queue: two queries and the picker cost a fifth of the pages two cores serve a
-# second (docs/performance.md). They change seldom, so they are kept in the cache, a copy per
-# language, and dropped when a department or a user is saved or deleted (at once, and again
-# on commit for the other processes). A bulk UPDATE sends no signal: the time limit bounds
-# what it leaves, and the workflow refuses a handler who left or moved meanwhile
-# (changes._check_handler).
+# page of the queue: the bar cost a fifth of the pages two cores serve a second, its two
+# queries and picker about half of that (docs/performance.md). They change seldom, so they
+# are kept in the cache, a copy per language, and dropped when a department or a user is saved
+# or deleted (at once, and again on commit for the other processes). A bulk UPDATE sends no
+# signal: the time limit bounds what it leaves, and the workflow refuses a handler who left or
+# moved meanwhile (changes._check_handler).
 BULK_CHOICES_KEY = "requests:bulk-choices:{language}"
 BULK_CHOICES_SECONDS = 300
 
