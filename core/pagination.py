@@ -159,3 +159,9 @@ class CappedPaginator(Paginator):
             return self.page(1)
         except EmptyPage:
             return self.page(self.num_pages)
+
+
+def sized_paginator(rows, params, default: int = PAGE_SIZES[0]) -> CappedPaginator:
+    """The paginator of a list whose reader picks its page size (`chosen_page_size`; `default`
+    when none is picked), offering the others in its pager."""
+    return CappedPaginator(rows, chosen_page_size(params, default), sizes=PAGE_SIZES)

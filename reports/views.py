@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
-from core.pagination import PAGE_SIZES, CappedPaginator, chosen_page_size
+from core.pagination import PAGE_SIZES, sized_paginator
 from core.replica import reads_from_replica
 from officials.models import Role
 from reports import charts, exports, figures, jobs
@@ -244,9 +244,9 @@ def figure_requests(request):
         if fmt not in FORMATS:
             return _bad_request(request, {"format": [_("Choose csv or xlsx.")]})
         return _export_requests(request, queryset, context, fmt)
-    page = CappedPaginator(
-        listed(queryset), chosen_page_size(request.GET, PAGE_SIZE), sizes=PAGE_SIZES
-    ).get_page(request.GET.get("page"))
+    page = sized_paginator(listed(queryset), request.GET, PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     params = request.GET.copy()
     params.pop("page", None)
     context.update(

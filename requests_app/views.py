@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import InvalidInput, InvalidTransition, NotPermitted
 from core.forms import QuickSelect, flatten_errors
-from core.pagination import PAGE_SIZES, CappedPaginator, chosen_page_size
+from core.pagination import PAGE_SIZES, sized_paginator
 from officials.models import Category, Role
 from officials.selectors import enterprises_visible_to
 from requests_app import saved_views, workflow
@@ -78,11 +78,6 @@ LIST_TITLES = {
     Role.ADMIN: gettext_lazy("Requests"),
 }
 # --- lists ---------------------------------------------------------------------------------------
-
-
-def _paginator(rows, request) -> CappedPaginator:
-    """The paginator of a request list, at the page size the person chose (PAGE_SIZE if none)."""
-    return CappedPaginator(rows, chosen_page_size(request.GET, PAGE_SIZE), sizes=PAGE_SIZES)
 
 
 def _list_queryset(user, status: str) -> tuple:
@@ -163,7 +158,7 @@ def request_list(request):
     user = request.user
     base, queue = _list_queryset(user, request.GET.get("status", ""))
     filterset = RequestFilter(request.GET or None, queryset=base)
-    page = _paginator(filterset.qs, request).get_page(request.GET.get("page"))
+    page = sized_paginator(filterset.qs, request.GET, PAGE_SIZE).get_page(request.GET.get("page"))
     now, clocks = timezone.now(), Clocks.current()
     filters = _filter_choices(user, request.GET.get("enterprise", ""))
     context = {
@@ -209,7 +204,7 @@ def extension_list(request):
         raise PermissionDenied
     mine = request.GET.get("show") != "all"
     pending = _pending_extensions(user, mine=mine)
-    page = _paginator(pending, request).get_page(request.GET.get("page"))
+    page = sized_paginator(pending, request.GET, PAGE_SIZE).get_page(request.GET.get("page"))
     prefetch_linked_leaders(page, user)
     rows = [(row, "approve_extension" in workflow.allowed_actions(row, user)) for row in page]
     context = {"page": page, "rows": rows, "mine": mine}
@@ -242,7 +237,7 @@ def ledger(request):
         raise PermissionDenied
     struck_off = request.GET.get("show") == "closed"
     queryset = _ledger_queryset(request.user, struck_off)
-    page = _paginator(queryset, request).get_page(request.GET.get("page"))
+    page = sized_paginator(queryset, request.GET, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "rows": ledger_rows(page, timezone.now(), Clocks.current()),
