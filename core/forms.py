@@ -4,10 +4,12 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import models
 from django.forms.boundfield import BoundField
-from django.forms.utils import ErrorDict, flatatt
-from django.utils.html import format_html, format_html_join
+from django.forms.utils import ErrorDict
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from core.markup import attributes, escape
 
 # An empty form field reaches DRF as "" or None; to a person all three mean the same thing.
 _MISSING_CODES = frozenset({"required", "null", "blank"})
@@ -44,29 +46,29 @@ class QuickSelect(forms.Select):
         for group, choices in self.choices:
             if isinstance(choices, (list, tuple)):
                 markup = self._options(choices, chosen)
-                parts.append(format_html('<optgroup label="{}">{}</optgroup>', group, markup))
+                parts.append(f'<optgroup label="{escape(group)}">{markup}</optgroup>')
             else:  # a choice outside any group
                 parts.append(self._options([(group, choices)], chosen))
-        return format_html(
-            '<select name="{}"{}>{}</select>',
-            name,
-            flatatt(self.build_attrs(self.attrs, attrs)),
-            format_html_join("", "{}", ((part,) for part in parts)),
-        )
+        written = attributes(self.build_attrs(self.attrs, attrs))
+        # Every part is escaped markup (_options), the name and the attributes escaped here.
+        return mark_safe(f'<select name="{escape(name)}"{written}>{"".join(parts)}</select>')  # noqa: S308
 
     def option_attrs(self, value: str, selected: bool) -> dict:
         """An option's attributes besides its value (a subclass adds its own)."""
         return {"selected": True} if selected else {}
 
-    def _options(self, choices, chosen: set[str]) -> str:
+    def _options(self, choices, chosen: set[str]) -> SafeString:
+        # Written by core.markup: format_html an option was a third of an administrator's
+        # queue page, for its 200 enterprises.
         rows = []
         for value, label in choices:
             value = "" if value is None else str(value)
             # As Django's Select: only the first option of a chosen value is selected.
             selected = value in chosen
             chosen.discard(value)
-            rows.append((value, flatatt(self.option_attrs(value, selected)), label))
-        return format_html_join("", '<option value="{}"{}>{}</option>', rows)
+            attrs = attributes(self.option_attrs(value, selected))
+            rows.append(f'<option value="{escape(value)}"{attrs}>{escape(label)}</option>')
+        return mark_safe("".join(rows))  # noqa: S308 - every value and label escaped above
 
 
 class PageField(BoundField):
