@@ -90,6 +90,16 @@ def _handler_choices(service_request) -> tuple[list, dict[str, int]]:
     return [empty_choice(False), *groups.items()], department_of
 
 
+def bulk_department_select() -> str:
+    """The queue's bulk bar's department picker: every department, "choose one" first."""
+    departments = [(d.pk, d.display_name) for d in Department.objects.order_by("path")]
+    widget = QuickSelect(
+        attrs={"id": "bulk-department"},
+        choices=[("", _("Choose a department")), *departments],
+    )
+    return widget.render("department", None)
+
+
 def bulk_handler_select() -> str:
     """The queue's bulk bar's handler picker: the assign form's picker (every active handler,
     grouped by department), following the bar's own department select."""
@@ -113,14 +123,14 @@ BULK_CHOICES_KEY = "requests:bulk-choices:{language}"
 BULK_CHOICES_SECONDS = 300
 
 
-def bulk_assign_choices() -> tuple[list[tuple[int, str]], str]:
-    """(every department as (id, name), the handler picker's markup) for the queue's bulk bar,
-    in the current language."""
+def bulk_assign_choices() -> tuple[str, str]:
+    """The markup of the queue's bulk bar's two pickers, (department, handler), in the current
+    language. Kept whole: writing 200 departments' options again on every page cost more than
+    reading them did."""
     key = BULK_CHOICES_KEY.format(language=get_language())
     kept = cache.get(key)
     if kept is None:
-        departments = [(d.pk, d.display_name) for d in Department.objects.order_by("path")]
-        kept = (departments, bulk_handler_select())
+        kept = (bulk_department_select(), bulk_handler_select())
         cache.set(key, kept, BULK_CHOICES_SECONDS)
     return kept
 

@@ -1,0 +1,89 @@
+"""The request lists' rows are written in Python (requests_app.presenters.list_rows): the same
+elements, attributes and text the list template's row loop wrote, kept here as it was."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.template import engines
+from django.urls import reverse
+
+from requests_app.models import ServiceRequest
+from requests_app.presenters import _pk_url, list_rows
+from tests import pages
+from tests.conftest import PENDING_EXTENSION
+from tests.requests_app.test_views import elements
+
+pytestmark = pytest.mark.django_db
+
+# templates/requests/list.html's rows until they were written in Python.
+TEMPLATE_ROWS = """{% load i18n %}
+  {% translate "Enterprise" as l_enterprise %}{% translate "Category" as l_category %}{% translate "Status" as l_status %}{% translate "Department" as l_department %}{% translate "Deadline" as l_deadline %}{% translate "Filed on" as l_filed %}{% translate "Extension" as l_extension %}{% translate "Select" as l_select %}
+  {% for sr, badge, status in rows %}
+    <tr>
+      {% if bulk %}<td class="pick"><input type="checkbox" name="ids" value="{{ sr.pk }}" aria-label="{{ l_select }} {{ sr.reference }}"></td>{% endif %}
+      <td class="title"><a href="{% url 'requests:detail' sr.pk %}">{{ sr.title }}</a> <div class="ref muted">{{ sr.reference }}</div></td>
+      {% if show_enterprise %}<td data-label="{{ l_enterprise }}">{{ sr.enterprise.name }}</td>{% endif %}
+      <td data-label="{{ l_category }}">{{ sr.category.name }}</td>
+      <td data-label="{{ l_status }}"><span class="badge status status-{{ sr.status }}">{{ status }}</span>{% if sr.extension_state and sr.status == "rectifying" %}<div class="small muted">{{ l_extension }}: {{ sr.get_extension_state_display }}</div>{% endif %}</td>
+      <td data-label="{{ l_department }}">{{ sr.department.display_name|default:"—" }}</td>
+      <td data-label="{{ l_deadline }}">{{ badge|default:"—" }}</td>
+      <td class="nowrap" data-label="{{ l_filed }}">{{ sr.submitted_at|minute }}</td>
+    </tr>
+  {% endfor %}"""  # noqa: E501
+
+
+@pytest.fixture
+def listed(cast, request_in):
+    """A queue of every kind of row: not yet assigned (no department), running, paused for
+    information, overdue, with an extension pending, closed, and a title and enterprise name
+    that need escaping."""
+    cast.acme.name = 'Acme & Sons <"Fujian">'
+    cast.acme.save()
+    made = [request_in(state) for state in ("submitted", "rectifying", "info_needed")]
+    made.append(request_in(PENDING_EXTENSION))
+    hostile = request_in("assigned")
+    ServiceRequest.objects.filter(pk=hostile.pk).update(title="<script>alert('x')</script> & co")
+    return made
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("role", ["liam", "ada", "alice"])
+def test_the_rows_are_the_templates_rows(cast, listed, language, role):
+    # Overdue, some of them: the badge's text and level change with the time.
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=2), tick=False):
+        response = pages.page_client(cast[role], language).get("/requests/?status=")
+        context = response.context
+        rows = context["rows"]
+        assert len(rows) == len(listed) + 1
+        for pick in (True, False):
+            for show_enterprise in (True, False):
+                expected = (
+                    engines["django"]
+                    .from_string(TEMPLATE_ROWS)
+                    .render(
+                        {"rows": rows, "bulk": pick, "show_enterprise": show_enterprise},
+                        response.wsgi_request,
+                    )
+                )
+                written = list_rows(rows, pick=pick, show_enterprise=show_enterprise)
+                assert elements(written) == elements(expected)
+    page = response.content.decode()
+    shown = list_rows(
+        rows, pick=context["bulk"] is not None, show_enterprise=context["show_enterprise"]
+    )
+    assert elements(context["row_markup"]) == elements(shown)
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
+
+
+def test_the_rows_speak_the_pages_language(cast, listed):
+    chinese = pages.page_client(cast.liam, "zh-hans").get("/requests/").content.decode()
+    english = pages.page_client(cast.liam, "en").get("/requests/").content.decode()
+    assert 'data-label="状态"' in chinese and 'data-label="Status"' not in chinese
+    assert 'data-label="Status"' in english and 'data-label="状态"' not in english
+
+
+def test_a_link_made_once_is_the_reversed_link():
+    detail = _pk_url("requests:detail")
+    for pk in (1, 9, 10, 987654321, 2**40):
+        assert detail(pk) == reverse("requests:detail", args=[pk])
