@@ -39,6 +39,7 @@ from reports.selectors import (
     report_scope,
 )
 from reports.snapshots import dashboard_report
+from requests_app.presenters import list_rows, status_label
 
 # The page size of the drill-down list when none is chosen (core.pagination.PAGE_SIZES).
 PAGE_SIZE = PAGE_SIZES[0]
@@ -249,9 +250,11 @@ def figure_requests(request):
     )
     params = request.GET.copy()
     params.pop("page", None)
+    rows = [(row, None, status_label(row.status)) for row in page]
     context.update(
         {
             "page": page,
+            "row_markup": list_rows(rows, pick=False, show_enterprise=True, deadline=False),
             "figure_label": figures.label_of(context["query"].cleaned_data["figure"]),
             "params": params.urlencode(),
         }

@@ -7,7 +7,9 @@ import pytest
 import time_machine
 from django.template import engines
 from django.urls import reverse
+from django.utils import timezone
 
+from reports.figures import Period
 from requests_app.models import ServiceRequest
 from requests_app.presenters import _pk_url, list_rows
 from tests import pages
@@ -87,3 +89,50 @@ def test_a_link_made_once_is_the_reversed_link():
     detail = _pk_url("requests:detail")
     for pk in (1, 9, 10, 987654321, 2**40):
         assert detail(pk) == reverse("requests:detail", args=[pk])
+
+
+# templates/reports/requests.html's rows until they were written by list_rows.
+TEMPLATE_FIGURE_ROWS = """{% load i18n %}
+{% translate "Enterprise" as enterprise_label %}{% translate "Category" as category_label %}{% translate "Status" as status_label %}{% translate "Department" as department_label %}{% translate "Filed on" as filed_label %}
+  {% for sr in page %}
+    <tr>
+      <td class="title"><a href="{% url 'requests:detail' sr.pk %}">{{ sr.title }}</a> <div class="ref muted">{{ sr.reference }}</div></td>
+      <td data-label="{{ enterprise_label }}">{{ sr.enterprise.name }}</td>
+      <td data-label="{{ category_label }}">{{ sr.category.name }}</td>
+      <td data-label="{{ status_label }}"><span class="badge status status-{{ sr.status }}">{{ sr.get_status_display }}</span></td>
+      <td data-label="{{ department_label }}">{{ sr.department.display_name|default:"—" }}</td>
+      <td class="nowrap" data-label="{{ filed_label }}">{{ sr.submitted_at|minute }}</td>
+    </tr>
+  {% endfor %}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_figures_rows_are_its_templates_rows_and_name_a_pending_extension(cast, listed, language):
+    period = Period.containing(timezone.now())
+    url = f"/reports/requests/?year={period.year}&quarter={period.quarter}&figure=received"
+    response = pages.page_client(cast.ada, language).get(url)
+    page = response.context["page"]
+    assert len(page.object_list) == len(listed) + 1
+    expected = (
+        engines["django"]
+        .from_string(TEMPLATE_FIGURE_ROWS)
+        .render({"page": page}, response.wsgi_request)
+    )
+    shown = elements(response.context["row_markup"])
+    # The one difference: a request waiting for an extension says so, as in the queue.
+    pending = ServiceRequest.objects.get(pk=listed[-1].pk).get_extension_state_display()
+    said = [item for item in shown if isinstance(item, str) and item.endswith(f": {pending}")]
+    assert len(said) == 1
+    without = [item for item in shown if item not in said]
+    assert _drop_extension_divs(without) == elements(expected)
+
+
+def _drop_extension_divs(items: list) -> list:
+    """The elements without each `<div class="small muted">…</div>` left empty by the filter."""
+    out: list = []
+    for item in items:
+        if item == "/div" and out and out[-1] == ("div", [("class", "small muted")]):
+            out.pop()
+            continue
+        out.append(item)
+    return out
