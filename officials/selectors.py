@@ -79,7 +79,14 @@ def jurisdiction_regions(user: User) -> list[str] | None:
     """
     if user.department_id is None:
         return None
-    return sorted(set(department_regions(user.department).values_list("region", flat=True)))
+    # Kept on the user object for its department: a page asks up to three times (the requests',
+    # the enterprises' and the cases' scopes), and a request's user is loaded anew each request.
+    kept = user.__dict__.get("_jurisdiction_regions")
+    if kept is not None and kept[0] == user.department_id:
+        return list(kept[1])
+    regions = sorted(set(department_regions(user.department).values_list("region", flat=True)))
+    user.__dict__["_jurisdiction_regions"] = (user.department_id, tuple(regions))
+    return regions
 
 
 # What a region that is not one of the tree's is told, in the API and on every form.

@@ -97,6 +97,24 @@ def test_a_sub_district_covers_only_itself(tree):
     assert not enterprises_visible_to(clerk).filter(pk=tree.acme.pk).exists()
 
 
+def test_a_users_regions_are_read_once_for_their_department(tree):
+    """A page asks up to three times (the requests', enterprises' and cases' scopes): the user
+    object keeps the answer for its department, and reads again once moved."""
+    clerk = UserFactory(role=Role.HANDLER, department=tree.gulou)
+    with CaptureQueriesContext(connection) as first:
+        assert regions_of(clerk) == {"gulou", "dongjie"}
+    with CaptureQueriesContext(connection) as again:
+        assert regions_of(clerk) == {"gulou", "dongjie"}
+    assert len(again) == 0 < len(first)
+    clerk.department = tree.commerce
+    assert regions_of(clerk) == {"fuzhou", "gulou", "dongjie", "minhou"}
+    # What a caller does with the list it was given changes nothing kept.
+    jurisdiction_regions(clerk).append("nowhere")
+    assert "nowhere" not in regions_of(clerk)
+    clerk.department = None
+    assert jurisdiction_regions(clerk) is None
+
+
 def test_the_departments_covering_a_region_are_those_whose_jurisdiction_has_it(tree):
     covering = set(departments_covering("dongjie"))
     everyone = {
