@@ -125,8 +125,7 @@ BULK_CHOICES_SECONDS = 300
 
 def bulk_assign_choices() -> tuple[str, str]:
     """The markup of the queue's bulk bar's two pickers, (department, handler), in the current
-    language. Kept whole: writing 200 departments' options again on every page cost more than
-    reading them did."""
+    language. Kept as markup, not as choices: the page then writes neither picker again."""
     key = BULK_CHOICES_KEY.format(language=get_language())
     kept = cache.get(key)
     if kept is None:
