@@ -60,6 +60,7 @@ from requests_app.presenters import (
     clock_badge,
     event_rows,
     latest_answer,
+    ledger_markup,
     ledger_rows,
     list_rows,
     status_label,
@@ -243,9 +244,11 @@ def ledger(request):
     struck_off = request.GET.get("show") == "closed"
     queryset = _ledger_queryset(request.user, struck_off)
     page = sized_paginator(queryset, request.GET, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = ledger_rows(page, timezone.now(), Clocks.current())
     context = {
         "page": page,
-        "rows": ledger_rows(page, timezone.now(), Clocks.current()),
+        "rows": rows,
+        "row_markup": ledger_markup(rows, struck_off=struck_off),
         "struck_off": struck_off,
         # Extensions still to be decided are not on the ledger yet: the ledger says how many
         # wait for this user, and links to them.

@@ -12,6 +12,7 @@ from django.utils import timezone
 from reports.figures import Period
 from requests_app.models import ServiceRequest
 from requests_app.presenters import _pk_url, list_rows
+from requests_app.workflow import transition
 from tests import pages
 from tests.conftest import PENDING_EXTENSION
 from tests.requests_app.test_views import elements
@@ -136,3 +137,69 @@ def _drop_extension_divs(items: list) -> list:
             continue
         out.append(item)
     return out
+
+
+# templates/requests/ledger.html's rows until they were written by ledger_markup.
+TEMPLATE_LEDGER_ROWS = """{% load i18n %}
+  {% for row in rows %}{% with sr=row.request badge=row.badge %}
+    <tr>
+      <td class="title"><a href="{% url 'requests:detail' sr.pk %}">{{ sr.title }}</a>
+        <div class="ref muted">{{ sr.reference }}</div>
+        <div class="small muted">{{ sr.enterprise.name }}</div></td>
+      <td data-label="{% translate 'Department' %}">{{ sr.department.display_name|default:"—" }}{% if sr.handler %}<div class="small muted">{{ sr.handler.display_name }}</div>{% endif %}</td>
+      <td class="plan" data-label="{% translate 'Plan' %}">{{ sr.extension_plan|linebreaksbr|default:"—" }}</td>
+      <td data-label="{% if struck_off %}{% translate 'Struck off on' %}{% else %}{% translate 'Next due' %}{% endif %}">
+        {% if struck_off %}
+          <span class="badge status status-closed">{% translate "Struck off" %}</span>
+          <div class="nowrap small">{{ sr.closed_at|minute }}</div>
+        {% else %}
+          <span class="nowrap">{{ sr.answer_due_at|minute|default:"—" }}</span><br>
+          {% include "requests/_badge.html" %}
+          {% if not badge %}<span class="badge status status-{{ sr.status }}">{{ sr.get_status_display }}</span>{% endif %}
+        {% endif %}
+      </td>
+      <td data-label="{% translate 'Progress' %}">{{ row.progress|default:"—" }}
+        {% if row.progress_at %}<div class="small muted nowrap"><time datetime="{{ row.progress_at|date:'c' }}">{{ row.progress_at|minute }}</time></div>{% endif %}</td>
+    </tr>
+  {% endwith %}{% endfor %}"""  # noqa: E501
+
+
+@pytest.fixture
+def supervised(cast, request_in):
+    """The ledger's rows of every kind: rectifying on an approved extension, paused for
+    information, answered, and struck off; a plan of several lines with markup in it, and a
+    title that needs escaping."""
+    made = []
+    for then in ([], ["request_info"], ["feedback"], ["feedback", "review"]):
+        sr = request_in(PENDING_EXTENSION)
+        sr = transition(sr.pk, "approve_extension", by=cast.leona)
+        for action in then:
+            payload, actor = {
+                "request_info": ({"question": "Which gate?"}, cast.hank),
+                "feedback": ({"message": "Repaved."}, cast.hank),
+                "review": ({"accepted": True, "rating": 5}, cast.alice),
+            }[action]
+            sr = transition(sr.pk, action, by=actor, **payload)
+        made.append(sr)
+    ServiceRequest.objects.filter(pk=made[0].pk).update(
+        title="<b>Gate</b> & 'fence'", extension_plan='Week 1: <survey>\r\nWeek 2: repave & "seal"'
+    )
+    return made
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("show", ["", "closed"])
+def test_the_ledgers_rows_are_its_templates_rows(cast, supervised, language, show):
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=30), tick=False):
+        response = pages.page_client(cast.leona, language).get(f"/ledger/?show={show}")
+        rows = response.context["rows"]
+        assert len(rows) == (1 if show else 3)
+        expected = (
+            engines["django"]
+            .from_string(TEMPLATE_LEDGER_ROWS)
+            .render({"rows": rows, "struck_off": bool(show)}, response.wsgi_request)
+        )
+    assert elements(response.context["row_markup"]) == elements(expected)
+    if not show:
+        page = response.content.decode()
+        assert "&lt;b&gt;Gate&lt;/b&gt;" in page and "&lt;survey&gt;<br>" in page
