@@ -1,5 +1,6 @@
-"""The request lists' rows are written in Python (requests_app.presenters.list_rows): the same
-elements, attributes and text the list template's row loop wrote, kept here as it was."""
+"""The request lists' and the ledger's rows are written in Python (requests_app.presenters:
+list_rows, ledger_markup): the same elements, attributes and text the templates' row loops wrote,
+kept here as they were."""
 
 import datetime as dt
 
@@ -39,8 +40,8 @@ TEMPLATE_ROWS = """{% load i18n %}
 @pytest.fixture
 def listed(cast, request_in):
     """A queue of every kind of row: not yet assigned (no department), running, paused for
-    information, overdue, with an extension pending, closed, and a title and enterprise name
-    that need escaping."""
+    information, overdue, with an extension pending, and a title and an enterprise name that
+    need escaping."""
     cast.acme.name = 'Acme & Sons <"Fujian">'
     cast.acme.save()
     made = [request_in(state) for state in ("submitted", "rectifying", "info_needed")]
