@@ -265,9 +265,10 @@ def ledger_markup(rows: list[LedgerRow], *, struck_off: bool) -> SafeString:
             )
         out.append(
             "<tr>"
+            # The space lets a phone, where the reference runs on after the title, break there.
             f'<td class="title"><a href="{escape(detail_url(sr.pk))}">{escape(sr.title)}</a>'
-            f'<div class="ref muted">{escape(sr.reference)}</div>'
-            f'<div class="small muted">{escape(sr.enterprise.name)}</div></td>'
+            f' <div class="ref muted">{escape(sr.reference)}</div>'
+            f' <div class="small muted">{escape(sr.enterprise.name)}</div></td>'
             f'<td data-label="{label["department"]}">{escape(department or "—")}{handler}</td>'
             f'<td class="plan" data-label="{label["plan"]}">{_lines(sr.extension_plan)}</td>'
             f'<td data-label="{label["when"]}">{when}</td>'

@@ -201,6 +201,8 @@ def test_the_ledgers_rows_are_its_templates_rows(cast, supervised, language, sho
             .render({"rows": rows, "struck_off": bool(show)}, response.wsgi_request)
         )
     assert elements(response.context["row_markup"]) == elements(expected)
+    # On a phone the reference runs on after the title: the space between them stays.
+    assert '</a> <div class="ref muted">' in response.context["row_markup"]
     if not show:
         page = response.content.decode()
         assert "&lt;b&gt;Gate&lt;/b&gt;" in page and "&lt;survey&gt;<br>" in page
