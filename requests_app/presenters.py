@@ -4,6 +4,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -135,19 +136,16 @@ def list_rows(rows, *, pick: bool, show_enterprise: bool, deadline: bool = True)
     markup is what templates/requests/list.html wrote (tests/requests_app/test_list_rows.py
     holds the two side by side). Every value is escaped (core.markup.escape); a Badge is markup.
     """
-    label = {
-        key: escape(text)
-        for key, text in (
-            ("select", _("Select")),
-            ("enterprise", _("Enterprise")),
-            ("category", _("Category")),
-            ("status", _("Status")),
-            ("department", _("Department")),
-            ("deadline", _("Deadline")),
-            ("filed", _("Filed on")),
-            ("extension", _("Extension")),
-        )
-    }
+    label = _escaped(
+        select=_("Select"),
+        enterprise=_("Enterprise"),
+        category=_("Category"),
+        status=_("Status"),
+        department=_("Department"),
+        deadline=_("Deadline"),
+        filed=_("Filed on"),
+        extension=_("Extension"),
+    )
     detail_url = _pk_url("requests:detail")
     out = []
     for sr, badge, status in rows:
@@ -182,6 +180,11 @@ def list_rows(rows, *, pick: bool, show_enterprise: bool, deadline: bool = True)
         cells.append(f'<td class="nowrap" data-label="{label["filed"]}">{filed}</td>')
         out.append(f"<tr>{''.join(cells)}</tr>")
     return mark_safe("\n".join(out))  # noqa: S308 - every value escaped above
+
+
+def _escaped(**texts) -> dict[str, str]:
+    """A row's cell labels, each translated and escaped once a page."""
+    return {key: escape(text) for key, text in texts.items()}
 
 
 def _pk_url(name: str):
@@ -226,16 +229,13 @@ def ledger_markup(rows: list[LedgerRow], *, struck_off: bool) -> SafeString:
     """The ledger's rows as `<tr>` markup (for the same reason as `list_rows`): what
     templates/requests/ledger.html wrote, held beside it in tests/requests_app/test_list_rows.py.
     """
-    label = {
-        key: escape(text)
-        for key, text in (
-            ("department", _("Department")),
-            ("plan", _("Plan")),
-            ("progress", _("Progress")),
-            ("struck_off", _("Struck off")),
-            ("when", _("Struck off on") if struck_off else _("Next due")),
-        )
-    }
+    label = _escaped(
+        department=_("Department"),
+        plan=_("Plan"),
+        progress=_("Progress"),
+        struck_off=_("Struck off"),
+        when=_("Struck off on") if struck_off else _("Next due"),
+    )
     detail_url = _pk_url("requests:detail")
     out = []
     for row in rows:
@@ -279,10 +279,8 @@ def ledger_markup(rows: list[LedgerRow], *, struck_off: bool) -> SafeString:
 
 
 def _lines(text: str) -> str:
-    """`|linebreaksbr|default:"—"`: the text escaped, each line break a <br>."""
-    if not text:
-        return "—"
-    return escape(text.replace("\r\n", "\n").replace("\r", "\n")).replace("\n", "<br>")
+    """`|linebreaksbr|default:"—"`, as the template wrote the plan."""
+    return linebreaksbr(text, autoescape=True) if text else "—"
 
 
 @dataclass
