@@ -187,14 +187,14 @@ def _escaped(**texts) -> dict[str, str]:
     return {key: escape(text) for key, text in texts.items()}
 
 
-def _pk_url(name: str):
-    """`pk -> reverse(name, args=[pk])`, reversing once: reverse() costs some 40 µs a call, a
-    list's links 4 ms at 100 rows. A number of nine digits stands for the key and is replaced;
-    a pattern whose URL does not hold it exactly once is reversed every time."""
+def _pk_url(name: str, *rest):
+    """`pk -> reverse(name, args=[pk, *rest])`, reversing once: reverse() costs some 40 µs a
+    call, a list's links 4 ms at 100 rows. A number of nine digits stands for the key and is
+    replaced; a pattern whose URL does not hold it exactly once is reversed every time."""
     marker = "987654321"
-    pattern = reverse(name, args=[int(marker)])
+    pattern = reverse(name, args=[int(marker), *rest])
     if pattern.count(marker) != 1:
-        return lambda pk: reverse(name, args=[pk])
+        return lambda pk: reverse(name, args=[pk, *rest])
     head, _marker, tail = pattern.partition(marker)
     return lambda pk: f"{head}{int(pk)}{tail}"
 
@@ -273,6 +273,54 @@ def ledger_markup(rows: list[LedgerRow], *, struck_off: bool) -> SafeString:
             f'<td class="plan" data-label="{label["plan"]}">{_lines(sr.extension_plan)}</td>'
             f'<td data-label="{label["when"]}">{when}</td>'
             f'<td data-label="{label["progress"]}">{progress}</td>'
+            "</tr>"
+        )
+    return mark_safe("\n".join(out))  # noqa: S308 - every value escaped above
+
+
+def extension_markup(rows, *, csrf_token: str, back: str) -> SafeString:
+    """The rows of the extensions waiting for a decision as `<tr>` markup, from (request, may
+    decide) pairs (for the same reason as `list_rows`): what templates/requests/extensions.html
+    wrote, held beside it in tests/requests_app/test_list_rows.py. A row the user decides
+    carries its approve form: `csrf_token` is the page's token (one for all its forms, as the
+    template's `{% csrf_token %}` gave), `back` the page to come back to."""
+    label = _escaped(
+        number=_("Number"),
+        department=_("Department"),
+        deadline=_("Current deadline"),
+        until=_("Asked until"),
+        plan=_("Plan"),
+        approve=_("Approve"),
+        refuse=_("Refuse…"),
+    )
+    detail_url = _pk_url("requests:detail")
+    approve_url = _pk_url("requests:act", "approve_extension")
+    token, back = escape(csrf_token), escape(back)
+    out = []
+    for sr, may_decide in rows:
+        detail = escape(detail_url(sr.pk))
+        decide = ""
+        if may_decide:
+            decide = (
+                f'<form method="post" action="{escape(approve_url(sr.pk))}" class="actions-row">'
+                f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
+                f'<input type="hidden" name="next" value="{back}">'
+                f'<button type="submit" class="primary">{label["approve"]}</button>'
+                f'<a class="button secondary" href="{detail}?act=refuse_extension'
+                f'#action-refuse_extension">{label["refuse"]}</a></form>'
+            )
+        department = sr.department.display_name if sr.department_id else ""
+        plan = linebreaksbr(sr.extension_plan, autoescape=True)
+        out.append(
+            "<tr>"
+            f'<td class="ref" data-label="{label["number"]}">{escape(sr.reference)}</td>'
+            f'<td class="title"><a href="{detail}">{escape(sr.title)}</a>'
+            f'<div class="small muted">{escape(sr.enterprise.name)}</div></td>'
+            f'<td data-label="{label["department"]}">{escape(department or "—")}</td>'
+            f'<td data-label="{label["deadline"]}">{minute_text(sr.answer_due_at)}</td>'
+            f'<td data-label="{label["until"]}">{minute_text(sr.extension_until)}</td>'
+            f'<td data-label="{label["plan"]}">{plan}</td>'
+            f"<td>{decide}</td>"
             "</tr>"
         )
     return mark_safe("\n".join(out))  # noqa: S308 - every value escaped above

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -59,6 +60,7 @@ from requests_app.models import (
 from requests_app.presenters import (
     clock_badge,
     event_rows,
+    extension_markup,
     latest_answer,
     ledger_markup,
     ledger_rows,
@@ -213,7 +215,8 @@ def extension_list(request):
     page = sized_paginator(pending, request.GET, PAGE_SIZE).get_page(request.GET.get("page"))
     prefetch_linked_leaders(page, user)
     rows = [(row, "approve_extension" in workflow.allowed_actions(row, user)) for row in page]
-    context = {"page": page, "rows": rows, "mine": mine}
+    markup = extension_markup(rows, csrf_token=get_token(request), back=request.get_full_path())
+    context = {"page": page, "rows": rows, "row_markup": markup, "mine": mine}
     return render(request, "requests/extensions.html", context)
 
 

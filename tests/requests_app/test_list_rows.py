@@ -1,18 +1,20 @@
-"""The request lists' and the ledger's rows are written in Python (requests_app.presenters:
-list_rows, ledger_markup): the same elements, attributes and text the templates' row loops wrote,
-kept here as they were."""
+"""The request lists', the ledger's and the extensions' rows are written in Python
+(requests_app.presenters: list_rows, ledger_markup, extension_markup): the same elements,
+attributes and text the templates' row loops wrote, kept here as they were."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
 from django.template import engines
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from reports.figures import Period
 from requests_app.models import ServiceRequest
-from requests_app.presenters import _pk_url, list_rows
+from requests_app.presenters import _pk_url, extension_markup, list_rows
 from requests_app.workflow import transition
 from tests import pages
 from tests.conftest import PENDING_EXTENSION
@@ -89,8 +91,10 @@ def test_the_rows_speak_the_pages_language(cast, listed):
 
 def test_a_link_made_once_is_the_reversed_link():
     detail = _pk_url("requests:detail")
+    approve = _pk_url("requests:act", "approve_extension")
     for pk in (1, 9, 10, 987654321, 2**40):
         assert detail(pk) == reverse("requests:detail", args=[pk])
+        assert approve(pk) == reverse("requests:act", args=[pk, "approve_extension"])
 
 
 # templates/reports/requests.html's rows until they were written by list_rows.
@@ -206,3 +210,90 @@ def test_the_ledgers_rows_are_its_templates_rows(cast, supervised, language, sho
     if not show:
         page = response.content.decode()
         assert "&lt;b&gt;Gate&lt;/b&gt;" in page and "&lt;survey&gt;<br>" in page
+
+
+# templates/requests/extensions.html's rows until they were written by extension_markup.
+TEMPLATE_EXTENSION_ROWS = """{% load i18n %}
+  {# Translated once, not once a row: a page has up to 100 rows. #}
+  {% translate "Number" as l_number %}{% translate "Department" as l_department %}{% translate "Current deadline" as l_deadline %}{% translate "Asked until" as l_until %}{% translate "Plan" as l_plan %}{% translate "Approve" as l_approve %}{% translate "Refuse…" as l_refuse %}
+  {% with back=request.get_full_path %}{% for sr, may_decide in rows %}
+    <tr>
+      <td class="ref" data-label="{{ l_number }}">{{ sr.reference }}</td>
+      <td class="title"><a href="{% url 'requests:detail' sr.pk %}">{{ sr.title }}</a><div class="small muted">{{ sr.enterprise.name }}</div></td>
+      <td data-label="{{ l_department }}">{{ sr.department.display_name|default:"—" }}</td>
+      <td data-label="{{ l_deadline }}">{{ sr.answer_due_at|minute }}</td>
+      <td data-label="{{ l_until }}">{{ sr.extension_until|minute }}</td>
+      <td data-label="{{ l_plan }}">{{ sr.extension_plan|linebreaksbr }}</td>
+      <td>{% if may_decide %}
+        <form method="post" action="{% url 'requests:act' sr.pk 'approve_extension' %}" class="actions-row">{% csrf_token %}
+          <input type="hidden" name="next" value="{{ back }}">
+          <button type="submit" class="primary">{{ l_approve }}</button>
+          <a class="button secondary" href="{% url 'requests:detail' sr.pk %}?act=refuse_extension#action-refuse_extension">{{ l_refuse }}</a>
+        </form>{% endif %}</td>
+    </tr>
+  {% endfor %}{% endwith %}"""  # noqa: E501
+
+
+def _tokens_aside(html: str) -> tuple[list, set[str]]:
+    """The elements of `html` with each CSRF token's value put aside (a token is masked anew
+    each time it is asked for), and the values."""
+    found = elements(html)
+    tokens = set()
+    for index, item in enumerate(found):
+        if isinstance(item, tuple) and ("name", "csrfmiddlewaretoken") in item[1]:
+            attributes = dict(item[1])
+            tokens.add(attributes.pop("value"))
+            found[index] = (item[0], sorted(attributes.items()))
+    return found, tokens
+
+
+@pytest.fixture
+def pending_extensions(cast, request_in):
+    """Extensions waiting for the leader's decision: one with a plan of several lines with
+    markup in it and a title that needs escaping."""
+    made = [request_in(PENDING_EXTENSION) for _ in range(3)]
+    ServiceRequest.objects.filter(pk=made[0].pk).update(
+        title="<b>Gate</b> & 'fence'", extension_plan='Week 1: <survey>\r\nWeek 2: repave & "seal"'
+    )
+    return made
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+@pytest.mark.parametrize("show", ["", "all"])
+def test_the_extensions_rows_are_its_templates_rows(cast, pending_extensions, language, show):
+    url = f"/extensions/?show={show}"
+    response = pages.page_client(cast.leona, language).get(url)
+    rows = response.context["rows"]
+    assert len(rows) == len(pending_extensions) and all(decides for _sr, decides in rows)
+    # Rows the reader decides and rows they only see, in turn.
+    for mixed in (rows, [(sr, index % 2 == 0) for index, (sr, _decides) in enumerate(rows)]):
+        expected = (
+            engines["django"]
+            .from_string(TEMPLATE_EXTENSION_ROWS)
+            .render({"rows": mixed}, response.wsgi_request)
+        )
+        written = extension_markup(mixed, csrf_token="token", back=url)
+        assert _tokens_aside(written)[0] == _tokens_aside(expected)[0]
+        assert _tokens_aside(written)[1] == ({"token"} if any(d for _, d in mixed) else set())
+    shown, tokens = _tokens_aside(response.context["row_markup"])
+    assert shown == _tokens_aside(extension_markup(rows, csrf_token="token", back=url))[0]
+    assert len(tokens) == 1  # the page's one token, in every row's form
+    page = response.content.decode()
+    assert "&lt;b&gt;Gate&lt;/b&gt;" in page and "&lt;survey&gt;<br>" in page
+
+
+def test_approving_from_a_written_row_passes_the_csrf_check(cast, pending_extensions):
+    """The token a row's form carries is one the CSRF check accepts: the approval goes
+    through, and the leader is back on the list."""
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(cast.leona)
+    markup = client.get("/extensions/").context["row_markup"]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', markup).group(1)
+    target = pending_extensions[1]
+    act = f"/requests/{target.pk}/act/approve_extension/"
+    refused = client.post(act, {"next": "/extensions/"})
+    assert refused.status_code == 403  # without the token: the check is on
+    response = client.post(act, {"next": "/extensions/", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302 and response["Location"] == "/extensions/"
+    target.refresh_from_db()
+    assert target.extension_state == "approved"
