@@ -47,8 +47,20 @@ def capped_count(rows, cap: int | None = None) -> CappedCount:
     """Count `rows` (a queryset or a sequence), reading at most `cap` + 1 of them."""
     cap = COUNT_CAP if cap is None else cap
     # A sliced queryset counts as COUNT(*) over a LIMIT subquery; a list just has a length.
-    seen = rows.order_by()[: cap + 1].count() if hasattr(rows, "query") else len(rows[: cap + 1])
+    seen = _bare(rows)[: cap + 1].count() if hasattr(rows, "query") else len(rows[: cap + 1])
     return CappedCount(count=min(seen, cap), capped=seen > cap)
+
+
+def _bare(rows):
+    """The rows to count: no order, and of each row its key alone. The LIMIT subquery keeps
+    the columns selected, and an annotation among them runs for each row counted: the ledger's
+    two subqueries for its latest event made its capped count 4 ms instead of 1.7. A DISTINCT
+    or a values() list counts the values it selects, so it is counted as it is."""
+    rows = rows.order_by()
+    query = rows.query
+    if query.distinct or query.values_select or query.combinator:
+        return rows
+    return rows.values("pk")
 
 
 class CappedPage(Page):

@@ -15,6 +15,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import F, OuterRef, Subquery
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -24,7 +25,13 @@ from core.api import Pagination
 from core.pagination import CappedCount, CappedPaginator, capped_count
 from notifications.models import Kind, Notification
 from requests_app.filters import RequestFilter
-from requests_app.models import OPEN_STATUSES, ExtensionState, ServiceRequest, Status
+from requests_app.models import (
+    OPEN_STATUSES,
+    ExtensionState,
+    RequestEvent,
+    ServiceRequest,
+    Status,
+)
 from requests_app.selectors import queue_for, requests_visible_to
 from requests_app.views import _pending_extensions
 from tests.factories import RawServiceRequestFactory
@@ -298,6 +305,26 @@ def test_a_capped_count_reads_one_row_past_the_cap(cast):
     assert capped_count(rows, 12) == CappedCount(12, capped=False)
     assert capped_count(rows, 11) == CappedCount(11, capped=True)
     assert capped_count(list(range(3)), 2) == CappedCount(2, capped=True)
+
+
+def test_a_capped_count_selects_the_keys_alone(cast):
+    """An annotation is not run for the rows counted (the ledger's latest event, two
+    subqueries a row); a filter on one still counts; DISTINCT values count as values."""
+    raw_requests(cast, 6)
+    latest = RequestEvent.objects.filter(request=OuterRef("pk")).order_by("-seq")
+    annotated = ServiceRequest.objects.select_related("enterprise").annotate(
+        progress=Subquery(latest.values("action")[:1]), doubled=F("id") * 2
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert capped_count(annotated, 10) == CappedCount(6, capped=False)
+    counted = queries[0]["sql"]
+    assert RequestEvent._meta.db_table not in counted and "enterprise" not in counted
+    smallest = ServiceRequest.objects.order_by("id").values_list("id", flat=True)[:2]
+    few = annotated.filter(doubled__lte=2 * max(smallest))
+    assert capped_count(few, 10) == CappedCount(2, capped=False)
+    categories = ServiceRequest.objects.values("category").distinct()
+    assert categories.count() < 6  # counted as keys, they would be 6
+    assert capped_count(categories, 10) == CappedCount(categories.count(), capped=False)
 
 
 def test_the_label_of_a_capped_count():
