@@ -55,7 +55,13 @@ class ServiceRequestViewSet(
         return (
             requests_visible_to(self.request.user)
             .with_related()
-            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+            .prefetch_related(
+                Prefetch(
+                    "attachments",
+                    queryset=Attachment.objects.order_by("id"),
+                    to_attr="attachment_list",
+                )
+            )
             .order_by("-submitted_at", "-id")
         )
 

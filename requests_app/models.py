@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from core import bilingual
@@ -322,6 +323,13 @@ class ServiceRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @cached_property
+    def attachment_list(self) -> list:
+        """Its attachments as the API lists them, by id. A list's query fills this for a whole
+        page at once (`Prefetch("attachments", ..., to_attr="attachment_list")`): a prefetch
+        into the related manager makes a queryset for each row, some 3 ms a page of 100."""
+        return list(self.attachments.order_by("id"))
 
     def is_overdue(self, now=None) -> bool:
         """`overdue_q`, for one loaded request."""

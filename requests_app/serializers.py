@@ -42,7 +42,7 @@ class ServiceRequestSerializer(ModelSerializer):
     liaison = RefSerializer(read_only=True, allow_null=True)
     overdue = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField()
-    attachments = AttachmentSerializer(many=True, read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True, source="attachment_list")
 
     class Meta:
         model = ServiceRequest

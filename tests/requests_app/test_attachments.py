@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from requests_app.attachments import sniff
-from requests_app.models import Attachment, RequestEvent
+from requests_app.models import Attachment, RequestEvent, ServiceRequest
+from requests_app.serializers import ServiceRequestSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +90,25 @@ def test_an_attachment_is_listed_in_the_request_and_on_the_timeline(cast, api, r
     assert event.actor == cast.hank
     assert event.data == {"attachment": created["id"], "sha256": created["sha256"]}
     assert event.from_status == event.to_status == "assigned"
+
+
+def test_attachments_are_listed_by_id_on_the_list_the_detail_and_an_object_not_prefetched(
+    cast, api, request_in
+):
+    """The API's list fills every row's attachments in one query (to_attr); a request read
+    without it (the result of an action the actor can no longer see) reads its own."""
+    service_request = request_in("assigned")
+    other = request_in("assigned")
+    ids = [upload(api, cast.hank, service_request, f"p{i}.pdf", PDF).json()["id"] for i in (1, 2)]
+    upload(api, cast.hank, other, "other.pdf", PDF)
+    listed = api(cast.alice).get("/api/v1/requests/").json()["results"]
+    by_id = {row["id"]: [a["id"] for a in row["attachments"]] for row in listed}
+    assert by_id[service_request.pk] == ids and len(by_id[other.pk]) == 1
+    detail = api(cast.alice).get(f"/api/v1/requests/{service_request.pk}/").json()
+    assert [a["id"] for a in detail["attachments"]] == ids
+    plain = ServiceRequest.objects.get(pk=service_request.pk)
+    shown = ServiceRequestSerializer(plain, context={}).data["attachments"]
+    assert [a["id"] for a in shown] == ids and shown == detail["attachments"]
 
 
 def test_the_stored_file_has_a_random_name_inside_the_media_root(cast, api, request_in):
