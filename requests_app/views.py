@@ -232,7 +232,7 @@ def _ledger_queryset(user, struck_off: bool):
         scoped = scoped.filter(status=Status.CLOSED).order_by("-closed_at", "-id")
     else:
         scoped = scoped.filter(status__in=OPEN_STATUSES).order_by("answer_due_at", "id")
-    return scoped.with_related().annotate(
+    return scoped.for_ledger().annotate(
         progress_action=Subquery(latest.values("action")[:1]),
         progress_at=Subquery(latest.values("created_at")[:1]),
     )
