@@ -169,6 +169,13 @@ TEMPLATE_LEDGER_ROWS = """{% load i18n %}
   {% endwith %}{% endfor %}"""  # noqa: E501
 
 
+def _needing_escapes(service_request) -> None:
+    """A title, and a plan of two lines, with markup and ampersands in them."""
+    ServiceRequest.objects.filter(pk=service_request.pk).update(
+        title="<b>Gate</b> & 'fence'", extension_plan='Week 1: <survey>\r\nWeek 2: repave & "seal"'
+    )
+
+
 @pytest.fixture
 def supervised(cast, request_in):
     """The ledger's rows of every kind: rectifying on an approved extension, paused for
@@ -186,9 +193,7 @@ def supervised(cast, request_in):
             }[action]
             sr = transition(sr.pk, action, by=actor, **payload)
         made.append(sr)
-    ServiceRequest.objects.filter(pk=made[0].pk).update(
-        title="<b>Gate</b> & 'fence'", extension_plan='Week 1: <survey>\r\nWeek 2: repave & "seal"'
-    )
+    _needing_escapes(made[0])
     return made
 
 
@@ -252,9 +257,7 @@ def pending_extensions(cast, request_in):
     """Extensions waiting for the leader's decision: one with a plan of several lines with
     markup in it and a title that needs escaping."""
     made = [request_in(PENDING_EXTENSION) for _ in range(3)]
-    ServiceRequest.objects.filter(pk=made[0].pk).update(
-        title="<b>Gate</b> & 'fence'", extension_plan='Week 1: <survey>\r\nWeek 2: repave & "seal"'
-    )
+    _needing_escapes(made[0])
     return made
 
 
