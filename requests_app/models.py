@@ -101,8 +101,8 @@ class ServiceRequestQuerySet(models.QuerySet):
 
     def for_ledger(self):
         """What a row of the supervision ledger shows: the request with its enterprise,
-        department and handler, and the plan, without the description: a page of 100 reads
-        four related rows a request instead of five, and no long text it does not show."""
+        department and handler, and the plan, without the description: three related rows a
+        request instead of `with_related`'s five, and no long text the ledger does not show."""
         return self.select_related("enterprise", "department", "handler").defer("description")
 
 
