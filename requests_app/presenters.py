@@ -172,14 +172,20 @@ def list_rows(rows, *, pick: bool, show_enterprise: bool, deadline: bool = True)
             f'<td data-label="{label["status"]}"><span class="badge status status-'
             f'{escape(sr.status)}">{escape(status)}</span>{extension}</td>'
         )
-        department = sr.department.display_name if sr.department_id else ""
-        cells.append(f'<td data-label="{label["department"]}">{escape(department or "—")}</td>')
+        cells.append(f'<td data-label="{label["department"]}">{_department(sr)}</td>')
         if deadline:
             cells.append(f'<td data-label="{label["deadline"]}">{escape(badge or "—")}</td>')
         filed = minute_text(sr.submitted_at)
         cells.append(f'<td class="nowrap" data-label="{label["filed"]}">{filed}</td>')
         out.append(f"<tr>{''.join(cells)}</tr>")
     return mark_safe("\n".join(out))  # noqa: S308 - every value escaped above
+
+
+def _department(sr) -> str:
+    """A row's department in the reader's language, escaped; "—" before it is routed (what
+    the templates' `sr.department.display_name|default:"—"` wrote)."""
+    name = sr.department.display_name if sr.department_id else ""
+    return escape(name or "—")
 
 
 def _escaped(**texts) -> dict[str, str]:
@@ -243,7 +249,6 @@ def ledger_markup(rows: list[LedgerRow], *, struck_off: bool) -> SafeString:
         handler = ""
         if sr.handler_id:
             handler = f'<div class="small muted">{escape(sr.handler.display_name)}</div>'
-        department = sr.department.display_name if sr.department_id else ""
         if struck_off:
             when = (
                 f'<span class="badge status status-closed">{label["struck_off"]}</span>'
@@ -269,7 +274,7 @@ def ledger_markup(rows: list[LedgerRow], *, struck_off: bool) -> SafeString:
             f'<td class="title"><a href="{escape(detail_url(sr.pk))}">{escape(sr.title)}</a>'
             f' <div class="ref muted">{escape(sr.reference)}</div>'
             f' <div class="small muted">{escape(sr.enterprise.name)}</div></td>'
-            f'<td data-label="{label["department"]}">{escape(department or "—")}{handler}</td>'
+            f'<td data-label="{label["department"]}">{_department(sr)}{handler}</td>'
             f'<td class="plan" data-label="{label["plan"]}">{_lines(sr.extension_plan)}</td>'
             f'<td data-label="{label["when"]}">{when}</td>'
             f'<td data-label="{label["progress"]}">{progress}</td>'
@@ -309,14 +314,13 @@ def extension_markup(rows, *, csrf_token: str, back: str) -> SafeString:
                 f'<a class="button secondary" href="{detail}?act=refuse_extension'
                 f'#action-refuse_extension">{label["refuse"]}</a></form>'
             )
-        department = sr.department.display_name if sr.department_id else ""
         plan = linebreaksbr(sr.extension_plan, autoescape=True)
         out.append(
             "<tr>"
             f'<td class="ref" data-label="{label["number"]}">{escape(sr.reference)}</td>'
             f'<td class="title"><a href="{detail}">{escape(sr.title)}</a>'
             f'<div class="small muted">{escape(sr.enterprise.name)}</div></td>'
-            f'<td data-label="{label["department"]}">{escape(department or "—")}</td>'
+            f'<td data-label="{label["department"]}">{_department(sr)}</td>'
             f'<td data-label="{label["deadline"]}">{minute_text(sr.answer_due_at)}</td>'
             f'<td data-label="{label["until"]}">{minute_text(sr.extension_until)}</td>'
             f'<td data-label="{label["plan"]}">{plan}</td>'
