@@ -464,3 +464,28 @@ def test_health_reports_the_replicas_lag(standby, cast, settings):
     lag = replica.replica_lag()
     assert lag["behind_bytes"] >= 0
     assert lag["stale"] is (lag["behind_seconds"] > 1)
+
+
+@needs_replica
+@on_the_replica
+def test_the_reports_analytic_settings_reach_the_replica(standby):
+    """The quarter's pass reads the replica: its planner settings must be set there, not on the
+    primary (where the replica's sorts kept their default 4 MB and spilled to disk)."""
+    from reports import figures
+
+    def planner_settings(connection) -> tuple:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT current_setting('jit'), current_setting('work_mem'), "
+                "current_setting('enable_indexscan')"
+            )
+            return cursor.fetchone()
+
+    _caught_up()
+    before = planner_settings(standby)
+    assert before[1] != "64MB"
+    with reads_from_replica(), figures.analytic_queries():
+        assert planner_settings(standby) == ("off", "64MB", before[2])
+        with figures.analytic_plan():
+            assert planner_settings(standby) == ("off", "64MB", "off")
+    assert planner_settings(standby) == before

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from reports import figures
 from reports.figures import Period, percentile
@@ -207,3 +208,33 @@ def test_periods():
     assert Period(2026, 4).end == at("2027-01-01 00:00")
     assert Period.containing(at("2026-07-01 00:00")) == Period(2026, 3)
     assert Period.containing(at("2026-06-30 23:59")) == Period(2026, 2)
+
+
+ANALYTIC_SETTINGS = ("jit", "work_mem", "enable_indexscan")
+
+
+def planner_settings(connection) -> dict[str, str]:
+    """The settings the analytic pass changes, as the connection's session sees them now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('jit'), current_setting('work_mem'), "
+            "current_setting('enable_indexscan')"
+        )
+        return dict(zip(ANALYTIC_SETTINGS, cursor.fetchone(), strict=True))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner settings")
+# Outside the test's own transaction: SET LOCAL lasts until the outermost transaction ends.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_analytic_settings_hold_in_the_pass_and_end_with_it():
+    before = planner_settings(connection)
+    with figures.analytic_queries():
+        assert planner_settings(connection) == {**before, "jit": "off", "work_mem": "64MB"}
+        with figures.analytic_plan():
+            assert planner_settings(connection) == {
+                "jit": "off",
+                "work_mem": "64MB",
+                "enable_indexscan": "off",
+            }
+        assert planner_settings(connection)["enable_indexscan"] == before["enable_indexscan"]
+    assert planner_settings(connection) == before
