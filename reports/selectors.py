@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from compliance.models import AccountabilityCase, Finding, Severity
-from officials.models import Department, Role, User, department_name
+from officials.models import Department, Enterprise, Role, User, department_name
 from officials.selectors import jurisdiction_regions, linked_enterprise_ids
 from reports import figures
 from reports.figures import Period
@@ -36,6 +36,18 @@ class Scope:
     requests: QuerySet
     city_wide: bool
     department: Department | None = None
+    # An inspector's jurisdiction: the enterprise regions `requests` is limited to.
+    regions: list[str] | None = None
+
+    def counts_every_request(self) -> bool:
+        """Whether the scope's requests are every request of the portal: city-wide, or a
+        jurisdiction that every enterprise's region lies in (a city's inspector). Asked when
+        it is needed, not for every scope: one small read of the enterprises."""
+        if self.city_wide:
+            return True
+        if self.regions is None or self.department is not None:
+            return False
+        return not Enterprise.objects.exclude(region__in=self.regions).exists()
 
     def cases(self) -> QuerySet:
         cases = AccountabilityCase.objects.all()
@@ -67,8 +79,10 @@ def report_scope(user: User) -> Scope:
         if user.role == Role.LIAISON:
             linked |= Q(liaison=user)
         return Scope(user, visible.filter(linked), city_wide=False)
-    whole = user.role == Role.INSPECTOR and jurisdiction_regions(user) is None
-    return Scope(user, visible, city_wide=whole)
+    if user.role == Role.INSPECTOR:
+        regions = jurisdiction_regions(user)
+        return Scope(user, visible, city_wide=regions is None, regions=regions)
+    return Scope(user, visible, city_wide=False)
 
 
 def departments_in_scope(scope: Scope, counted: Iterable[int] = ()) -> QuerySet:
@@ -325,8 +339,11 @@ def quarter_figures(
         (category_counts(report), previous_categories),
         mining.result() if mining else None,
     )
-    # The flags score the whole city's departments: a city-wide pass has their counts already.
-    whole_city = scope.city_wide and scope.department is None
+    # The flags score the whole city's departments: a pass over every request has their counts
+    # already. So has a jurisdiction's when every enterprise lies in it, checked after the pass.
+    # (An enterprise moved into the jurisdiction between the pass and the check would be left
+    # out of the provisional flags until the figures are next computed; awarding counts afresh.)
+    whole_city = scope.department is None and scope.counts_every_request()
     report["flags"] = flags.flags_for(
         period, scope.department, now=now, rows=by_department if whole_city else None
     )

@@ -1,6 +1,8 @@
 """Red and yellow flags: scores from weighted components, two best and two worst of each peer
 group of four or more, and a case proposal for consecutive yellow flags."""
 
+import datetime as dt
+
 import pytest
 
 from compliance import cases
@@ -13,7 +15,12 @@ from reports.figures import Period
 from reports.flags import Score, award, weighted_score
 from reports.models import FlagAward, FlagColor, ReportSettings
 from tests.conftest import at
-from tests.factories import DepartmentFactory, UserFactory
+from tests.factories import (
+    DepartmentFactory,
+    EnterpriseFactory,
+    RawServiceRequestFactory,
+    UserFactory,
+)
 
 WEIGHTS = {
     "on_time": 0.3,
@@ -155,3 +162,66 @@ def test_consecutive_yellow_flags_open_cases_through_compliance_and_tell_the_ins
     assert {note.recipient.username for note in told} == expected
     assert told.count() == 2 * len(expected)  # one message per case and inspector
     assert all("2026-Q3" in note.body for note in told)
+
+
+# --- the provisional flags of a jurisdiction's report ---------------------------------------------
+
+
+def _report_flags(user) -> dict:
+    from reports.selectors import quarterly_report, report_scope
+
+    return quarterly_report(report_scope(user), Period(2026, 3), now=at("2026-10-02 09:00"))[
+        "flags"
+    ]
+
+
+@pytest.fixture
+def city_passes(monkeypatch) -> list:
+    """The city's own passes by department that the flags made (reports.flags._city_rows)."""
+    made = []
+    city_rows = flags._city_rows
+
+    def counted(*args, **kwargs):
+        made.append(args[0])
+        return city_rows(*args, **kwargs)
+
+    monkeypatch.setattr(flags, "_city_rows", counted)
+    return made
+
+
+def _inspector_of(region: str):
+    return UserFactory(role=Role.INSPECTOR, department=DepartmentFactory(region=region))
+
+
+def test_a_jurisdiction_over_every_enterprise_scores_the_flags_from_its_own_pass(
+    bureaus, city_passes
+):
+    inspector = _inspector_of("gulou")  # the bureaus' one enterprise is in gulou
+    admin = UserFactory(role=Role.ADMIN)
+    assert _report_flags(inspector) == _report_flags(admin)
+    assert city_passes == []
+    yellow = [f["department"]["id"] for f in _report_flags(inspector)["yellow"]]
+    assert yellow == [bureaus[3].pk, bureaus[4].pk]
+
+
+def test_a_jurisdiction_short_of_an_enterprise_scores_the_flags_on_the_whole_city(
+    bureaus, city_passes
+):
+    elsewhere = EnterpriseFactory(region="minhou")
+    start = at("2026-07-06 09:00")
+    for _ in range(12):  # the worst bureau, all closed outside gulou: no longer among the worst
+        RawServiceRequestFactory(
+            enterprise=elsewhere,
+            department=bureaus[4],
+            status="closed",
+            submitted_at=start,
+            assigned_at=start + dt.timedelta(hours=1),
+            answered_at=start + dt.timedelta(hours=2),
+            closed_at=start + dt.timedelta(hours=3),
+            rating=5,
+        )
+    inspector = _inspector_of("gulou")
+    shown = _report_flags(inspector)
+    assert city_passes == [Period(2026, 3)]
+    assert shown == _report_flags(UserFactory(role=Role.ADMIN))
+    assert bureaus[4].pk not in [f["department"]["id"] for f in shown["yellow"]]
