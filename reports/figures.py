@@ -364,10 +364,12 @@ def month_label(month) -> str:
 
 
 def _read_database():
-    """The alias and connection the quarter's requests are read from right now: the replica
-    inside replica-safe code (core.replica), the primary otherwise."""
+    """The alias the quarter's requests are read from right now (the replica inside
+    replica-safe code, core.replica; the primary otherwise), and its connection if it is
+    PostgreSQL's, whose planner takes the analytic settings (None elsewhere)."""
     alias = router.db_for_read(ServiceRequest) or DEFAULT_DB_ALIAS
-    return alias, connections[alias]
+    connection = connections[alias]
+    return alias, connection if connection.vendor == "postgresql" else None
 
 
 @contextmanager
@@ -383,7 +385,7 @@ def analytic_queries():
     """
     alias, target = _read_database()
     with transaction.atomic(using=alias):
-        if target.vendor == "postgresql":
+        if target is not None:
             with target.cursor() as cursor:
                 # The percentiles sort every span of the quarter once per breakdown: in memory,
                 # not in temporary files (the default 4 MB spills at a few thousand requests).
@@ -410,7 +412,7 @@ def analytic_plan():
     of 2.5 s, the city's department counts 0.47 s instead of 0.95 s (1M requests, loaded).
     """
     alias, target = _read_database()
-    if target.vendor != "postgresql":
+    if target is None:
         yield
         return
     with transaction.atomic(using=alias):
