@@ -321,3 +321,17 @@ def eager_tasks(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     return settings
+
+
+# The session settings the reports' analytic pass changes (reports.figures).
+ANALYTIC_SETTINGS = ("jit", "work_mem", "enable_indexscan")
+
+
+def planner_settings(connection) -> dict[str, str]:
+    """The settings the analytic pass changes, as the connection's session sees them now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('jit'), current_setting('work_mem'), "
+            "current_setting('enable_indexscan')"
+        )
+        return dict(zip(ANALYTIC_SETTINGS, cursor.fetchone(), strict=True))

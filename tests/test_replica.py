@@ -39,6 +39,7 @@ from reports.figures import Period
 from reports.models import ExportJob, ExportStatus
 from reports.selectors import quarterly_report, report_scope
 from requests_app.models import ServiceRequest
+from tests.conftest import planner_settings
 from tests.factories import ServiceRequestFactory, category
 
 CATCH_UP_SECONDS = 30
@@ -473,19 +474,15 @@ def test_the_reports_analytic_settings_reach_the_replica(standby):
     primary (where the replica's sorts kept their default 4 MB and spilled to disk)."""
     from reports import figures
 
-    def planner_settings(connection) -> tuple:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT current_setting('jit'), current_setting('work_mem'), "
-                "current_setting('enable_indexscan')"
-            )
-            return cursor.fetchone()
-
     _caught_up()
     before = planner_settings(standby)
-    assert before[1] != "64MB"
+    assert before["work_mem"] != "64MB"
     with reads_from_replica(), figures.analytic_queries():
-        assert planner_settings(standby) == ("off", "64MB", before[2])
+        assert planner_settings(standby) == {**before, "jit": "off", "work_mem": "64MB"}
         with figures.analytic_plan():
-            assert planner_settings(standby) == ("off", "64MB", "off")
+            assert planner_settings(standby) == {
+                "jit": "off",
+                "work_mem": "64MB",
+                "enable_indexscan": "off",
+            }
     assert planner_settings(standby) == before

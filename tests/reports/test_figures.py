@@ -10,7 +10,7 @@ from reports.figures import Period, percentile
 from reports.models import ReportSettings
 from reports.selectors import narrow_to_department, quarterly_report, report_scope
 from requests_app.working_time import WorkingClock, working_time_between
-from tests.conftest import at
+from tests.conftest import at, planner_settings
 
 Q3 = Period(2026, 3)
 
@@ -208,19 +208,6 @@ def test_periods():
     assert Period(2026, 4).end == at("2027-01-01 00:00")
     assert Period.containing(at("2026-07-01 00:00")) == Period(2026, 3)
     assert Period.containing(at("2026-06-30 23:59")) == Period(2026, 2)
-
-
-ANALYTIC_SETTINGS = ("jit", "work_mem", "enable_indexscan")
-
-
-def planner_settings(connection) -> dict[str, str]:
-    """The settings the analytic pass changes, as the connection's session sees them now."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('jit'), current_setting('work_mem'), "
-            "current_setting('enable_indexscan')"
-        )
-        return dict(zip(ANALYTIC_SETTINGS, cursor.fetchone(), strict=True))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner settings")
