@@ -325,6 +325,8 @@ def eager_tasks(settings):
 
 # The session settings the reports' analytic pass changes (reports.figures).
 ANALYTIC_SETTINGS = ("jit", "work_mem", "enable_indexscan")
+# Inside both analytic_queries and analytic_plan.
+IN_THE_ANALYTIC_PASS = {"jit": "off", "work_mem": "64MB", "enable_indexscan": "off"}
 
 
 def planner_settings(connection) -> dict[str, str]:
