@@ -172,8 +172,13 @@ def undo_last_run() -> None:
             "FROM requests_app_requestevent e WHERE e.request_id = h.request_id AND e.seq = 1 "
             "AND h.seq > 1"
         )
-        cursor.execute("UPDATE requests_app_deadline SET stage = 1 WHERE clock = 'assign'")
-        cursor.execute("UPDATE requests_app_deadline SET stage = 0 WHERE clock = 'answer'")
+        # Only the rows a sweep moved: rewriting all ten million would leave as many dead rows.
+        cursor.execute(
+            "UPDATE requests_app_deadline SET stage = 1 WHERE clock = 'assign' AND stage <> 1"
+        )
+        cursor.execute(
+            "UPDATE requests_app_deadline SET stage = 0 WHERE clock = 'answer' AND stage <> 0"
+        )
         cursor.execute("VACUUM ANALYZE")
 
 
@@ -353,7 +358,7 @@ def main() -> None:
         measure_queue()
     busy = sweep_in_subprocess()
     print(
-        f"\nSweep with {args.due:,} due: {busy['seconds']} s "
+        f"\nSweep with {sum(busy['fired'].values()):,} firings due: {busy['seconds']} s "
         f"(CPU of the sweeping process {busy['python_cpu']} s; load average {busy['load']}), "
         f"peak RSS {busy['peak_rss_mb']} MB, fired {busy['fired']}, "
         f"{busy['notifications']:,} notifications."

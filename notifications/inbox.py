@@ -60,8 +60,9 @@ def grouped(notifications: Iterable[Notification]) -> list[tuple[int | None, lis
 
 
 def unread_count(user) -> int:
-    """One COUNT over the (recipient, read_at) index, of at most COUNT_CAP + 1 rows: every page
-    shows it, so it stops there (more than COUNT_CAP reads "1,000+", core/pagination.py)."""
+    """One COUNT over the unread index (`notification_inbox_unread`), of at most COUNT_CAP + 1
+    rows: every page shows it, so it stops there (more than COUNT_CAP reads "1,000+",
+    core/pagination.py)."""
     if not user.is_authenticated:
         return 0
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)

@@ -66,6 +66,9 @@ Partition = tuple[int, int]
 WHOLE: Partition = (1, 0)
 # Batches in flight at once in a large sweep on PostgreSQL: one per core of the target machine.
 SIDE_BY_SIDE = 2
+# A sweep that fired at least this many vacuums the deadline table before it returns
+# (`postgres.tidy_deadlines`): each climb left a dead row, and an index entry for it.
+TIDY_AFTER = 50_000
 
 _TRIGGER_ORDER: dict[str, int] = {Trigger.FRACTION: 0, Trigger.BREACH: 1, Trigger.AFTER_BREACH: 2}
 _CLOCK_ORDER: dict[str, int] = {Clock.ASSIGN: 0, Clock.ANSWER: 1, Clock.EXTENSION: 2}
@@ -273,20 +276,37 @@ def sweep(now: dt.datetime | None = None, *, partition: Partition = WHOLE) -> Sw
         if due_by is None:
             continue  # waits for a year's calendar
         batches = batch_bounds(_pending(rule, position, due_by, held, partition=partition))
-        if len(batches) > 1 and _may_run_batches_side_by_side():
+        if len(batches) > 1 and _commits_on_its_own():
             _fire_side_by_side(rule, position, batches, due_by, result, held, partition)
             continue
         for bounds in batches:
             fire(rule, position, bounds, due_by, result, held, partition=partition)
+    if sum(result.fired.values()) >= TIDY_AFTER and _commits_on_its_own():
+        _tidy()
     result.seconds = time.perf_counter() - started
     record_sweep()  # for /health/: the age of the last sweep
     return result
 
 
-def _may_run_batches_side_by_side() -> bool:
-    # Each batch then commits on its own connection: not inside a caller's transaction, whose
-    # rows the other connections could not see, and not on SQLite, which has one writer.
+def _commits_on_its_own() -> bool:
+    """PostgreSQL, and not inside a caller's transaction: what batches side by side need (each
+    commits on its own connection, and other connections could not see a caller's uncommitted
+    rows; SQLite has one writer), and the VACUUM after a large sweep (never in a transaction)."""
     return in_database() and not connection.in_atomic_block
+
+
+def _tidy() -> None:
+    """Vacuum the deadline table after a large sweep.
+
+    Every deadline a sweep fires climbs a rung: a new row version, and the old one's entry
+    left in the pending index. The next sweep, a minute later with nothing due, walked the
+    million dead entries a 1,000,000-firing sweep left and visited each row to learn it was
+    gone (250-400 ms at 10M requests, against 40 ms once vacuumed). Autovacuum removes them
+    too (sooner for this table since migration 0023), but not at a moment anyone can count
+    on; here it costs about 0.6 s after a million firings.
+    """
+    with connection.cursor() as cursor:
+        postgres.tidy_deadlines(cursor)
 
 
 def in_database() -> bool:

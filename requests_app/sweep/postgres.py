@@ -30,6 +30,10 @@ from requests_app.timeline import NewEvent, append_many, canonical_template
 
 NO_JIT = "SET LOCAL jit = off"
 
+# SKIP_LOCKED: when another part of a shared sweep (or autovacuum) is vacuuming the table
+# already, this one passes rather than waits.
+VACUUM_DEADLINES = "VACUUM (SKIP_LOCKED) {deadline}"
+
 LOCK_BATCH = """
     SELECT id FROM {request}
     WHERE id = ANY(ARRAY(
@@ -229,6 +233,13 @@ def no_jit(cursor) -> None:
     which takes longer (30 ms and more) than running them.
     """
     cursor.execute(NO_JIT)
+
+
+def tidy_deadlines(cursor) -> None:
+    """VACUUM_DEADLINES: remove the deadline rows a large sweep left dead, and their index
+    entries (`escalation._tidy`). Outside any transaction: VACUUM cannot run inside one. A
+    database user that does not own the table gets a warning, not an error."""
+    cursor.execute(_text(VACUUM_DEADLINES))
 
 
 @dataclass(frozen=True)

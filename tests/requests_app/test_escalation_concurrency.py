@@ -22,7 +22,7 @@ from notifications.models import Notification
 from requests_app import escalation
 from requests_app.checkpoints import verify_chain
 from requests_app.escalation import SweepResult, sweep
-from requests_app.models import EscalationFiring, RequestEvent, ServiceRequest
+from requests_app.models import Deadline, EscalationFiring, RequestEvent, ServiceRequest
 from requests_app.workflow import transition
 from tests.conftest import SHANGHAI, drive
 from tests.factories import ServiceRequestFactory
@@ -215,3 +215,68 @@ def test_a_large_sweep_runs_its_batches_side_by_side_and_fires_each_once(
     assert [fired(request) for request in requests] == [4] * 120
     assert Notification.objects.filter(created_at=NOW).count() == result.notifications > 0
     assert_timelines_whole(requests)
+
+
+def _manual_vacuums_of_deadlines() -> int:
+    """How often the deadline table was vacuumed by a VACUUM statement (autovacuum counts
+    apart), as PostgreSQL's statistics say now."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # not a figure cached earlier
+        cursor.execute(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = %s::regclass",
+            [Deadline._meta.db_table],
+        )
+        return cursor.fetchone()[0]
+
+
+# 30 requests never assigned: two reminders, an escalation and a case each.
+SMALL_BACKLOG, ITS_FIRINGS = 30, 4 * 30
+
+
+@pytest.mark.parametrize(
+    ("tidy_after", "vacuums"),
+    [(ITS_FIRINGS, 1), (ITS_FIRINGS + 1, 0)],
+    ids=["as-many-as-tidy-after", "fewer"],
+)
+def test_a_sweep_that_fired_tidy_after_or_more_vacuums_the_deadlines_before_it_returns(
+    cast, enqueued, monkeypatch, tidy_after, vacuums
+):
+    """Each climb leaves a dead deadline row and its entry in the pending index: a large sweep
+    vacuums them away, so that the next sweep does not walk them; a small one leaves them to
+    autovacuum."""
+    monkeypatch.setattr(escalation, "BATCH_SIZE", 25)  # side by side, as a large sweep runs
+    monkeypatch.setattr(escalation, "TIDY_AFTER", tidy_after)
+    file_requests(cast, SMALL_BACKLOG)
+    before = _manual_vacuums_of_deadlines()
+
+    result = sweep(now=NOW)
+
+    assert sum(result.fired.values()) == ITS_FIRINGS
+    assert _manual_vacuums_of_deadlines() == before + vacuums
+
+
+def test_a_sweep_inside_a_transaction_fires_but_leaves_the_vacuum(cast, enqueued, monkeypatch):
+    """VACUUM cannot run inside a transaction: a caller's sweep fires as always and does not
+    try."""
+    monkeypatch.setattr(escalation, "TIDY_AFTER", 1)
+    file_requests(cast, SMALL_BACKLOG)
+    before = _manual_vacuums_of_deadlines()
+
+    with transaction.atomic():
+        result = sweep(now=NOW)
+
+    assert sum(result.fired.values()) == ITS_FIRINGS
+    assert _manual_vacuums_of_deadlines() == before
+
+
+def test_autovacuum_visits_the_deadline_table_after_two_percent_of_its_rows_change():
+    """Migration 0023: autovacuum does not wait for the default 20% of dead rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [Deadline._meta.db_table]
+        )
+        (options,) = cursor.fetchone()
+    assert sorted(options) == [
+        "autovacuum_analyze_scale_factor=0.02",
+        "autovacuum_vacuum_scale_factor=0.02",
+    ]
