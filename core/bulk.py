@@ -73,7 +73,7 @@ def update_rows(model, key: str, columns: Sequence[str], rows: list[tuple]) -> N
                 f"UPDATE {table} AS t SET {assignments} "
                 f"FROM unnest({arrays}) AS m({', '.join(quote(name) for name in names)}) "
                 f"WHERE t.{quote(key)} = m.{quote(key)}",
-                [list(values) for values in zip(*rows, strict=True)],
+                [_array(list(values)) for values in zip(*rows, strict=True)],
             )
         else:
             assignments = ", ".join(f"{quote(name)} = %s" for name in columns)
@@ -100,6 +100,29 @@ def int_array(values) -> str:
     sweep batch, one joined string is several times cheaper.
     """
     return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
+def text_array(values) -> str:
+    """Strings (None: NULL) as one PostgreSQL array literal, to bind as `%s::text[]` (or
+    varchar): as `int_array`, one string for psycopg to adapt instead of thousands."""
+    return "{" + ",".join("NULL" if value is None else quoted(value) for value in values) + "}"
+
+
+def quoted(text: str) -> str:
+    """A string as an element of an array literal: double-quoted, with its backslashes and
+    double quotes escaped (so commas, braces, spaces and the word NULL stay text)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _array(values: list):
+    """A column of `update_rows` as psycopg is best given it: integers or strings as one
+    literal (psycopg adapts a list element by element in Python), anything else as the
+    list."""
+    if all(type(value) is int for value in values):  # not bool: a boolean column stays a list
+        return int_array(values)
+    if all(value is None or type(value) is str for value in values):
+        return text_array(values)
+    return values
 
 
 def _json(value):

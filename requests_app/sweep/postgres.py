@@ -14,7 +14,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from core.bulk import int_array
+from core.bulk import int_array, quoted
 from notifications.messages import COLUMNS as NOTIFICATION_COLUMNS
 from notifications.messages import InboxWords
 from notifications.models import Notification
@@ -429,10 +429,6 @@ def _positional(text: str, names: tuple[str, ...]) -> str:
 
 def text_matrix(rows: list[list[str]]) -> str:
     """A 2-D PostgreSQL text[] literal, each element quoted."""
-
-    def quoted(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
     return "{" + ",".join("{" + ",".join(map(quoted, row)) + "}" for row in rows) + "}"
 
 

@@ -16,7 +16,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 STATEMENTS = {
     name: value
     for name, value in vars(postgres).items()
-    if name.isupper() and isinstance(value, str) and re.search(r"\b(SELECT|SET)\b", value)
+    if name.isupper() and isinstance(value, str) and re.search(r"\b(SELECT|SET|VACUUM)\b", value)
 }
 # A percent sign that is not a named parameter, "%(name)s", nor an escaped "%%".
 UNNAMED = re.compile(r"%(?!\(\w+\)s|%)")
@@ -24,7 +24,13 @@ NAMED = re.compile(r"%\((\w+)\)s")
 
 
 def test_the_module_holds_the_sweeps_statements():
-    assert set(STATEMENTS) == {"NO_JIT", "LOCK_BATCH", "FIRE_BATCH", "NOTIFY_BATCH"}
+    assert set(STATEMENTS) == {
+        "NO_JIT",
+        "LOCK_BATCH",
+        "FIRE_BATCH",
+        "NOTIFY_BATCH",
+        "VACUUM_DEADLINES",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(STATEMENTS))
