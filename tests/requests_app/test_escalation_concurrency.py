@@ -194,21 +194,31 @@ def test_a_large_sweep_runs_its_batches_side_by_side_and_fires_each_once(
     cast, enqueued, monkeypatch
 ):
     """More than one batch due: batches run two at a time on their own connections (threads),
-    and the outcome is the one sweep of batches one after another would have."""
+    each thread's connection kept from batch to batch, and the outcome is the one sweep of
+    batches one after another would have."""
     monkeypatch.setattr(escalation, "BATCH_SIZE", 25)
     threads: set[str] = set()
-    fire_alone = escalation._fire_on_own_connection
+    backends: list[int] = []  # the PostgreSQL process each batch ran in
+    fire_alone, fire_batch = escalation._fire_on_own_connection, escalation.fire
 
     def recorded(*args):
         threads.add(threading.current_thread().name)
         return fire_alone(*args)
 
+    def batch_recorded(*args, **kwargs):
+        fire_batch(*args, **kwargs)
+        backends.append(connection.connection.info.backend_pid)
+
     monkeypatch.setattr(escalation, "_fire_on_own_connection", recorded)
+    monkeypatch.setattr(escalation, "fire", batch_recorded)
     requests = file_requests(cast, 120)
 
     result = sweep(now=NOW)
 
     assert len(threads) == escalation.SIDE_BY_SIDE
+    # 120 requests, batches of 25: five a rung on four rungs, in two connections a rung.
+    assert len(backends) == 20
+    assert len(set(backends)) == 4 * escalation.SIDE_BY_SIDE
     assert result.fired == Counter(
         {"reminder": 2 * 120, "escalated": 120, "accountability_opened": 120}
     )
