@@ -172,7 +172,7 @@ def undo_last_run() -> None:
             "FROM requests_app_requestevent e WHERE e.request_id = h.request_id AND e.seq = 1 "
             "AND h.seq > 1"
         )
-        # Only the rows a sweep moved: rewriting all ten million would leave as many dead rows.
+        # Only the rows a sweep moved: rewriting all three million would leave as many dead.
         cursor.execute(
             "UPDATE requests_app_deadline SET stage = 1 WHERE clock = 'assign' AND stage <> 1"
         )

@@ -302,7 +302,7 @@ def _tidy() -> None:
     Every deadline a sweep fires climbs a rung: a new row version, and the old one's entry
     left in the pending index. The next sweep, a minute later with nothing due, walked the
     million dead entries a 1,000,000-firing sweep left and visited each row to learn it was
-    gone (250-400 ms at 10M requests, against 40 ms once vacuumed). Autovacuum removes them
+    gone (236-522 ms at 10M requests, against 40 ms once vacuumed). Autovacuum removes them
     too (sooner for this table since migration 0023), but not at a moment anyone can count
     on; here it costs about 0.6 s after a million firings.
     """
@@ -345,10 +345,10 @@ def _fire_on_own_connection(
 ) -> SweepResult:
     """Fire the batches `waiting` holds, one after another, on this thread's connection.
 
-    The connection is kept from one batch to the next and closed once the queue is empty: a
-    new connection for every batch started a PostgreSQL process for every 5,000 firings,
-    whose first touches of the shared buffers alone cost the machine more than its work on
-    some batches.
+    The connection is kept from one batch to the next and closed once the queue is empty. A
+    new connection for every batch started a PostgreSQL process for every 5,000 firings, each
+    faulting in the shared buffers it touched: at 10M requests a million firings took 100 s
+    that way and 88 s this way (docs/performance.md).
     """
     part = SweepResult(now=now)
     try:

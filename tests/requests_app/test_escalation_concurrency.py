@@ -1,4 +1,5 @@
 """Two sweeps at once, and a sweep beside a user holding a request: every firing happens once.
+A large sweep's batches side by side, and the vacuum of the deadlines it leaves behind.
 
 These need real row locks and concurrent connections, so they run on PostgreSQL only. The
 requests are filed before National Day 2026 as in test_escalation.py; on 2026-10-20 every rule
