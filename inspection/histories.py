@@ -173,8 +173,9 @@ def history(user, request_id: int) -> History | None:
     return of_requests([found])[0] if found else None
 
 
-def search(user, criteria: Criteria) -> _Results:
-    """The histories of the requests `user` may see that match, newest first."""
+def search(user, criteria: Criteria, *, page_size: int | None = None) -> _Results:
+    """The histories of the requests `user` may see that match, newest first, for pages of
+    `page_size` (the text search chooses its plan by it: requests_app.search.many_for)."""
     queryset = requests_visible_to(user).with_related()
     if criteria.enterprise:
         queryset = queryset.filter(enterprise_id=criteria.enterprise)
@@ -204,5 +205,5 @@ def search(user, criteria: Criteria) -> _Results:
             if criteria.reopened
             else queryset.filter(reopen_count=0)
         )
-    found = matches(queryset, criteria.text)
+    found = matches(queryset, criteria.text, page_size=page_size)
     return _Results(found.queryset.order_by("-submitted_at", "-id"), found.known, found.at_least)

@@ -455,7 +455,7 @@ def search(request):
     )
     page, results = None, []
     if form.is_bound and form.is_valid():
-        found = histories.search(user, form.criteria())
+        found = histories.search(user, form.criteria(), page_size=SEARCH_PAGE_SIZE)
         # Counted up to a cap ("1,000+"): a common word matches most of the table. What the
         # text search has counted already (the ids it read) is not counted again. The page's
         # histories are then built in a few queries, whatever its size.

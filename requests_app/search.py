@@ -34,11 +34,14 @@ A text that most requests hold (企业) matches most of the table whatever the i
 page is quick (the newest rows match), its exact count is not; pages count up to a cap.
 """
 
+import math
 from dataclasses import dataclass
 
 from django.db import connections
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.fields import TextField
+
+from core.pagination import COUNT_CAP
 
 # What migration 0014 creates: the generated column of bigrams, and the function that turns a
 # search text into a query of them.
@@ -67,7 +70,20 @@ EXACT_LENGTH = 2
 #   (every request holds their bigrams, so each row walked is checked by strpos): 936's 3,999
 #   matches cost less sorted, 2026099's 10,000 less walked, 融资贷款's 50,001 20 times less.
 #   Reading the ids costs a dense text about 5 ms a thousand.
-FEW, MANY = 200, 5000
+# MANY is for a page of MANY_PAGE rows. A smaller page is walked for fewer rows, in proportion,
+# while sorting costs the same, so the plans cost the same at fewer matches: as the square
+# root of the page (`many_for`). The console's pages of 10 probe for 1,581, and in a district
+# holding a quarter of the matches that reads a quarter of the rows it read for 5,000. Never
+# fewer than a count's cap, so that a text walked needs no count.
+FEW, MANY, MANY_PAGE = 200, 5000, 100
+
+
+def many_for(page_size: int | None) -> int:
+    """The number of matches from which pages of `page_size` rows are walked, not sorted
+    (see MANY); MANY when the page's size is not known."""
+    if page_size is None or page_size >= MANY_PAGE:
+        return MANY
+    return max(COUNT_CAP + 1, round(MANY * math.sqrt(max(page_size, 1) / MANY_PAGE)))
 
 
 class BigramsMatch(Func):
@@ -92,7 +108,12 @@ class _HeldIn(Func):
     """`strpos(upper(title \n description \n reference), upper(text)) > 0`: icontains over the
     three fields at once, for a text without a newline (PostgreSQL only). The planner guesses
     a LIKE '%…%' matches almost nothing, fewer the longer the text, and then joins and sorts
-    thousands of candidates as if they were five; of this it makes no such guess."""
+    thousands of candidates as if they were five; of this it makes no such guess.
+
+    A text that nothing folds (`folds_case`: Chinese, digits, most punctuation) is looked for
+    without upper(): upper() of a row's Chinese text was most of the cost of checking it (at
+    1M requests, 5,000 matches of 融资贷款 in a district: 49 ms read through the index
+    without a check, 52 with strpos alone, 93–110 with upper)."""
 
     output_field = BooleanField()
     arity = 4
@@ -100,14 +121,26 @@ class _HeldIn(Func):
     def __init__(self, text: str):
         fields = [F("title"), F("description"), F("reference")]
         super().__init__(*fields, Value(text, output_field=TextField()))
+        self.folds = folds_case(text)
 
     def as_sql(self, compiler, connection, **extra_context):
         (title, description, reference, text), params = zip(
             *(compiler.compile(expression) for expression in self.get_source_expressions()),
             strict=True,
         )
-        held = f"upper({title} || chr(10) || {description} || chr(10) || coalesce({reference}, ''))"
-        return f"strpos({held}, upper({text})) > 0", [p for part in params for p in part]
+        held = f"{title} || chr(10) || {description} || chr(10) || coalesce({reference}, '')"
+        if self.folds:
+            held, text = f"upper({held})", f"upper({text})"
+        return f"strpos({held}, {text}) > 0", [p for part in params for p in part]
+
+
+def folds_case(text: str) -> bool:
+    """Whether a case-insensitive search for `text` can find more than the text itself: some
+    character of it has another case. When none has, upper() maps the text to itself and maps
+    no other character onto one of its characters (PostgreSQL's upper() changes only cased
+    characters, into cased ones; tests/requests_app/test_search.py checks every code point
+    against the database), so a field holds the text, case folded, exactly when it holds it."""
+    return any(char.upper() != char or char.lower() != char for char in text)
 
 
 def contains(text: str) -> Q:
@@ -121,8 +154,8 @@ class Matches:
     them up to a cap need not read them again.
 
     `known`: the exact number, when the probe (see `MANY`) read every match's id. `at_least`:
-    MANY, when the probe stopped there. Both None when no probe ran (SQLite, a text of up to
-    EXACT_LENGTH, a blank text).
+    the number it stopped at (`many_for` the page). Both None when no probe ran (SQLite, a
+    text of up to EXACT_LENGTH, a blank text).
     """
 
     queryset: QuerySet
@@ -140,10 +173,10 @@ def matching(queryset: QuerySet, text: str) -> QuerySet:
     return matches(queryset, text).queryset
 
 
-def matches(queryset: QuerySet, text: str) -> Matches:
+def matches(queryset: QuerySet, text: str, *, page_size: int | None = None) -> Matches:
     """`matching`, with what its probe learnt of the number of matches (see `Matches`). The
     numbers are of `queryset` narrowed by the text: a caller that narrows it further must not
-    use them."""
+    use them. `page_size`: the rows of the caller's pages, when it is fixed (see `many_for`)."""
     text = text.strip()
     if not text:
         return Matches(queryset)
@@ -154,10 +187,11 @@ def matches(queryset: QuerySet, text: str) -> Matches:
     # A newline could match across two fields in `_HeldIn`.
     held = contains(text) if "\n" in text else _HeldIn(text)
     found = queryset.filter(BigramsMatch(text), held)
-    ids = list(found.order_by().values_list("pk", flat=True)[:MANY])
+    many = many_for(page_size)
+    ids = list(found.order_by().values_list("pk", flat=True)[:many])
     if len(ids) <= FEW:
         return Matches(queryset.filter(pk__in=ids), known=len(ids))
-    if len(ids) < MANY:
+    if len(ids) < many:
         return Matches(found, known=len(ids))
     # Many match. With the check, any one of the text's bigrams finds the same rows as all of
     # them (every match holds each), and one lexeme, unlike an AND, the planner estimates from

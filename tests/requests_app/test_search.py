@@ -12,7 +12,7 @@ from django.urls import reverse
 from inspection import histories
 from inspection.histories import Criteria
 from requests_app.models import ServiceRequest
-from requests_app.search import contains, matching
+from requests_app.search import contains, folds_case, matching
 from tests.factories import RawServiceRequestFactory, ServiceRequestFactory, category
 
 pytestmark = pytest.mark.django_db
@@ -231,3 +231,54 @@ def test_postgresql_serves_the_search_from_the_bigram_index(cast, text):
         # may rightly read the newest rows by submission and check each, when many match.)
         plan = found.order_by().values("pk").explain()
     assert "req_search_bigrams" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("text", "folds"),
+    [
+        ("融资贷款", False),
+        ("936", False),
+        ("“引号”！", False),
+        ("路🚧", False),
+        ("b99999", True),
+        ("QQ2026", True),
+        ("社保ABC", True),
+        ("Ωmega", True),
+        ("ß", True),  # no upper case of its own, but a case-insensitive search folds it
+    ],
+)
+def test_a_text_folds_case_when_a_character_of_it_has_another_case(text, folds):
+    assert folds_case(text) is folds
+
+
+@postgres_only
+@pytest.mark.postgres
+def test_what_upper_changes_in_the_database_folds_case_here():
+    """A text that does not fold case is looked for without upper() (`_HeldIn`). That finds
+    what icontains finds only if the database's upper() leaves its characters alone and turns
+    no other character into one of them: every character upper() changes, and every character
+    it changes it into, must fold case. Every code point, asked of this database's upper()."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i, upper(chr(i)) FROM generate_series(1, 1114111) AS i"
+            " WHERE (i < 55296 OR i > 57343) AND upper(chr(i)) <> chr(i)"
+        )
+        changed = cursor.fetchall()
+    assert len(changed) > 1000  # Latin, Greek, Cyrillic, …: upper() was asked
+    wrong = [
+        (hex(point), image)
+        for point, image in changed
+        if not folds_case(chr(point)) or not all(folds_case(character) for character in image)
+    ]
+    assert wrong == []
+
+
+@postgres_only
+@pytest.mark.postgres
+@pytest.mark.parametrize(("text", "upper"), [("融资贷款", False), ("9936", False), ("B1234", True)])
+def test_only_a_text_that_folds_case_is_upper_cased_for_every_row(cast, filed, text, upper):
+    with CaptureQueriesContext(connection) as queries:
+        list(matching(ServiceRequest.objects.all(), text))
+    probe = queries.captured_queries[0]["sql"]
+    assert "strpos(" in probe, probe
+    assert ("strpos(upper(" in probe) is upper, probe

@@ -7,11 +7,15 @@ instead of writing thousands of rows."""
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
+from inspection import histories
+from inspection.views import SEARCH_PAGE_SIZE
 from requests_app import search
 from requests_app.models import ServiceRequest
-from requests_app.search import contains, matches, matching
+from requests_app.search import contains, many_for, matches, matching
 from tests.factories import RawServiceRequestFactory, category
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +227,68 @@ def test_a_dense_search_walks_the_lists_order(cast, monkeypatch):
     page = matching(ServiceRequest.objects.all(), "融资贷款难题待解")
     plan = page.order_by("-submitted_at", "-id")[:101].explain()
     assert "Index Scan Backward using req_submitted_id" in plan and "Sort" not in plan, plan
+
+
+# --- the page's size ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page_size", "many"),
+    [
+        (None, 5000),  # not known: the largest page's
+        (100, 5000),
+        (500, 5000),  # no page walks more than the largest
+        (50, 3536),
+        (20, 2236),
+        (10, 1581),  # the console's
+        (2, 1001),  # never as few as a count's cap: a text walked is not counted
+        (0, 1001),
+    ],
+)
+def test_a_smaller_page_is_walked_from_fewer_matches(page_size, many):
+    assert many_for(page_size) == many
+
+
+def small_numbers(monkeypatch) -> None:
+    """MANY 40 and a count's cap of 5: pages of 10 walk from 13 matches (40 × √(10/100))."""
+    choose(monkeypatch, 2, 40)
+    monkeypatch.setattr(search, "COUNT_CAP", 5)
+    assert many_for(10) == 13
+
+
+@postgres_only
+@pytest.mark.postgres
+def test_the_same_matches_are_sorted_for_large_pages_and_walked_for_small(requests, monkeypatch):
+    """30 requests hold 融资贷款: fewer than MANY, as many as pages of 10 walk from."""
+    small_numbers(monkeypatch)
+    everything = ServiceRequest.objects.all()
+    expected = set(everything.filter(contains("融资贷款")).values_list("pk", flat=True))
+    large, small = matches(everything, "融资贷款"), matches(everything, "融资贷款", page_size=10)
+    assert (large.known, large.at_least) == (30, None)
+    assert (small.known, small.at_least) == (None, 13)
+    assert "search_bigram_query(贷款)" not in str(large.queryset.query)
+    assert "search_bigram_query(贷款)" in str(small.queryset.query)  # the last bigram: walked
+    assert set(small.queryset.values_list("pk", flat=True)) == expected
+    assert set(large.queryset.values_list("pk", flat=True)) == expected
+
+
+@postgres_only
+@pytest.mark.postgres
+def test_the_console_probes_for_its_own_pages(cast, requests, monkeypatch):
+    """The console's search chooses its plan by its pages of SEARCH_PAGE_SIZE: its probe stops
+    at many_for(SEARCH_PAGE_SIZE), and the page is the newest of every match all the same."""
+    small_numbers(monkeypatch)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(cast.ivan)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("inspector:search"), {"go": "1", "text": "融资贷款"})
+    assert response.status_code == 200
+    probes = [q["sql"] for q in queries.captured_queries if "search_bigram_query" in q["sql"]]
+    probe = probes[0]  # the ids, then the page (and a count: 13 is under a page's cap)
+    assert probe.startswith('SELECT "requests_app_servicerequest"."id" AS "pk"'), probe
+    assert probe.endswith(f"LIMIT {many_for(SEARCH_PAGE_SIZE)}"), probe
+    newest = ServiceRequest.objects.filter(contains("融资贷款")).order_by("-submitted_at", "-id")
+    shown = [history.request_id for history, _cases in response.context["results"]]
+    assert shown == list(newest.values_list("pk", flat=True)[:SEARCH_PAGE_SIZE])
+    found = histories.search(cast.ivan, histories.Criteria(text="融资贷款"), page_size=10)
+    assert (found.known, found.at_least) == (None, 13)
