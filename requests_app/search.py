@@ -72,9 +72,9 @@ EXACT_LENGTH = 2
 #   Reading the ids costs a dense text about 5 ms a thousand.
 # MANY is for a page of MANY_PAGE rows. A smaller page is walked for fewer rows, in proportion,
 # while sorting costs the same, so the plans cost the same at fewer matches: as the square
-# root of the page (`many_for`). The console's pages of 10 probe for 1,581, and in a district
-# holding a quarter of the matches that reads a quarter of the rows it read for 5,000. Never
-# fewer than a count's cap, so that a text walked needs no count.
+# root of the page (`many_for`). The console's pages of 10 probe for 1,581 and so read a third
+# of the rows they read for 5,000 (融资贷款 in a district: 55 ms became 26). Never fewer than a
+# count's cap, so that a text walked needs no count.
 FEW, MANY, MANY_PAGE = 200, 5000, 100
 
 
@@ -112,8 +112,8 @@ class _HeldIn(Func):
 
     A text that nothing folds (`folds_case`: Chinese, digits, most punctuation) is looked for
     without upper(): upper() of a row's Chinese text was most of the cost of checking it (at
-    1M requests, 5,000 matches of 融资贷款 in a district: 49 ms read through the index
-    without a check, 52 with strpos alone, 93–110 with upper)."""
+    1M requests, reading 5,000 matches of 融资贷款 in a district through the index: 47–54 ms
+    without a check, 48–58 with strpos alone, 62–75 with upper)."""
 
     output_field = BooleanField()
     arity = 4
