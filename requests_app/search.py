@@ -41,7 +41,7 @@ from django.db import connections
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.db.models.fields import TextField
 
-from core.pagination import COUNT_CAP
+from core import pagination
 
 # What migration 0014 creates: the generated column of bigrams, and the function that turns a
 # search text into a query of them.
@@ -83,7 +83,8 @@ def many_for(page_size: int | None) -> int:
     (see MANY); MANY when the page's size is not known."""
     if page_size is None or page_size >= MANY_PAGE:
         return MANY
-    return max(COUNT_CAP + 1, round(MANY * math.sqrt(max(page_size, 1) / MANY_PAGE)))
+    floor = pagination.COUNT_CAP + 1
+    return max(floor, round(MANY * math.sqrt(max(page_size, 1) / MANY_PAGE)))
 
 
 class BigramsMatch(Func):

@@ -11,6 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core import pagination
 from inspection import histories
 from inspection.views import SEARCH_PAGE_SIZE
 from requests_app import search
@@ -252,7 +253,7 @@ def test_a_smaller_page_is_walked_from_fewer_matches(page_size, many):
 def small_numbers(monkeypatch) -> None:
     """MANY 40 and a count's cap of 5: pages of 10 walk from 13 matches (40 × √(10/100))."""
     choose(monkeypatch, 2, 40)
-    monkeypatch.setattr(search, "COUNT_CAP", 5)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 5)
     assert many_for(10) == 13
 
 
@@ -284,9 +285,10 @@ def test_the_console_probes_for_its_own_pages(cast, requests, monkeypatch):
         response = client.get(reverse("inspector:search"), {"go": "1", "text": "融资贷款"})
     assert response.status_code == 200
     probes = [q["sql"] for q in queries.captured_queries if "search_bigram_query" in q["sql"]]
-    probe = probes[0]  # the ids, then the page (and a count: 13 is under a page's cap)
+    probe = probes[0]  # the ids, then the page (13 is past the cap of 5: no count)
     assert probe.startswith('SELECT "requests_app_servicerequest"."id" AS "pk"'), probe
     assert probe.endswith(f"LIMIT {many_for(SEARCH_PAGE_SIZE)}"), probe
+    assert len(probes) == 2, probes
     newest = ServiceRequest.objects.filter(contains("融资贷款")).order_by("-submitted_at", "-id")
     shown = [history.request_id for history, _cases in response.context["results"]]
     assert shown == list(newest.values_list("pk", flat=True)[:SEARCH_PAGE_SIZE])
