@@ -456,10 +456,15 @@ def _category_names(events: list[RequestEvent]) -> dict[str, str]:
     return {category.code: category.name for category in Category.objects.filter(code__in=codes)}
 
 
+def timeline_events(service_request) -> list[RequestEvent]:
+    """The request's events in order, actors selected: what `rows_of_events` and
+    `latest_answer` read, loaded once for the detail page."""
+    return list(service_request.events.select_related("actor").order_by("seq"))
+
+
 def event_rows(service_request, viewer=None) -> list[EventRow]:
     """The timeline's rows; with a `viewer`, as they may read it (`routing.as_seen_by`)."""
-    events = list(service_request.events.select_related("actor").order_by("seq"))
-    return rows_of_events(events, viewer)
+    return rows_of_events(timeline_events(service_request), viewer)
 
 
 def rows_of_events(events: list[RequestEvent], viewer=None) -> list[EventRow]:
@@ -500,15 +505,13 @@ class Answer:
     files: list
 
 
-def latest_answer(service_request: ServiceRequest, attachments: list) -> Answer | None:
+def latest_answer(events: list[RequestEvent], attachments: list) -> Answer | None:
     """The department's latest answer (feedback) in full, with the files sent with it: what
-    the enterprise reads above its Accept and Reject. None before any answer."""
-    event = (
-        service_request.events.filter(action="feedback")
-        .select_related("actor")
-        .order_by("-seq")
-        .first()
-    )
+    the enterprise reads above its Accept and Reject. None before any answer.
+
+    From the request's events as `timeline_events` loads them (in order, actors selected), not
+    as a viewer sees them: the answer is shown whole to everyone who may read the request."""
+    event = next((e for e in reversed(events) if e.action == "feedback"), None)
     if event is None:
         return None
     # The files stored in the same step, after the answer and by the same person.

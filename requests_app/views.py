@@ -59,13 +59,14 @@ from requests_app.models import (
 )
 from requests_app.presenters import (
     clock_badge,
-    event_rows,
     extension_markup,
     latest_answer,
     ledger_markup,
     ledger_rows,
     list_rows,
+    rows_of_events,
     status_label,
+    timeline_events,
 )
 from requests_app.selectors import get_visible_request, queue_for, requests_visible_to
 from requests_app.serializers import ACTION_INPUTS, RequestCreateInput
@@ -336,14 +337,15 @@ def _render_detail(request, service_request, *, failed=None, attach_errors=None)
         for key in keys
     ]
     attachments = list(service_request.attachments.order_by("id"))
+    events = timeline_events(service_request)
     context = {
         "sr": service_request,
-        "answer": latest_answer(service_request, attachments)
+        "answer": latest_answer(events, attachments)
         if service_request.answered_at is not None
         else None,
         "status_label": status_label(service_request.status),
         "badge": clock_badge(service_request, timezone.now(), clocks.policy, clocks.calendar),
-        "events": _with_thumbnails(event_rows(service_request, user), attachments),
+        "events": _with_thumbnails(rows_of_events(events, user), attachments),
         "attachments": attachments,
         "previewable": PREVIEWABLE,
         "forms": forms,

@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from officials.models import Enterprise, EnterpriseClaim, Role
+from officials.models import Department, Enterprise, EnterpriseClaim, Role
 from officials.selectors import (
     INDENT,
     Region,
@@ -105,7 +105,8 @@ def test_a_users_regions_are_read_once_for_their_department(tree):
         assert regions_of(clerk) == {"gulou", "dongjie"}
     with CaptureQueriesContext(connection) as again:
         assert regions_of(clerk) == {"gulou", "dongjie"}
-    assert len(again) == 0 < len(first)
+    # One statement, from the department's id: the department row itself is not read.
+    assert len(first) == 1 and len(again) == 0
     clerk.department = tree.commerce
     assert regions_of(clerk) == {"fuzhou", "gulou", "dongjie", "minhou"}
     # What a caller does with the list it was given changes nothing kept.
@@ -131,6 +132,28 @@ def test_the_departments_covering_a_region_are_those_whose_jurisdiction_has_it(t
         assert ("dongjie" in regions_of(clerk)) == (department in covering), department.name
     assert not departments_covering("").exists()
     assert not departments_covering("nowhere").exists()
+
+
+def test_every_jurisdiction_agrees_with_the_departments_covering_each_region(tree):
+    """The jurisdiction is one statement of its own (officials.selectors._JURISDICTION_SQL);
+    `departments_covering` asks the inverse question through the ORM. They agree for every
+    department and region, with a department of no region (and a region below it) and a region
+    with two tops (Gulou's district government and a Gulou office directly under the city)."""
+    # A department below another takes its region when given none: only a root has none.
+    nowhere = DepartmentFactory(name="Unplaced Office", region="")
+    assert nowhere.region == ""
+    annex = DepartmentFactory(name="Minhou Annex", parent=nowhere, region="minhou")
+    second_top = DepartmentFactory(name="Gulou Liaison Office", parent=tree.city, region="gulou")
+    below_it = DepartmentFactory(name="Dongjie Annex", parent=second_top, region="dongjie")
+    departments = list(Department.objects.all())
+    regions = {department.region for department in departments} - {""}
+    for department in [*departments, nowhere, annex, second_top, below_it]:
+        clerk = UserFactory(role=Role.HANDLER, department=department)
+        found = regions_of(clerk)
+        for region in regions:
+            covered = departments_covering(region).filter(pk=department.pk).exists()
+            assert (region in found) == covered, (department.name, region)
+    assert regions_of(UserFactory(role=Role.HANDLER, department=nowhere)) == {"minhou"}
 
 
 def test_inspectors_answer_for_the_regions_below_theirs_in_two_queries(tree):

@@ -20,6 +20,7 @@ from requests_app.deadlines import DeadlinePolicy
 from requests_app.forms import HandlerSelect
 from requests_app.models import Attachment, RequestEvent, ServiceRequest, Status
 from requests_app.presenters import clock_badge
+from requests_app.workflow import transition
 from tests import pages
 from tests.conftest import INSIDERS, OUTSIDERS, PENDING_EXTENSION
 from tests.factories import PASSWORD, ServiceRequestFactory, credit_code
@@ -691,6 +692,22 @@ def test_the_answer_comes_with_its_documents_and_is_shown_in_full_above_the_verd
     assert answer < html.index('id="action-review_accept"')
     assert "The gate road was repaved on 3 June.<br>Photos attached." in html
     assert f"/requests/{service_request.pk}/files/{attachment.pk}/" in html[answer:]
+
+
+def test_after_a_rejected_review_the_page_shows_the_latest_answer(cast, request_in):
+    """The answer is picked from the timeline's events, loaded once for the page."""
+    service_request = request_in("feedback")  # answered "Repaved."
+    transition(service_request.pk, "review", by=cast.alice, accepted=False, comment="Not yet.")
+    transition(service_request.pk, "feedback", by=cast.hank, message="Second coat laid on 4 June.")
+    with CaptureQueriesContext(connection) as queries:
+        response = page_client(cast.alice, "en").get(f"/requests/{service_request.pk}/")
+    html = response.content.decode()
+    answer = html[
+        html.index('id="h-answer"') : html.index("</section>", html.index('id="h-answer"'))
+    ]
+    assert "Second coat laid on 4 June." in answer and "Repaved" not in answer
+    timeline_reads = [q for q in queries if '"requests_app_requestevent"' in q["sql"]]
+    assert len(timeline_reads) == 1, [q["sql"] for q in timeline_reads]
 
 
 def test_a_refused_document_takes_the_answer_back(cast, request_in):
